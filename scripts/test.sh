@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# test.sh: hearth's whole check, as CI runs it (.ci/run execs this). Steps, in order, stopping at
+# the first failure:
+#   deps      scripts/install-test-deps.sh (idempotent; quick when everything is present)
+#   fmt       cargo fmt --all --check
+#   clippy    cargo clippy --workspace --all-targets -- -D warnings
+#   test      cargo test --workspace, on this machine
+#   systemd   scripts/check-systemd.sh: unit syntax, sysusers, hardening exposure <= 4.0
+#   arm       scripts/arm-check.sh: aarch64 + armv7 release builds, whole suite under qemu
+# A summary line per step with its duration is printed at the end, also after a failure.
+#
+# Env: HEARTH_SKIP_ARM=1  skip the ARM step (quick local runs; CI never sets it)
+#      HEARTH_ALEXA_SCHEMA is exported when ../shared/conformance/alexa/ has Amazon's schema
+#      next to the repository, for the policy tests that validate Alexa payloads.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# The host steps must use rustup's toolchain (1.95, with clippy and rustfmt). Debian's cargo-web,
+# installed for the ARM step, also provides /usr/bin/cargo (1.96), so rustup's bin directory goes
+# first on PATH even when it is already somewhere later. arm-check.sh calls Debian's by path.
+for dir in "${CARGO_HOME:-$HOME/.cargo}/bin" "$HOME/.cargo/bin" /usr/local/cargo/bin; do
+  if [ -x "$dir/cargo" ] && [ -x "$dir/rustup" -o -x "$dir/cargo-clippy" ]; then
+    PATH="$dir:$PATH"
+    break
+  fi
+done
+# mosquitto is in /usr/sbin, which a non-root PATH often lacks; the tests look it up on PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin" ;; esac
+export PATH
+# Host tests run natively: no runner prefix, no emulation allowances.
+unset HEARTH_TEST_RUNNER HEARTH_UNDER_EMULATION
+
+schema=../shared/conformance/alexa/alexa_smart_home_message_schema.json
+if [ -z "${HEARTH_ALEXA_SCHEMA:-}" ] && [ -f "$schema" ]; then
+  HEARTH_ALEXA_SCHEMA=$(cd "$(dirname "$schema")" && pwd)/$(basename "$schema")
+  export HEARTH_ALEXA_SCHEMA
+fi
+
+results=()
+run_start=$SECONDS
+print_summary() {
+  echo
+  echo "================ hearth test summary ================"
+  [ ${#results[@]} -eq 0 ] || printf '  %s\n' "${results[@]}"
+  echo "  total $((SECONDS - run_start)) s"
+}
+trap print_summary EXIT
+
+# step NAME COMMAND...: banner, run, record the outcome and duration; stop at the first failure.
+step() {
+  local name=$1 start=$SECONDS rc=0
+  shift
+  echo
+  echo "================ [$name] $* ================"
+  "$@" || rc=$?
+  if [ "$rc" = 0 ]; then
+    results+=("$(printf '%-8s ok      %5d s' "$name" $((SECONDS - start)))")
+  else
+    results+=("$(printf '%-8s FAILED  %5d s  (exit %d: %s)' "$name" $((SECONDS - start)) "$rc" "$*")")
+    echo "================ [$name] FAILED (exit $rc) ================" >&2
+    exit "$rc"
+  fi
+}
+skip() { results+=("$(printf '%-8s skipped          (%s)' "$1" "$2")"); echo; echo "================ [$1] skipped: $2"; }
+
+step deps bash scripts/install-test-deps.sh
+echo "cargo: $(command -v cargo) ($(cargo --version)); rustc $(rustc --version)"
+echo "HEARTH_ALEXA_SCHEMA=${HEARTH_ALEXA_SCHEMA:-<unset: schema not found next to the repo>}"
+step fmt cargo fmt --all --check
+step clippy cargo clippy --workspace --all-targets -- -D warnings
+step test cargo test --workspace
+if command -v systemd-analyze >/dev/null; then
+  step systemd bash scripts/check-systemd.sh
+else
+  skip systemd "systemd-analyze not available on this machine"
+fi
+if [ "${HEARTH_SKIP_ARM:-0}" = 1 ]; then
+  skip arm "HEARTH_SKIP_ARM=1"
+else
+  step arm bash scripts/arm-check.sh
+fi
