@@ -1,4 +1,45 @@
 //! The local MQTT interface as data: topic names, command and request parsing with stable
 //! error codes, replies, signed unlock verification and Home Assistant discovery payloads.
 //!
-//! Pure: no broker connection, no clock reads (time is passed in), no hardware.
+//! Pure: no broker connection, no clock reads (time is passed in), no hardware. The one
+//! exception is [`load_secrets`]/[`read_password_file`], which read a private file. The
+//! wire format is documented in this crate's README.md.
+//!
+//! The daemon's loop, in short:
+//! 1. [`Topics::classify`] the incoming topic (ignore retained messages on command topics);
+//! 2. [`parse_command`] / [`parse_request`] / [`unknown_request`] / [`parse_sim_control`];
+//! 3. on `Err(rejected)`: publish [`Rejected::reply_json`] to its reply topic, do nothing else;
+//! 4. on `Ok`: hand the command to the controller and reply with [`reply_ok`] or, for a
+//!    controller refusal, [`reply_error`].
+
+pub mod command;
+pub mod config;
+pub mod discovery;
+pub mod envelope;
+pub mod error;
+pub mod nonce;
+pub mod reply;
+pub mod request;
+pub mod secrets;
+pub mod signing;
+pub mod state_json;
+pub mod topics;
+
+pub use command::{DEFAULT_CLIENT, ParsedCommand, SimControl, parse_command, parse_sim_control};
+pub use config::{DiscoveryConfig, MqttConfig, TlsConfig};
+pub use discovery::{
+    DiscoveryOptions, HA_CLIENT, discovery_config_topics, discovery_messages, node_id,
+};
+pub use envelope::{MAX_PAYLOAD_BYTES, MessageId};
+pub use error::{ApiError, Rejected, code};
+pub use nonce::{NonceCache, NonceRefusal};
+pub use reply::{reply_api_error, reply_error, reply_ok, response_ok};
+pub use request::{
+    HistoryQuery, ParsedRequest, Request, parse_request, parse_time, unknown_request,
+};
+pub use secrets::{Secrets, SecretsError, load_secrets, read_password_file};
+pub use signing::{CommandGuard, SIGNATURE_WINDOW, canonical_message, is_valid_nonce, sign_unlock};
+pub use state_json::{lock_state_json, thermostat_state_json};
+pub use topics::{
+    AVAILABILITY_OFFLINE, AVAILABILITY_ONLINE, CommandTarget, Incoming, RequestOp, Topics,
+};
