@@ -69,6 +69,7 @@ pub(crate) mod tests {
         pub inputs: Arc<Mutex<Option<LockInputs>>>,
         pub climate: Arc<Mutex<Option<ClimateReading>>>,
         pub notify: Option<Arc<Notify>>,
+        pub slow: Option<SharedSensor>,
         pub fail_hvac: bool,
     }
 
@@ -105,6 +106,9 @@ pub(crate) mod tests {
         }
         fn edge_notify(&self) -> Option<Arc<Notify>> {
             self.notify.clone()
+        }
+        fn slow_sensor(&self) -> Option<SharedSensor> {
+            self.slow.clone()
         }
     }
 

@@ -196,7 +196,8 @@ impl Poller {
         }
     }
 
-    async fn send(&self, event: HardwareEvent) -> bool {
+    // `&mut`: a shared borrow would make the loop future !Send (`dyn Hardware` is not Sync).
+    async fn send(&mut self, event: HardwareEvent) -> bool {
         self.events.send(event).await.is_ok()
     }
 }
@@ -225,3 +226,6 @@ async fn sleep_until_some(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests;

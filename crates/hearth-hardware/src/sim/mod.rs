@@ -371,3 +371,6 @@ impl SimHandle {
         self.with(|s| s.now.duration_since(s.start))
     }
 }
+
+#[cfg(test)]
+mod tests;
