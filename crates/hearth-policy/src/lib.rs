@@ -1,18 +1,34 @@
-//! The privacy policy: per cloud and per field, what may leave the house and in what form.
+//! The privacy policy: per cloud and per field, what may leave the house, when, and in what
+//! form — and the payload formats (Alexa, Google, plain JSON) that carry it.
 //!
-//! Pure logic: state and requests in, decisions and payloads out. No I/O here.
+//! Pure logic: house state, inbound bytes and the caller's clock in; sealed [`Outbound`]
+//! messages and ledger [`Decision`]s out. No I/O, no runtime, no clock reads here.
+//!
+//! The guarantee is a type: a cloud connection task should accept only [`Outbound`], which
+//! only [`Policy`] methods can produce, after every value in it passed the policy. Start at
+//! [`Policy`]; see `README.md` beside this crate for the decision records.
 
-use hearth_model::ConfigIssue;
-use serde::Deserialize;
+mod alexa;
+mod clock;
+mod command;
+mod config;
+mod engine;
+mod explain;
+mod format;
+mod google;
+mod json;
+mod outbound;
+pub mod pin;
+mod transform;
 
-/// The `policy` table of one `[[cloud]]` entry.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyConfig {}
-
-impl PolicyConfig {
-    /// `prefix` is the dotted key of this table, e.g. `cloud[0].policy`.
-    pub fn validate(&self, _prefix: &str) -> Vec<ConfigIssue> {
-        Vec::new()
-    }
-}
+pub use clock::Now;
+pub use command::{CommandError, CommandErrorCode, CommandName};
+pub use config::{
+    BooleanConfig, BucketsConfig, CommandsConfig, DeviceNames, FieldRule, PinConfig, PolicyConfig,
+    ShareKind,
+};
+pub use engine::{Inbound, Policy, ReplyToken};
+pub use format::Format;
+pub use outbound::{
+    Decision, DecisionKind, Outbound, TOPIC_DISCOVERY, TOPIC_RESPONSE, TOPIC_STATE,
+};

@@ -1,0 +1,492 @@
+//! The `alexa` format: Alexa Smart Home v3 messages (ChangeReport, StateReport, Response,
+//! ErrorResponse, Discover.Response) and the directives hearth accepts.
+//!
+//! Two endpoints: the thermostat (Alexa.ThermostatController, Alexa.TemperatureSensor) and
+//! the lock (Alexa.LockController), both with Alexa.EndpointHealth. Setpoints are always the
+//! dual `lowerSetpoint`/`upperSetpoint`; `targetSetpoint` is added only when the mode is in
+//! the same message. This module spells allowed values; it must never add a house value the
+//! engine did not pass in.
+
+use crate::command::{CommandErrorCode, Wanted};
+use crate::config::DeviceNames;
+use crate::format::{
+    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, WireError, find, to_bytes,
+};
+use crate::transform::Transform;
+use hearth_model::{Field, Mode, Value};
+use serde_json::{Value as J, json};
+
+pub(crate) struct Alexa;
+
+const THERMOSTAT_NS: &str = "Alexa.ThermostatController";
+const SENSOR_NS: &str = "Alexa.TemperatureSensor";
+const LOCK_NS: &str = "Alexa.LockController";
+const HEALTH_NS: &str = "Alexa.EndpointHealth";
+
+fn mode_word(mode: &str) -> Option<&'static str> {
+    Some(match mode {
+        "off" => "OFF",
+        "heat" => "HEAT",
+        "cool" => "COOL",
+        "auto" => "AUTO",
+        _ => return None,
+    })
+}
+
+fn lock_word(v: &Value) -> Option<&'static str> {
+    Some(match v {
+        Value::Text(s) if s == "locked" => "LOCKED",
+        Value::Text(s) if s == "unlocked" => "UNLOCKED",
+        Value::Text(s) if s == "jammed" => "JAMMED",
+        Value::Bool(true) => "LOCKED",
+        Value::Bool(false) => "UNLOCKED",
+        _ => return None,
+    })
+}
+
+fn celsius(v: f64) -> J {
+    json!({ "value": v, "scale": "CELSIUS" })
+}
+
+fn property(env: &Env, ns: &str, name: &str, value: J) -> J {
+    json!({
+        "namespace": ns,
+        "name": name,
+        "value": value,
+        "timeOfSample": env.now.to_rfc3339(),
+        "uncertaintyInMilliseconds": 0,
+    })
+}
+
+/// The Alexa properties for the allowed values of one device.
+fn properties(env: &Env, device: Device, shared: &[Shared]) -> Vec<J> {
+    let mut props = Vec::new();
+    let num = |f| match find(shared, f) {
+        Some(Value::Number(n)) => Some(*n),
+        _ => None,
+    };
+    match device {
+        Device::Thermostat => {
+            if let Some(t) = num(Field::ThermostatTemperature) {
+                props.push(property(env, SENSOR_NS, "temperature", celsius(t)));
+            }
+            let heat = num(Field::ThermostatSetpointHeat);
+            let cool = num(Field::ThermostatSetpointCool);
+            if let Some(h) = heat {
+                props.push(property(env, THERMOSTAT_NS, "lowerSetpoint", celsius(h)));
+            }
+            if let Some(c) = cool {
+                props.push(property(env, THERMOSTAT_NS, "upperSetpoint", celsius(c)));
+            }
+            if let Some(Value::Text(mode)) = find(shared, Field::ThermostatMode)
+                && let Some(word) = mode_word(mode)
+            {
+                let target = match word {
+                    "HEAT" => heat,
+                    "COOL" => cool,
+                    _ => None,
+                };
+                if let Some(t) = target {
+                    props.push(property(env, THERMOSTAT_NS, "targetSetpoint", celsius(t)));
+                }
+                props.push(property(env, THERMOSTAT_NS, "thermostatMode", json!(word)));
+            }
+        }
+        Device::Lock => {
+            if let Some(word) = find(shared, Field::LockState).and_then(lock_word) {
+                props.push(property(env, LOCK_NS, "lockState", json!(word)));
+            }
+        }
+    }
+    props
+}
+
+fn connectivity(env: &Env) -> J {
+    property(env, HEALTH_NS, "connectivity", json!({ "value": "OK" }))
+}
+
+fn header(env: &Env, ns: &str, name: &str, reply: Option<&ReplyCtx>) -> J {
+    let mut h = json!({
+        "namespace": ns,
+        "name": name,
+        "payloadVersion": "3",
+        "messageId": env.message_id,
+    });
+    if let Some(token) = reply
+        .and_then(|r| r.id.as_deref())
+        .filter(|t| !t.is_empty())
+    {
+        h["correlationToken"] = json!(token);
+    }
+    h
+}
+
+fn endpoint(devices: &DeviceNames, d: Device) -> J {
+    json!({ "endpointId": devices.id(d) })
+}
+
+impl Wire for Alexa {
+    fn carries(&self, field: Field) -> bool {
+        matches!(
+            field,
+            Field::ThermostatTemperature
+                | Field::ThermostatSetpointHeat
+                | Field::ThermostatSetpointCool
+                | Field::ThermostatMode
+                | Field::LockState
+        )
+    }
+
+    fn check_transform(&self, field: Field, t: &Transform) -> Result<(), String> {
+        match t {
+            Transform::Identity | Transform::Round { .. } => Ok(()),
+            Transform::OneOf(words) if field == Field::LockState && words == &["locked"] => Ok(()),
+            Transform::OneOf(_) if field == Field::LockState => {
+                Err("the alexa format can send lock.state as a boolean only as \
+                 boolean = { true_when = [\"locked\"] } (sent as LOCKED/UNLOCKED)"
+                    .into())
+            }
+            _ => Err(format!(
+                "the alexa format has no property for {field} as {}; use round, or \
+                 format = \"json\"",
+                t.describe()
+            )),
+        }
+    }
+
+    fn expressible(&self, field: Field, value: &Value) -> Result<(), String> {
+        match (field, value) {
+            (Field::ThermostatMode, Value::Text(m)) if mode_word(m).is_none() => {
+                Err(format!("alexa has no thermostat mode for `{m}`"))
+            }
+            (Field::LockState, v) if lock_word(v).is_none() => Err(format!(
+                "alexa has no lock state for {}",
+                crate::transform::show(v)
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn parse(&self, raw: &[u8], devices: &DeviceNames) -> Request {
+        parse_directive(raw, devices)
+    }
+
+    fn report(&self, env: &Env, shared: &[Shared], periodic: bool) -> Vec<Vec<u8>> {
+        let cause = if periodic {
+            "PERIODIC_POLL"
+        } else {
+            "PHYSICAL_INTERACTION"
+        };
+        let mut out = Vec::new();
+        for device in Device::ALL {
+            let props = properties(env, device, shared);
+            if props.is_empty() {
+                continue;
+            }
+            let sub = Env {
+                devices: env.devices,
+                message_id: format!("{}-{}", env.message_id, out.len() + 1),
+                now: env.now,
+            };
+            out.push(to_bytes(&json!({
+                "event": {
+                    "header": header(&sub, "Alexa", "ChangeReport", None),
+                    "endpoint": endpoint(env.devices, device),
+                    "payload": { "change": { "cause": { "type": cause }, "properties": props } },
+                }
+            })));
+        }
+        out
+    }
+
+    fn answer(&self, env: &Env, reply: &ReplyCtx, shared: &[Shared]) -> Vec<u8> {
+        self.with_context(env, reply, shared, "StateReport")
+    }
+
+    fn command_done(&self, env: &Env, reply: &ReplyCtx, shared: &[Shared]) -> Vec<u8> {
+        self.with_context(env, reply, shared, "Response")
+    }
+
+    fn error(&self, env: &Env, reply: &ReplyCtx, err: &WireError) -> Vec<u8> {
+        let device = reply.devices.first().copied();
+        let (ns, payload) = error_payload(err, device);
+        let mut event = json!({
+            "header": header(env, ns, "ErrorResponse", Some(reply)),
+            "payload": payload,
+        });
+        if let Some(d) = device {
+            event["endpoint"] = endpoint(env.devices, d);
+        }
+        to_bytes(&json!({ "event": event }))
+    }
+
+    fn capability(&self, env: &Env, reply: Option<&ReplyCtx>, decl: &Declaration) -> Vec<u8> {
+        let endpoints: Vec<J> = Device::ALL
+            .into_iter()
+            .filter(|d| decl.declares_device(*d))
+            .map(|d| discovery_endpoint(env.devices, d, decl))
+            .collect();
+        to_bytes(&json!({
+            "event": {
+                "header": header(env, "Alexa.Discovery", "Discover.Response", reply),
+                "payload": { "endpoints": endpoints },
+            }
+        }))
+    }
+}
+
+impl Alexa {
+    fn with_context(&self, env: &Env, reply: &ReplyCtx, shared: &[Shared], name: &str) -> Vec<u8> {
+        let device = reply.devices.first().copied().unwrap_or(Device::Thermostat);
+        let mut props = properties(env, device, shared);
+        props.push(connectivity(env));
+        to_bytes(&json!({
+            "context": { "properties": props },
+            "event": {
+                "header": header(env, "Alexa", name, Some(reply)),
+                "endpoint": endpoint(env.devices, device),
+                "payload": {},
+            }
+        }))
+    }
+}
+
+fn error_payload(err: &WireError, device: Option<Device>) -> (&'static str, J) {
+    let plain = |t: &str, m: &str| ("Alexa", json!({ "type": t, "message": m }));
+    match err {
+        WireError::Malformed(m) => plain("INVALID_DIRECTIVE", m),
+        WireError::NoSuchDevice(m) => plain("NO_SUCH_ENDPOINT", &format!("no endpoint `{m}`")),
+        WireError::NotAllowed(m) => plain("INSUFFICIENT_PERMISSIONS", m),
+        WireError::PinNeeded | WireError::PinWrong => {
+            plain("INSUFFICIENT_PERMISSIONS", &err.describe())
+        }
+        WireError::PinLockedOut => plain("TOO_MANY_FAILED_ATTEMPTS", &err.describe()),
+        WireError::InvalidValue(m) => plain("INVALID_VALUE", m),
+        WireError::Failed(e) => match e.code {
+            CommandErrorCode::OutOfRange if device != Some(Device::Lock) => {
+                let mut p =
+                    json!({ "type": "TEMPERATURE_VALUE_OUT_OF_RANGE", "message": e.message });
+                if let Some((lo, hi)) = e.valid_range {
+                    p["validRange"] =
+                        json!({ "minimumValue": celsius(lo), "maximumValue": celsius(hi) });
+                }
+                ("Alexa", p)
+            }
+            CommandErrorCode::OutOfRange => plain("VALUE_OUT_OF_RANGE", &e.message),
+            CommandErrorCode::NotPossibleNow if device != Some(Device::Lock) => (
+                THERMOSTAT_NS,
+                json!({ "type": "UNWILLING_TO_SET_VALUE", "message": e.message }),
+            ),
+            CommandErrorCode::NotPossibleNow => plain("NOT_IN_OPERATION", &e.message),
+            CommandErrorCode::HardwareFault => plain("HARDWARE_MALFUNCTION", &e.message),
+            CommandErrorCode::Busy => plain("ENDPOINT_BUSY", &e.message),
+            CommandErrorCode::Internal => plain("INTERNAL_ERROR", &e.message),
+        },
+    }
+}
+
+fn interface(name: &str, props: Option<(Vec<&str>, bool)>) -> J {
+    let mut c = json!({ "type": "AlexaInterface", "interface": name, "version": "3" });
+    if let Some((supported, proactive)) = props {
+        let retrievable = !supported.is_empty();
+        c["properties"] = json!({
+            "supported": supported.iter().map(|n| json!({ "name": n })).collect::<Vec<_>>(),
+            "proactivelyReported": proactive && retrievable,
+            "retrievable": retrievable,
+        });
+    }
+    c
+}
+
+fn discovery_endpoint(devices: &DeviceNames, d: Device, decl: &Declaration) -> J {
+    let has = |f| decl.fields.contains_key(&f);
+    let proactive = |fs: &[Field]| {
+        fs.iter()
+            .any(|f| decl.fields.get(f) == Some(&Declared::Proactive))
+    };
+    let mut caps = vec![interface("Alexa", None)];
+    let mut categories = Vec::new();
+    match d {
+        Device::Thermostat => {
+            categories.push("THERMOSTAT");
+            if has(Field::ThermostatTemperature) {
+                categories.push("TEMPERATURE_SENSOR");
+                caps.push(interface(
+                    SENSOR_NS,
+                    Some((
+                        vec!["temperature"],
+                        proactive(&[Field::ThermostatTemperature]),
+                    )),
+                ));
+            }
+            let members = [
+                Field::ThermostatMode,
+                Field::ThermostatSetpointHeat,
+                Field::ThermostatSetpointCool,
+            ];
+            let mut supported = Vec::new();
+            if has(Field::ThermostatSetpointHeat) {
+                supported.push("lowerSetpoint");
+            }
+            if has(Field::ThermostatSetpointCool) {
+                supported.push("upperSetpoint");
+            }
+            if has(Field::ThermostatMode) {
+                if has(Field::ThermostatSetpointHeat) || has(Field::ThermostatSetpointCool) {
+                    supported.push("targetSetpoint");
+                }
+                supported.push("thermostatMode");
+            }
+            let commands = decl
+                .commands
+                .iter()
+                .any(|c| Device::of_command(*c) == Device::Thermostat);
+            if !supported.is_empty() || commands {
+                let mut c = interface(THERMOSTAT_NS, Some((supported, proactive(&members))));
+                c["configuration"] = json!({
+                    "supportedModes": ["HEAT", "COOL", "AUTO", "OFF"],
+                    "supportsScheduling": false,
+                });
+                caps.push(c);
+            }
+        }
+        Device::Lock => {
+            categories.push("SMARTLOCK");
+            let supported = if has(Field::LockState) {
+                vec!["lockState"]
+            } else {
+                Vec::new()
+            };
+            caps.push(interface(
+                LOCK_NS,
+                Some((supported, proactive(&[Field::LockState]))),
+            ));
+        }
+    }
+    caps.push(interface(HEALTH_NS, Some((vec!["connectivity"], false))));
+    json!({
+        "endpointId": devices.id(d),
+        "manufacturerName": "hearth",
+        "friendlyName": devices.name(d),
+        "description": match d { Device::Thermostat => "hearth thermostat", Device::Lock => "hearth door lock" },
+        "displayCategories": categories,
+        "capabilities": caps,
+    })
+}
+
+/// Degrees in the directive's scale to °C; deltas skip the offset.
+fn to_celsius(v: &J, delta: bool) -> Result<f64, String> {
+    let value = v["value"]
+        .as_f64()
+        .ok_or("a temperature without a numeric `value`")?;
+    let c = match v["scale"].as_str().unwrap_or("CELSIUS") {
+        "CELSIUS" => value,
+        "FAHRENHEIT" if delta => value * 5.0 / 9.0,
+        "FAHRENHEIT" => (value - 32.0) * 5.0 / 9.0,
+        "KELVIN" if delta => value,
+        "KELVIN" => value - 273.15,
+        other => return Err(format!("unknown temperature scale `{other}`")),
+    };
+    // Hundredths are far below any thermostat's resolution; this drops conversion noise.
+    Ok((c * 100.0).round() / 100.0)
+}
+
+fn parse_directive(raw: &[u8], devices: &DeviceNames) -> Request {
+    let invalid = |reply: ReplyCtx, m: String| Request::Invalid {
+        reply,
+        error: WireError::Malformed(m),
+    };
+    let v: J = match serde_json::from_slice(raw) {
+        Ok(v) => v,
+        Err(e) => return invalid(ReplyCtx::default(), format!("not JSON: {e}")),
+    };
+    let d = &v["directive"];
+    let h = &d["header"];
+    let (ns, name) = (
+        h["namespace"].as_str().unwrap_or(""),
+        h["name"].as_str().unwrap_or(""),
+    );
+    let mut reply = ReplyCtx {
+        id: h["correlationToken"].as_str().map(str::to_owned),
+        devices: Vec::new(),
+        interface: Some(ns.to_owned()),
+    };
+    if d.is_null() || ns.is_empty() || name.is_empty() {
+        return invalid(
+            reply,
+            "expected {\"directive\": {\"header\": {namespace, name, ...}}}".into(),
+        );
+    }
+    if (ns, name) == ("Alexa.Discovery", "Discover") {
+        return Request::Discovery { reply };
+    }
+    let id = d["endpoint"]["endpointId"].as_str().unwrap_or("");
+    let Some(device) = devices.device(id) else {
+        return Request::Invalid {
+            reply,
+            error: WireError::NoSuchDevice(id.to_owned()),
+        };
+    };
+    reply.devices = vec![device];
+    let p = &d["payload"];
+    let wanted = match (ns, name, device) {
+        ("Alexa", "ReportState", _) => {
+            return Request::State {
+                devices: vec![device],
+                reply,
+            };
+        }
+        (THERMOSTAT_NS, "SetTargetTemperature", Device::Thermostat) => {
+            let get = |k: &str| {
+                (!p[k].is_null())
+                    .then(|| to_celsius(&p[k], false))
+                    .transpose()
+            };
+            match (
+                get("targetSetpoint"),
+                get("lowerSetpoint"),
+                get("upperSetpoint"),
+            ) {
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return invalid(reply, e),
+                (Ok(Some(t)), Ok(None), Ok(None)) => Wanted::Target(t),
+                (Ok(None), Ok(heat), Ok(cool)) if heat.is_some() || cool.is_some() => {
+                    Wanted::Range { heat, cool }
+                }
+                _ => {
+                    return invalid(
+                        reply,
+                        "give targetSetpoint, or lowerSetpoint and/or upperSetpoint".into(),
+                    );
+                }
+            }
+        }
+        (THERMOSTAT_NS, "AdjustTargetTemperature", Device::Thermostat) => {
+            match to_celsius(&p["targetSetpointDelta"], true) {
+                Ok(delta) => Wanted::Delta(delta),
+                Err(e) => return invalid(reply, e),
+            }
+        }
+        (THERMOSTAT_NS, "SetThermostatMode", Device::Thermostat) => {
+            match p["thermostatMode"]["value"].as_str() {
+                Some("HEAT") => Wanted::Mode(Mode::Heat),
+                Some("COOL") => Wanted::Mode(Mode::Cool),
+                Some("AUTO") => Wanted::Mode(Mode::Auto),
+                Some("OFF") => Wanted::Mode(Mode::Off),
+                other => return invalid(reply, format!("unsupported thermostat mode {other:?}")),
+            }
+        }
+        (LOCK_NS, "Lock", Device::Lock) => Wanted::Lock,
+        (LOCK_NS, "Unlock", Device::Lock) => Wanted::Unlock,
+        _ => {
+            return invalid(
+                reply,
+                format!("{ns}.{name} is not supported for endpoint `{id}`"),
+            );
+        }
+    };
+    Request::Command {
+        reply,
+        wanted,
+        pin: None,
+    }
+}

@@ -1,0 +1,710 @@
+//! The decision engine: for one cloud, which field values may leave, when, and in what form,
+//! plus the allow-list and PIN check for that cloud's commands.
+//!
+//! Pure: house state, raw inbound bytes and the caller's clock in; sealed `Outbound`
+//! messages and ledger `Decision`s out. It must never do I/O, read a clock, or hand a
+//! format anything but values it has allowed and transformed.
+
+use crate::clock::Now;
+use crate::command::{CommandError, CommandName};
+use crate::config::{Compiled, PolicyConfig, Rule, Share, UnlockGuard};
+use crate::format::{
+    Declaration, Declared, Device, Env, Format, ReplyCtx, Request, Shared, WireError,
+};
+use crate::outbound::{
+    Decision, DecisionKind, Outbound, TOPIC_DISCOVERY, TOPIC_RESPONSE, TOPIC_STATE,
+};
+use crate::pin::{PinCheck, PinGuard};
+use crate::transform::show;
+use hearth_model::{Command, ConfigIssue, Field, HouseState, Source, Value};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// The policy for one cloud: its compiled rules and what it has sent so far.
+#[derive(Debug)]
+pub struct Policy {
+    cloud: String,
+    format: Format,
+    pub(crate) compiled: Compiled,
+    memory: BTreeMap<Field, Memory>,
+    pin_guard: PinGuard,
+    id_prefix: String,
+    counter: u64,
+}
+
+/// What the engine remembers of a field between proactive calls.
+#[derive(Debug, Default)]
+struct Memory {
+    /// The raw value at the last `on_state`, to notice changes; `None` inside = unknown.
+    last_seen: Option<Option<Value>>,
+    /// The value last sent proactively and when.
+    last_sent: Option<(Value, Instant)>,
+    /// A change held back by `min_interval`, to be sent when it is over.
+    pending: bool,
+    /// When the last periodic report for this field was due.
+    last_periodic: Option<Instant>,
+}
+
+/// What to do with an inbound message from a cloud.
+#[derive(Debug)]
+pub enum Inbound {
+    /// Publish this at once (an answer, an error, a PIN challenge, the capability).
+    Reply(Outbound),
+    /// Run this command, then pass `reply` back to [`Policy::command_reply`] with the result.
+    Command { command: Command, reply: ReplyToken },
+}
+
+/// Carries what the reply to a command needs; only the policy makes one, and it is used up
+/// by [`Policy::command_reply`].
+#[derive(Debug)]
+pub struct ReplyToken {
+    reply: ReplyCtx,
+    name: CommandName,
+}
+
+impl ReplyToken {
+    /// The command this token answers, for logs.
+    pub fn command_name(&self) -> CommandName {
+        self.name
+    }
+}
+
+struct Included {
+    field: Field,
+    raw: Value,
+    out: Value,
+    why: String,
+}
+
+impl Policy {
+    /// Compile `cfg` for the cloud `cloud_name` using `format`. Issues carry keys under
+    /// `policy`; use [`Policy::with_key_prefix`] to get `cloud[0].policy...` keys.
+    pub fn new(
+        cloud_name: &str,
+        format: Format,
+        cfg: &PolicyConfig,
+    ) -> Result<Self, Vec<ConfigIssue>> {
+        Self::with_key_prefix(cloud_name, format, cfg, "policy")
+    }
+
+    /// As [`Policy::new`], with issue keys under `prefix` (e.g. `cloud[0].policy`).
+    pub fn with_key_prefix(
+        cloud_name: &str,
+        format: Format,
+        cfg: &PolicyConfig,
+        prefix: &str,
+    ) -> Result<Self, Vec<ConfigIssue>> {
+        let compiled = cfg.compile(prefix, Some(format))?;
+        Ok(Self {
+            cloud: cloud_name.to_owned(),
+            format,
+            compiled,
+            memory: BTreeMap::new(),
+            pin_guard: PinGuard::default(),
+            id_prefix: format!("hearth-{:08x}", fastrand::u32(..)),
+            counter: 0,
+        })
+    }
+
+    pub fn cloud(&self) -> &str {
+        &self.cloud
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Proactive reports for a new state (or at [`Policy::next_deadline`]): `on_change` and
+    /// `periodic` fields only. Decisions cover every field whose value changed, every field
+    /// that was due, and every message.
+    pub fn on_state(&mut self, state: &HouseState, now: Now) -> (Vec<Outbound>, Vec<Decision>) {
+        let mut decisions = Vec::new();
+        let mut included = Vec::new();
+        let mut all_periodic = true;
+        let cloud = self.cloud.clone();
+        for field in Field::ALL {
+            let rule = self.compiled.rule(field).into_owned();
+            let raw = field.value_in(state);
+            let gate = self.gate(field, &rule, now);
+            let wire = self.format.wire();
+            let mem = self.memory.entry(field).or_default();
+            let changed = mem.last_seen.as_ref() != Some(&raw);
+            mem.last_seen = Some(raw.clone());
+            let mut withhold = |detail: String| {
+                decisions.push(decision(
+                    &cloud,
+                    now,
+                    Some(field),
+                    DecisionKind::Withheld,
+                    detail,
+                    None,
+                ));
+            };
+            match rule.share {
+                Share::Never => {
+                    if changed {
+                        withhold("share = never".into());
+                    }
+                }
+                Share::OnRequest => {
+                    if changed {
+                        withhold(
+                            "share = on_request: sent only in answer to this cloud's request"
+                                .into(),
+                        );
+                    }
+                }
+                Share::OnChange {
+                    min_interval,
+                    min_delta,
+                } => {
+                    if !(changed || mem.pending) {
+                        continue;
+                    }
+                    mem.pending = false;
+                    let Some(raw) = raw else {
+                        withhold("no value known".into());
+                        continue;
+                    };
+                    if let Err(e) = gate {
+                        withhold(e);
+                        continue;
+                    }
+                    let out = rule.transform.apply(&raw);
+                    if let Err(e) = wire.expressible(field, &out) {
+                        withhold(e);
+                        continue;
+                    }
+                    if let Some((last, at)) = &mem.last_sent {
+                        if *last == out {
+                            withhold(format!("same as last sent ({})", show(&out)));
+                            continue;
+                        }
+                        if let (Value::Number(a), Value::Number(b)) = (last, &out)
+                            && (a - b).abs() < min_delta
+                        {
+                            withhold(format!(
+                                "moved {} from the last sent {}, less than min_delta {}",
+                                show(&Value::Number((a - b).abs())),
+                                show(last),
+                                min_delta
+                            ));
+                            continue;
+                        }
+                        if now.mono < *at + min_interval {
+                            mem.pending = true;
+                            withhold(format!(
+                                "min_interval {} not over since the last report; the value then current is sent when it is",
+                                hearth_model::duration::format(min_interval)
+                            ));
+                            continue;
+                        }
+                    }
+                    all_periodic = false;
+                    included.push(Included {
+                        field,
+                        raw,
+                        out,
+                        why: "share = on_change".into(),
+                    });
+                }
+                Share::Periodic { every } => {
+                    let due = mem.last_periodic.is_none_or(|t| now.mono >= t + every);
+                    if !due {
+                        if changed {
+                            withhold(format!(
+                                "share = periodic every {}: not due yet",
+                                hearth_model::duration::format(every)
+                            ));
+                        }
+                        continue;
+                    }
+                    mem.last_periodic = Some(now.mono);
+                    let Some(raw) = raw else {
+                        withhold("periodic report due, but no value known".into());
+                        continue;
+                    };
+                    if let Err(e) = gate {
+                        withhold(e);
+                        continue;
+                    }
+                    let out = rule.transform.apply(&raw);
+                    if let Err(e) = wire.expressible(field, &out) {
+                        withhold(e);
+                        continue;
+                    }
+                    included.push(Included {
+                        field,
+                        raw,
+                        out,
+                        why: format!(
+                            "share = periodic every {}",
+                            hearth_model::duration::format(every)
+                        ),
+                    });
+                }
+            }
+        }
+        if included.is_empty() {
+            return (Vec::new(), decisions);
+        }
+        for inc in &included {
+            if let Some(m) = self.memory.get_mut(&inc.field)
+                && matches!(self.compiled.rule(inc.field).share, Share::OnChange { .. })
+            {
+                m.last_sent = Some((inc.out.clone(), now.mono));
+            }
+        }
+        let shared = self.record_included(&included, now, &mut decisions);
+        let id = self.next_id();
+        let env = self.env(id, now);
+        let payloads = self.format.wire().report(&env, &shared, all_periodic);
+        let mut out = Vec::new();
+        for bytes in payloads {
+            out.push(self.sealed(
+                TOPIC_STATE,
+                bytes,
+                "proactive report".into(),
+                now,
+                &mut decisions,
+            ));
+        }
+        (out, decisions)
+    }
+
+    /// When to call [`Policy::on_state`] again even if nothing changes: the next periodic
+    /// report, or the end of a `min_interval` holding back a change. `None`: only on change.
+    /// Periodic fields start with the first `on_state` call.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.memory
+            .iter()
+            .filter_map(|(field, m)| match self.compiled.rule(*field).share {
+                Share::Periodic { every } => m.last_periodic.map(|t| t + every),
+                Share::OnChange { min_interval, .. } if m.pending => {
+                    m.last_sent.as_ref().map(|(_, at)| *at + min_interval)
+                }
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Answer a state request (Alexa ReportState, Google QUERY, json `{"op":"state"}`):
+    /// `on_request` fields open for this answer only. Anything else gets an error reply.
+    pub fn answer_state_request(
+        &mut self,
+        raw_request: &[u8],
+        state: &HouseState,
+        now: Now,
+    ) -> (Outbound, Vec<Decision>) {
+        match self
+            .format
+            .wire()
+            .parse(raw_request, &self.compiled.devices)
+        {
+            Request::State { reply, devices } => self.answer(&reply, &devices, state, now),
+            Request::Invalid { reply, error } => self.error_reply(&reply, error, now, Vec::new()),
+            Request::Discovery { reply } | Request::Command { reply, .. } => self.error_reply(
+                &reply,
+                WireError::Malformed("expected a state request".into()),
+                now,
+                Vec::new(),
+            ),
+        }
+    }
+
+    /// Handle anything a cloud sends: state requests, discovery, commands.
+    pub fn handle_inbound(
+        &mut self,
+        raw: &[u8],
+        state: &HouseState,
+        now: Now,
+    ) -> (Inbound, Vec<Decision>) {
+        let request = self.format.wire().parse(raw, &self.compiled.devices);
+        let (reply, wanted, pin) = match request {
+            Request::State { reply, devices } => {
+                let (o, d) = self.answer(&reply, &devices, state, now);
+                return (Inbound::Reply(o), d);
+            }
+            Request::Discovery { reply } => {
+                let (o, d) = self.describe(Some(&reply), now);
+                return (Inbound::Reply(o), d);
+            }
+            Request::Invalid { reply, error } => {
+                let (o, d) = self.error_reply(&reply, error, now, Vec::new());
+                return (Inbound::Reply(o), d);
+            }
+            Request::Command { reply, wanted, pin } => (reply, wanted, pin),
+        };
+        let name = wanted.name();
+        let refuse = |this: &mut Self, error: WireError| {
+            let d = vec![decision(
+                &this.cloud,
+                now,
+                None,
+                DecisionKind::CommandRefused,
+                format!("{}: {}", name.as_str(), error.describe()),
+                None,
+            )];
+            let (o, d) = this.error_reply(&reply, error, now, d);
+            (Inbound::Reply(o), d)
+        };
+        if !self.compiled.allow.contains(&name) {
+            let why = format!(
+                "commands.allow does not include `{}` for this cloud",
+                name.as_str()
+            );
+            return refuse(self, WireError::NotAllowed(why));
+        }
+        let mut how = String::from("allowed by commands.allow");
+        if name == CommandName::Unlock {
+            match &self.compiled.unlock {
+                None => {
+                    return refuse(
+                        self,
+                        WireError::NotAllowed(
+                            "unlock needs a voice PIN and none is configured".into(),
+                        ),
+                    );
+                }
+                Some(UnlockGuard::CheckedByAlexa) => how.push_str("; voice code checked by Alexa"),
+                Some(UnlockGuard::Pin(hash)) => {
+                    match self.pin_guard.check(hash, pin.as_deref(), now.mono) {
+                        PinCheck::Accepted => how.push_str("; voice PIN checked by hearth"),
+                        PinCheck::Missing => return refuse(self, WireError::PinNeeded),
+                        PinCheck::Wrong => return refuse(self, WireError::PinWrong),
+                        PinCheck::LockedOut => return refuse(self, WireError::PinLockedOut),
+                    }
+                }
+            }
+        }
+        let kind = match wanted.to_kind(state) {
+            Ok(k) => k,
+            Err(m) => return refuse(self, WireError::InvalidValue(m)),
+        };
+        let detail = format!("{}: {kind:?} ({how})", name.as_str());
+        let d = vec![decision(
+            &self.cloud,
+            now,
+            None,
+            DecisionKind::CommandAccepted,
+            detail,
+            None,
+        )];
+        let command = Command {
+            source: Source::Cloud(self.cloud.clone()),
+            kind,
+        };
+        (
+            Inbound::Command {
+                command,
+                reply: ReplyToken { reply, name },
+            },
+            d,
+        )
+    }
+
+    /// The reply to a command once the house has run it. A success carries the device's
+    /// state as the policy allows it for an answer (Alexa responses include a snapshot).
+    pub fn command_reply(
+        &mut self,
+        token: ReplyToken,
+        result: Result<(), CommandError>,
+        state: &HouseState,
+        now: Now,
+    ) -> (Outbound, Vec<Decision>) {
+        match result {
+            Err(e) => self.error_reply(&token.reply, WireError::Failed(e), now, Vec::new()),
+            Ok(()) => {
+                let mut decisions = Vec::new();
+                let device = token
+                    .reply
+                    .devices
+                    .first()
+                    .copied()
+                    .unwrap_or(Device::of_command(token.name));
+                let shared = self.snapshot(state, &[device], now, &mut decisions);
+                let id = self.next_id();
+                let env = self.env(id, now);
+                let bytes = self.format.wire().command_done(&env, &token.reply, &shared);
+                let detail = format!("reply to {}: done", token.name.as_str());
+                let o = self.sealed(TOPIC_RESPONSE, bytes, detail, now, &mut decisions);
+                (o, decisions)
+            }
+        }
+    }
+
+    /// The capability description to publish (on connect, after a policy reload, and when
+    /// the cloud asks): only fields the policy shares, only allowed commands.
+    pub fn capability(&mut self, now: Now) -> (Outbound, Vec<Decision>) {
+        self.describe(None, now)
+    }
+
+    fn describe(&mut self, reply: Option<&ReplyCtx>, now: Now) -> (Outbound, Vec<Decision>) {
+        let mut decl = Declaration::default();
+        for field in Field::ALL {
+            let rule = self.compiled.rule(field);
+            if rule.share == Share::Never || self.consent_ended(field, &rule, now).is_some() {
+                continue;
+            }
+            let d = if rule.share.is_proactive() {
+                Declared::Proactive
+            } else {
+                Declared::Retrievable
+            };
+            decl.fields.insert(field, d);
+            decl.forms.insert(field, rule.transform.describe());
+        }
+        decl.commands = self.compiled.allow.clone();
+        let id = self.next_id();
+        let env = self.env(id, now);
+        let bytes = self.format.wire().capability(&env, reply, &decl);
+        let names: Vec<&str> = decl.fields.keys().map(|f| f.name()).collect();
+        let detail = format!(
+            "capability description declaring: {}",
+            if names.is_empty() {
+                "no fields".into()
+            } else {
+                names.join(", ")
+            }
+        );
+        let mut decisions = Vec::new();
+        let topic = if reply.is_some() {
+            TOPIC_RESPONSE
+        } else {
+            TOPIC_DISCOVERY
+        };
+        let o = self.sealed(topic, bytes, detail, now, &mut decisions);
+        (o, decisions)
+    }
+
+    fn answer(
+        &mut self,
+        reply: &ReplyCtx,
+        devices: &[Device],
+        state: &HouseState,
+        now: Now,
+    ) -> (Outbound, Vec<Decision>) {
+        let mut decisions = Vec::new();
+        let shared = self.snapshot(state, devices, now, &mut decisions);
+        let id = self.next_id();
+        let env = self.env(id, now);
+        let bytes = self.format.wire().answer(&env, reply, &shared);
+        let o = self.sealed(
+            TOPIC_RESPONSE,
+            bytes,
+            "answer to a state request".into(),
+            now,
+            &mut decisions,
+        );
+        (o, decisions)
+    }
+
+    /// The fields of `devices` allowed in an answer: anything but `never`, within consent,
+    /// window and what the format can spell.
+    fn snapshot(
+        &self,
+        state: &HouseState,
+        devices: &[Device],
+        now: Now,
+        decisions: &mut Vec<Decision>,
+    ) -> Vec<Shared> {
+        let mut included = Vec::new();
+        for field in Field::ALL
+            .into_iter()
+            .filter(|f| devices.contains(&Device::of(*f)))
+        {
+            let rule = self.compiled.rule(field);
+            let mut withhold = |detail: String| {
+                decisions.push(decision(
+                    &self.cloud,
+                    now,
+                    Some(field),
+                    DecisionKind::Withheld,
+                    detail,
+                    None,
+                ));
+            };
+            if rule.share == Share::Never {
+                withhold("share = never".into());
+                continue;
+            }
+            let Some(raw) = field.value_in(state) else {
+                withhold("no value known".into());
+                continue;
+            };
+            if let Err(e) = self.gate(field, &rule, now) {
+                withhold(e);
+                continue;
+            }
+            let out = rule.transform.apply(&raw);
+            if let Err(e) = self.format.wire().expressible(field, &out) {
+                withhold(e);
+                continue;
+            }
+            let why = format!(
+                "share = {}: answering this cloud's request",
+                share_name(&rule.share)
+            );
+            included.push(Included {
+                field,
+                raw,
+                out,
+                why,
+            });
+        }
+        self.record_included(&included, now, decisions)
+    }
+
+    fn record_included(
+        &self,
+        included: &[Included],
+        now: Now,
+        decisions: &mut Vec<Decision>,
+    ) -> Vec<Shared> {
+        included
+            .iter()
+            .map(|inc| {
+                let rule = self.compiled.rule(inc.field);
+                let (kind, detail) = if rule.transform.is_identity() {
+                    (
+                        DecisionKind::Included,
+                        format!("{} ({})", show(&inc.out), inc.why),
+                    )
+                } else {
+                    (
+                        DecisionKind::Transformed,
+                        format!(
+                            "{} -> {}, {} ({})",
+                            show(&inc.raw),
+                            show(&inc.out),
+                            rule.transform.describe(),
+                            inc.why
+                        ),
+                    )
+                };
+                decisions.push(decision(
+                    &self.cloud,
+                    now,
+                    Some(inc.field),
+                    kind,
+                    detail,
+                    None,
+                ));
+                Shared {
+                    field: inc.field,
+                    value: inc.out.clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn error_reply(
+        &mut self,
+        reply: &ReplyCtx,
+        error: WireError,
+        now: Now,
+        mut decisions: Vec<Decision>,
+    ) -> (Outbound, Vec<Decision>) {
+        let id = self.next_id();
+        let env = self.env(id, now);
+        let bytes = self.format.wire().error(&env, reply, &error);
+        let o = self.sealed(
+            TOPIC_RESPONSE,
+            bytes,
+            format!("error reply: {}", error.describe()),
+            now,
+            &mut decisions,
+        );
+        (o, decisions)
+    }
+
+    /// Consent and time-of-day window; `Err` names the rule that closes the field now.
+    fn gate(&self, field: Field, rule: &Rule, now: Now) -> Result<(), String> {
+        if let Some(e) = self.consent_ended(field, rule, now) {
+            return Err(e);
+        }
+        if let Some(w) = rule.window {
+            let m = now.local_minute_of_day();
+            if !w.contains(m) {
+                return Err(format!(
+                    "outside window {w} (local time {:02}:{:02})",
+                    m / 60,
+                    m % 60
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn consent_ended(&self, field: Field, rule: &Rule, now: Now) -> Option<String> {
+        let today = now.local_day();
+        if let Some(d) = self.compiled.consent_until
+            && !d.still_valid(today)
+        {
+            return Some(format!("consent_until {d} has passed for this cloud"));
+        }
+        match rule.until {
+            Some(d) if !d.still_valid(today) => Some(format!("until {d} has passed for {field}")),
+            _ => None,
+        }
+    }
+
+    fn next_id(&mut self) -> String {
+        self.counter += 1;
+        format!("{}-{}", self.id_prefix, self.counter)
+    }
+
+    fn env(&self, message_id: String, now: Now) -> Env<'_> {
+        Env {
+            devices: &self.compiled.devices,
+            message_id,
+            now: now.wall,
+        }
+    }
+
+    fn sealed(
+        &self,
+        topic: &'static str,
+        bytes: Vec<u8>,
+        detail: String,
+        now: Now,
+        decisions: &mut Vec<Decision>,
+    ) -> Outbound {
+        decisions.push(decision(
+            &self.cloud,
+            now,
+            None,
+            DecisionKind::Sent,
+            detail,
+            Some(bytes.clone()),
+        ));
+        Outbound::seal(&self.cloud, topic, bytes)
+    }
+}
+
+pub(crate) fn share_name(s: &Share) -> &'static str {
+    match s {
+        Share::Never => "never",
+        Share::OnRequest => "on_request",
+        Share::OnChange { .. } => "on_change",
+        Share::Periodic { .. } => "periodic",
+    }
+}
+
+fn decision(
+    cloud: &str,
+    now: Now,
+    field: Option<Field>,
+    kind: DecisionKind,
+    detail: String,
+    payload: Option<Vec<u8>>,
+) -> Decision {
+    Decision {
+        time: now.wall,
+        cloud: cloud.to_owned(),
+        field,
+        kind,
+        detail,
+        payload,
+    }
+}
