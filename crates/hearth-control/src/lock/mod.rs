@@ -114,9 +114,12 @@ impl LockController {
 
     /// New debounced inputs. The first call sets the state from the sensors; no command is
     /// replayed. A change with no command in flight is recorded as [`Source::Manual`].
+    ///
+    /// Inputs are applied before time: if the daemon calls late and the bolt has reached its
+    /// target, that is an arrival, not a jam (the motor stops now either way), and a door
+    /// seen open cancels a relock that fell due meanwhile.
     pub fn on_inputs(&mut self, inputs: LockInputs, now: Instant) {
         let now = self.advance_clock(now);
-        self.advance(now);
         let first = self.inputs.is_none();
         self.inputs = Some(inputs);
         if inputs.door_open {
@@ -148,6 +151,7 @@ impl LockController {
             };
             self.set_state(self.resting_state(), source, now);
         }
+        self.advance(now);
         self.finish();
     }
 

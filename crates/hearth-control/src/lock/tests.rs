@@ -166,6 +166,32 @@ fn a_late_input_after_the_deadline_is_still_a_jam() {
 }
 
 #[test]
+fn a_late_input_showing_the_target_is_an_arrival() {
+    let mut r = Rig::started(LOCKED);
+    r.cmd(0, LockAction::Unlock).unwrap();
+    // No tick at 3 s, but the bolt did get there: credit the command, not a jam then a "manual".
+    assert_eq!(r.input(3500, UNLOCKED), LockState::Unlocked);
+    assert_eq!(
+        r.lock.take_events(),
+        [
+            changed(LockState::Locked, LockState::Moving, alice()),
+            changed(LockState::Moving, LockState::Unlocked, alice()),
+        ]
+    );
+}
+
+#[test]
+fn a_door_opening_cancels_a_relock_that_fell_due_unseen() {
+    let mut r = Rig::new(LockConfig {
+        auto_relock_after: Some(Duration::from_secs(5)),
+        ..LockConfig::default()
+    });
+    r.input(0, UNLOCKED);
+    assert_eq!(r.input(9000, open(UNLOCKED)), LockState::Unlocked);
+    assert_eq!(r.lock.motor(), MotorDrive::Off);
+}
+
+#[test]
 fn a_jam_clears_when_a_command_succeeds_or_the_bolt_moves_by_hand() {
     let mut r = Rig::started(LOCKED);
     r.cmd(0, LockAction::Unlock).unwrap();
