@@ -293,6 +293,23 @@ mod tests {
     }
 
     #[test]
+    fn readme_example_signature_is_correct() {
+        let readme = include_str!("../README.md");
+        let sig = signature_hex(
+            &[0xA1; 32],
+            "alice",
+            1795610096,
+            "3f9c2a7b1e5d4c60",
+            "door-1",
+        );
+        assert!(
+            readme.contains(&format!("\"sig\":\"{sig}\"")),
+            "README example is stale: {sig}"
+        );
+        assert!(readme.contains(&"a1".repeat(32)));
+    }
+
+    #[test]
     fn nonce_form() {
         assert!(is_valid_nonce("abcdefghijklmnop"));
         assert!(is_valid_nonce(&"A_-9".repeat(16)));
