@@ -1,15 +1,42 @@
 //! The history store: readings, state changes and events in SQLite, kind to an SD card.
+//!
+//! - [`spawn_writer`] starts the task the daemon records through ([`HistoryHandle`]): it
+//!   filters readings with a deadband and heartbeat, batches them, commits every
+//!   `commit_interval`, rolls up hours, applies retention, and survives a full or read-only
+//!   disk by buffering (see [`WriterStatus`]).
+//! - [`Store`] is a connection for queries (`latest`, `range`, `rollup`, `events`) from the
+//!   CLI and MQTT requests; [`format`] renders their results as a table or CSV.
+//! - [`bench`] measures insert rate, bytes per sample, bytes written per day and rollup
+//!   query time for `hearthd bench`.
+//!
+//! This crate must never be on the control path: nothing here blocks a caller that holds a
+//! `HistoryHandle`, and no history failure stops the house from being controlled.
 
-use hearth_model::ConfigIssue;
-use serde::Deserialize;
+pub mod bench;
+mod codec;
+mod config;
+mod cycle;
+mod error;
+mod event;
+pub mod format;
+mod query;
+mod recorder;
+mod retention;
+mod schema;
+mod store;
+mod writer;
 
-/// `[history]` section.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HistoryConfig {}
+pub use config::HistoryConfig;
+pub use error::HistoryError;
+pub use event::{Event, EventKind};
+pub use query::Rollup;
+pub use recorder::WriterStats;
+pub use retention::{PRUNE_BATCH, PruneOutcome};
+pub use store::{InsertOutcome, Sample, Store};
+pub use writer::{HistoryHandle, WriterStatus, spawn_writer};
 
-impl HistoryConfig {
-    pub fn validate(&self) -> Vec<ConfigIssue> {
-        Vec::new()
-    }
-}
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: u32 = schema::CURRENT_VERSION;
+
+#[cfg(test)]
+mod tests;

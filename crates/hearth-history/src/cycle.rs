@@ -1,0 +1,129 @@
+//! One commit cycle, run on a blocking thread: open the database if needed, insert the
+//! batch, then the upkeep that is due (hourly rollups, bounded retention, reclaiming space).
+//!
+//! Shared by the writer task and the bench so the bench measures what the daemon does.
+//! Upkeep failures are logged and retried next hour; only the insert decides whether the
+//! history is healthy. This module must never wait on the async runtime.
+
+use crate::codec;
+use crate::config::HistoryConfig;
+use crate::error::HistoryError;
+use crate::recorder::Batch;
+use crate::retention::PRUNE_BATCH;
+use crate::store::{InsertOutcome, Store};
+use hearth_model::UnixMillis;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Batches of `PRUNE_BATCH` rows per cycle: bounds how long one cycle keeps the writer busy.
+const PRUNE_BATCHES_PER_CYCLE: usize = 20;
+/// Pages returned to the filesystem per incremental_vacuum step, and per cycle.
+const RECLAIM_STEP: u32 = 64;
+const RECLAIM_PER_CYCLE: u32 = 1024;
+
+/// The database side of the writer: the connection (absent until opened, or after an
+/// error that calls for reopening) and the upkeep schedule.
+pub(crate) struct Db {
+    path: PathBuf,
+    pub store: Option<Store>,
+    retention: Duration,
+    event_retention: Duration,
+    /// The hour upkeep last completed in; upkeep runs once per hour, and again next cycle
+    /// while retention has a backlog.
+    upkept_hour: Option<i64>,
+    /// Test hook: `PRAGMA max_page_count` to apply before each insert (0 = leave alone).
+    #[cfg(test)]
+    pub max_page_count: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+}
+
+impl Db {
+    pub fn new(cfg: &HistoryConfig) -> Db {
+        Db {
+            path: cfg.path.clone(),
+            store: None,
+            retention: cfg.retention,
+            event_retention: cfg.event_retention,
+            upkept_hour: None,
+            #[cfg(test)]
+            max_page_count: None,
+        }
+    }
+
+    /// Whether a cycle with nothing to insert still has work: opening, or hourly upkeep.
+    pub fn has_work(&self, now: UnixMillis) -> bool {
+        self.store.is_none() || self.upkept_hour != Some(codec::hour_of(now))
+    }
+
+    /// Insert `batch` and do the upkeep that is due. An insert error leaves the batch
+    /// unwritten (the transaction rolled back) for the caller to keep.
+    pub fn cycle(&mut self, batch: &Batch, now: UnixMillis) -> Result<InsertOutcome, HistoryError> {
+        let store = match self.store.take() {
+            Some(s) => s,
+            None => Store::open(&self.path)?,
+        };
+        let store = self.store.insert(store);
+        #[cfg(test)]
+        if let Some(limit) = &self.max_page_count {
+            let pages = limit.load(std::sync::atomic::Ordering::SeqCst);
+            if pages > 0 {
+                store.set_max_page_count(pages)?;
+            }
+        }
+        let out = if batch.is_empty() {
+            InsertOutcome::default()
+        } else {
+            match store.insert_encoded(&batch.samples, &batch.events) {
+                Ok(out) => out,
+                Err(e) => {
+                    // A full disk frees up by itself; anything else may be a stale handle
+                    // (file replaced, filesystem remounted), so reopen next time.
+                    if !e.is_disk_full() {
+                        self.store = None;
+                    }
+                    return Err(e);
+                }
+            }
+        };
+        self.upkeep(now);
+        Ok(out)
+    }
+
+    fn upkeep(&mut self, now: UnixMillis) {
+        let hour = codec::hour_of(now);
+        let Some(store) = &mut self.store else { return };
+        if self.upkept_hour == Some(hour) {
+            return;
+        }
+        if let Err(e) = store.advance_rollups(now) {
+            tracing::warn!(error = %e, "hourly rollup failed; retrying next cycle");
+            return;
+        }
+        let pruned = store.prune(
+            now.saturating_sub(self.retention),
+            now.saturating_sub(self.event_retention),
+            PRUNE_BATCH,
+            PRUNE_BATCHES_PER_CYCLE,
+        );
+        match pruned {
+            Ok(p) => {
+                if p.samples_deleted + p.events_deleted > 0 {
+                    tracing::debug!(
+                        samples = p.samples_deleted,
+                        events = p.events_deleted,
+                        "expired history deleted"
+                    );
+                }
+                if p.done {
+                    self.upkept_hour = Some(hour);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "deleting expired history failed; retrying next cycle");
+                return;
+            }
+        }
+        if let Err(e) = store.reclaim(RECLAIM_STEP, RECLAIM_PER_CYCLE) {
+            tracing::warn!(error = %e, "reclaiming free pages failed; retrying next hour");
+        }
+    }
+}

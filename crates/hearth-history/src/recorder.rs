@@ -1,0 +1,305 @@
+//! `Recorder`: the writer's pure core — the deadband/heartbeat filter, the bounded pending
+//! buffers, and the counters that account for every sample and event offered.
+//!
+//! No I/O, no clock, no runtime: times come with the samples. The accounting invariant
+//! (`WriterStats::unaccounted() == 0` once nothing is pending) is what the disk-full test
+//! checks. This module must never drop anything without counting it.
+
+use crate::codec::{self, Encoded};
+use crate::config::HistoryConfig;
+use crate::event::Event;
+use crate::store::InsertOutcome;
+use hearth_model::{Field, UnixMillis, Value};
+use serde::Serialize;
+use std::collections::{HashMap, VecDeque};
+
+/// Counters for everything the writer was given. Returned when the writer ends and
+/// published in `WriterStatus` after every commit attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WriterStats {
+    /// Samples that reached the writer.
+    pub samples_received: u64,
+    /// Within the deadband of the last recorded value and before the heartbeat: not stored.
+    pub samples_skipped: u64,
+    /// Could not be stored: wrong kind for the field, NaN, time before 1970.
+    pub samples_rejected: u64,
+    pub samples_written: u64,
+    /// Same field and millisecond as a stored sample; the first was kept.
+    pub samples_duplicate: u64,
+    /// Dropped, oldest first, because the buffer was full while the database was unwritable.
+    pub samples_dropped: u64,
+    /// Still buffered when the writer ended and the final commit failed.
+    pub samples_lost_at_shutdown: u64,
+    pub events_received: u64,
+    pub events_written: u64,
+    pub events_dropped: u64,
+    pub events_lost_at_shutdown: u64,
+    /// Records a `HistoryHandle` could not hand over: the channel was full or the writer
+    /// had stopped. They never reached the writer, so they are not in `*_received`.
+    pub handoff_dropped: u64,
+    pub commits: u64,
+    pub failed_commits: u64,
+}
+
+impl WriterStats {
+    /// Samples and events received but neither stored, skipped, nor counted as lost; equals
+    /// what is still pending. Zero after the writer has ended.
+    pub fn unaccounted(&self) -> u64 {
+        let samples = [
+            self.samples_skipped,
+            self.samples_rejected,
+            self.samples_written,
+            self.samples_duplicate,
+            self.samples_dropped,
+            self.samples_lost_at_shutdown,
+        ]
+        .into_iter()
+        .fold(self.samples_received, u64::saturating_sub);
+        let events = [
+            self.events_written,
+            self.events_dropped,
+            self.events_lost_at_shutdown,
+        ]
+        .into_iter()
+        .fold(self.events_received, u64::saturating_sub);
+        samples + events
+    }
+}
+
+/// What one commit carries.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub samples: Vec<Encoded>,
+    pub events: Vec<Event>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty() && self.events.is_empty()
+    }
+}
+
+pub(crate) struct Recorder {
+    /// Per field: recorded when |change| exceeds this, in encoded units.
+    thresholds: HashMap<Field, f64>,
+    heartbeat_ms: i64,
+    /// Per field: the last recorded encoded value and its time.
+    last: HashMap<Field, (i64, i64)>,
+    samples: VecDeque<Encoded>,
+    events: VecDeque<Event>,
+    limit: usize,
+    pub stats: WriterStats,
+}
+
+impl Recorder {
+    pub fn new(cfg: &HistoryConfig) -> Recorder {
+        let thresholds = Field::ALL
+            .into_iter()
+            .filter(|f| f.is_numeric())
+            .map(|f| (f, cfg.deadband_for(f) * codec::SCALE))
+            .collect();
+        Recorder {
+            thresholds,
+            heartbeat_ms: i64::try_from(cfg.heartbeat.as_millis()).unwrap_or(i64::MAX),
+            last: HashMap::new(),
+            samples: VecDeque::new(),
+            events: VecDeque::new(),
+            limit: cfg.buffer_limit.max(1),
+            stats: WriterStats::default(),
+        }
+    }
+
+    /// Take a reading; keep it if it moved past the deadband, is a new word, or the
+    /// heartbeat has elapsed since the field was last recorded.
+    pub fn offer_sample(&mut self, field: Field, value: &Value, at: UnixMillis) {
+        self.stats.samples_received += 1;
+        let Ok(e) = codec::encode(field, value, at) else {
+            self.stats.samples_rejected += 1;
+            return;
+        };
+        let keep = match self.last.get(&field) {
+            None => true,
+            Some(&(last_v, last_at)) => {
+                let moved = match self.thresholds.get(&field) {
+                    Some(&t) => (e.v - last_v).unsigned_abs() as f64 > t,
+                    None => e.v != last_v,
+                };
+                moved || at.0.saturating_sub(last_at) >= self.heartbeat_ms
+            }
+        };
+        if !keep {
+            self.stats.samples_skipped += 1;
+            return;
+        }
+        self.last.insert(field, (e.v, at.0));
+        self.samples.push_back(e);
+        self.enforce_limit();
+    }
+
+    pub fn offer_event(&mut self, event: Event) {
+        self.stats.events_received += 1;
+        self.events.push_back(event);
+        self.enforce_limit();
+    }
+
+    pub fn pending_samples(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether the buffer is half full: worth committing before the interval is up.
+    pub fn wants_early_commit(&self) -> bool {
+        self.samples.len() >= self.limit / 2 || self.events.len() >= self.limit / 2
+    }
+
+    /// Everything pending, in arrival order, for one commit.
+    pub fn take_batch(&mut self) -> Batch {
+        Batch {
+            samples: self.samples.drain(..).collect(),
+            events: self.events.drain(..).collect(),
+        }
+    }
+
+    /// The commit failed: the batch goes back in front of anything newer, and the limit
+    /// drops the oldest.
+    pub fn restore(&mut self, batch: Batch) {
+        self.stats.failed_commits += 1;
+        for e in batch.samples.into_iter().rev() {
+            self.samples.push_front(e);
+        }
+        for e in batch.events.into_iter().rev() {
+            self.events.push_front(e);
+        }
+        self.enforce_limit();
+    }
+
+    pub fn committed(&mut self, out: InsertOutcome) {
+        self.stats.commits += 1;
+        self.stats.samples_written += out.samples_written;
+        self.stats.samples_duplicate += out.samples_duplicate;
+        self.stats.events_written += out.events_written;
+    }
+
+    /// The writer is ending and could not store what is left.
+    pub fn abandon(&mut self) {
+        self.stats.samples_lost_at_shutdown += self.samples.len() as u64;
+        self.stats.events_lost_at_shutdown += self.events.len() as u64;
+        self.samples.clear();
+        self.events.clear();
+    }
+
+    fn enforce_limit(&mut self) {
+        while self.samples.len() > self.limit {
+            self.samples.pop_front();
+            self.stats.samples_dropped += 1;
+        }
+        while self.events.len() > self.limit {
+            self.events.pop_front();
+            self.stats.events_dropped += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+    use std::time::Duration;
+
+    fn recorder(limit: usize) -> Recorder {
+        Recorder::new(&HistoryConfig {
+            buffer_limit: limit,
+            heartbeat: Duration::from_secs(900),
+            ..HistoryConfig::default()
+        })
+    }
+
+    fn temp(r: &mut Recorder, c: f64, secs: i64) {
+        r.offer_sample(
+            Field::ThermostatTemperature,
+            &Value::Number(c),
+            UnixMillis(secs * 1000),
+        );
+    }
+
+    #[test]
+    fn deadband_keeps_moves_larger_than_it_and_heartbeats() {
+        let mut r = recorder(100);
+        temp(&mut r, 21.0, 0); // first: kept
+        temp(&mut r, 21.06, 10); // within 0.1: skipped
+        temp(&mut r, 21.1, 20); // exactly 0.1: not more than the deadband
+        temp(&mut r, 21.12, 30); // 0.12 from 21.0: kept
+        temp(&mut r, 21.05, 40); // 0.07 from 21.12: skipped
+        temp(&mut r, 21.05, 30 + 900); // heartbeat since the last kept: kept
+        let kept: Vec<i64> = r.take_batch().samples.iter().map(|e| e.v).collect();
+        assert_eq!(kept, [2100, 2112, 2105]);
+        assert_eq!(r.stats.samples_skipped, 3);
+    }
+
+    #[test]
+    fn text_fields_are_kept_on_every_change_only() {
+        let mut r = recorder(100);
+        for (w, s) in [
+            ("locked", 0),
+            ("locked", 5),
+            ("moving", 6),
+            ("unlocked", 8),
+            ("unlocked", 9),
+        ] {
+            r.offer_sample(
+                Field::LockState,
+                &Value::Text(w.into()),
+                UnixMillis(s * 1000),
+            );
+        }
+        r.offer_sample(
+            Field::LockState,
+            &Value::Text("ajar".into()),
+            UnixMillis(10_000),
+        );
+        assert_eq!(r.take_batch().samples.len(), 3);
+        assert_eq!((r.stats.samples_skipped, r.stats.samples_rejected), (2, 1));
+    }
+
+    #[test]
+    fn full_buffer_drops_oldest_and_restore_keeps_order() {
+        let mut r = recorder(3);
+        for i in 0..5 {
+            temp(&mut r, f64::from(i), i64::from(i));
+        }
+        assert_eq!(r.stats.samples_dropped, 2);
+        let batch = r.take_batch();
+        temp(&mut r, 10.0, 10);
+        r.restore(batch);
+        let kept: Vec<i64> = r.take_batch().samples.iter().map(|e| e.v).collect();
+        // 200, 300, 400 came back in front of 1000; the limit of 3 dropped the oldest.
+        assert_eq!(kept, [300, 400, 1000]);
+        assert_eq!(r.stats.samples_dropped, 3);
+        assert_eq!(r.stats.unaccounted(), 3, "the batch taken is in flight");
+        r.committed(InsertOutcome {
+            samples_written: 3,
+            ..InsertOutcome::default()
+        });
+        assert_eq!(r.stats.unaccounted(), 0);
+    }
+
+    #[test]
+    fn events_are_bounded_too_and_accounted() {
+        let mut r = recorder(2);
+        for i in 0..3 {
+            r.offer_event(Event {
+                at: UnixMillis(i),
+                kind: EventKind::System,
+                source: None,
+                detail: String::new(),
+            });
+        }
+        assert_eq!(r.stats.events_dropped, 1);
+        assert_eq!(r.stats.unaccounted(), 2);
+        r.abandon();
+        assert_eq!(r.stats.unaccounted(), 0);
+    }
+}
