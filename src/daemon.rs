@@ -1,0 +1,144 @@
+//! The daemon's supervisor: builds every task, wires their channels, and shuts them down
+//! in order.
+//!
+//! Start-up: open hardware (outputs OFF), read state from sensors, open history, start the
+//! local MQTT and cloud tasks, tell systemd READY. Shutdown (SIGTERM/SIGINT): stop intake,
+//! drive outputs OFF, flush history, publish `offline`, exit — bounded by
+//! `daemon.shutdown_timeout`. This file holds no control rule, no policy rule and no SQL.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::house::{House, HouseIo};
+use crate::shutdown::Shutdown;
+use anyhow::Context;
+use hearth_control::{LockController, Thermostat};
+use hearth_hardware::DesiredOutputs;
+use std::path::PathBuf;
+use tokio::sync::{mpsc, watch};
+
+/// Run until a shutdown signal. `config_path` is kept for policy reloads.
+pub async fn run(cfg: Config, config_path: PathBuf) -> anyhow::Result<()> {
+    let shutdown = Shutdown::new();
+    let (reload_tx, reload_rx) = mpsc::channel::<()>(1);
+    crate::shutdown::listen(shutdown.clone(), reload_tx).context("installing signal handlers")?;
+    let running = start(cfg, config_path, shutdown.clone(), reload_rx).await?;
+    crate::systemd::notify_ready();
+    tracing::info!("hearthd is running");
+    let watchdog = crate::systemd::watchdog_interval().map(|every| {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                crate::systemd::notify_watchdog();
+            }
+        })
+    });
+    let mut stop = shutdown.subscribe();
+    crate::shutdown::wait(&mut stop).await;
+    crate::systemd::notify_stopping();
+    let result = running.stop().await;
+    if let Some(w) = watchdog {
+        w.abort();
+    }
+    result.map(|report| tracing::info!(?report, "hearthd stopped"))
+}
+
+/// What the tasks reported when they stopped.
+#[derive(Debug)]
+pub struct StopReport {
+    pub house: crate::house::HouseStats,
+    pub history: Option<hearth_history::WriterStats>,
+}
+
+/// Every task of a running daemon, for an orderly stop.
+pub struct Running {
+    shutdown: Shutdown,
+    timeout: std::time::Duration,
+    house: tokio::task::JoinHandle<crate::house::HouseStats>,
+    poller: tokio::task::JoinHandle<()>,
+    history: crate::record::HistoryTask,
+    pub state: watch::Receiver<hearth_model::HouseState>,
+    pub commands: mpsc::Sender<crate::house::CommandRequest>,
+    pub sim: Option<hearth_hardware::SimHandle>,
+}
+
+/// Build and start every task. Returns once the daemon is fully up.
+pub async fn start(
+    cfg: Config,
+    _config_path: PathBuf,
+    shutdown: Shutdown,
+    _reload: mpsc::Receiver<()>,
+) -> anyhow::Result<Running> {
+    let clock = Clock::start();
+    let (hardware, sim) =
+        hearth_hardware::open(&cfg.hardware, &cfg.simulator).context("opening the hardware")?;
+    let history =
+        crate::record::HistoryTask::spawn(&cfg.history).context("opening the history database")?;
+
+    let now = clock.now().into_std();
+    let thermostat = Thermostat::new(cfg.thermostat.clone(), now);
+    let lock = LockController::new(cfg.lock.clone());
+    let house = House::new(thermostat, lock, history.recorder(), clock);
+
+    let (hw_tx, hw_rx) = mpsc::channel(64);
+    let (outputs_tx, outputs_rx) = watch::channel(DesiredOutputs::default());
+    let (state_tx, state_rx) = watch::channel(house.snapshot());
+    let (cmd_tx, cmd_rx) = mpsc::channel(64);
+
+    let poller = tokio::spawn(hearth_hardware::run_poller(
+        hardware,
+        cfg.hardware.poller_config(),
+        hw_tx,
+        outputs_rx,
+    ));
+    let io = HouseIo {
+        hardware: hw_rx,
+        commands: cmd_rx,
+        outputs: outputs_tx,
+        state: state_tx,
+        shutdown: shutdown.subscribe(),
+    };
+    let house = tokio::spawn(house.run(io));
+
+    Ok(Running {
+        shutdown,
+        timeout: cfg.daemon.shutdown_timeout,
+        house,
+        poller,
+        history,
+        state: state_rx,
+        commands: cmd_tx,
+        sim,
+    })
+}
+
+impl Running {
+    /// Stop in order: intake and control, outputs OFF, history flushed. Bounded in time.
+    pub async fn stop(self) -> anyhow::Result<StopReport> {
+        self.shutdown.trigger();
+        let Running {
+            timeout,
+            house,
+            poller,
+            history,
+            commands,
+            ..
+        } = self;
+        drop(commands);
+        let ordered = async move {
+            let house = house.await.context("the house task panicked")?;
+            tracing::info!(?house, "control stopped");
+            // The house dropped the outputs channel; the poller drives everything OFF and ends.
+            poller.await.context("the hardware poller panicked")?;
+            let history = history.finish().await;
+            anyhow::Ok(StopReport { house, history })
+        };
+        match tokio::time::timeout(timeout, ordered).await {
+            Ok(result) => result,
+            Err(_) => anyhow::bail!(
+                "shutdown took longer than daemon.shutdown_timeout ({}); exiting anyway",
+                hearth_model::duration::format(timeout)
+            ),
+        }
+    }
+}

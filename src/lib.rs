@@ -1,0 +1,13 @@
+//! hearthd: the home-hub daemon. The binary's entry points live in `cli`; `daemon` wires
+//! the tasks; the rules live in the `hearth-*` crates (see ARCHITECTURE.md).
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod house;
+pub mod logging;
+pub mod record;
+pub mod shutdown;
+pub mod summary;
+pub mod systemd;

@@ -1,0 +1,114 @@
+//! The daemon's link to history: the writer task and what the house task records.
+//!
+//! Turns controller results into history records (samples, commands with their verdict,
+//! lock changes, faults). Recording never blocks and never fails the caller: history is
+//! not on the control path.
+
+use hearth_control::{ControlEvent, Refusal};
+use hearth_history::{Event, EventKind, HistoryConfig, HistoryError, HistoryHandle, WriterStats};
+use hearth_model::{Command, HouseState, UnixMillis};
+use tokio::task::JoinHandle;
+
+/// The running history writer.
+pub struct HistoryTask {
+    handle: HistoryHandle,
+    join: JoinHandle<WriterStats>,
+}
+
+impl HistoryTask {
+    pub fn spawn(cfg: &HistoryConfig) -> Result<Self, HistoryError> {
+        let (handle, join) = hearth_history::spawn_writer(cfg.clone())?;
+        Ok(Self { handle, join })
+    }
+
+    pub fn recorder(&self) -> Recorder {
+        Recorder {
+            history: self.handle.clone(),
+        }
+    }
+
+    pub fn handle(&self) -> HistoryHandle {
+        self.handle.clone()
+    }
+
+    /// Flush what is buffered and wait for the writer to end.
+    pub async fn finish(self) -> Option<WriterStats> {
+        self.handle.shutdown();
+        match self.join.await {
+            Ok(stats) => {
+                tracing::info!(?stats, "history flushed");
+                Some(stats)
+            }
+            Err(e) => {
+                tracing::error!("the history writer failed: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// What the house task records through. Cheap to clone; never blocks.
+#[derive(Clone)]
+pub struct Recorder {
+    history: HistoryHandle,
+}
+
+impl Recorder {
+    pub fn state(&self, state: &HouseState, at: UnixMillis) {
+        self.history.record_state(state, at);
+    }
+
+    pub fn command(&self, command: &Command, result: &Result<(), Refusal>, at: UnixMillis) {
+        let refusal = result
+            .as_ref()
+            .err()
+            .map(|r| format!("{} ({})", r.message, r.code));
+        let verdict = match &refusal {
+            None => Ok(()),
+            Some(reason) => Err(reason.as_str()),
+        };
+        self.history
+            .record_event(Event::command(at, command, verdict));
+    }
+
+    pub fn control_event(&self, event: &ControlEvent, at: UnixMillis) {
+        let record = match event {
+            ControlEvent::FaultRaised { fault, detail } => Event::fault(at, *fault, true, detail),
+            ControlEvent::FaultCleared { fault } => Event::fault(at, *fault, false, ""),
+            ControlEvent::LockChanged { from, to, source } => {
+                Event::lock_change(at, *from, *to, source.clone())
+            }
+            ControlEvent::FreezeProtection {
+                engaged,
+                temperature,
+            } => Event {
+                at,
+                kind: EventKind::System,
+                source: Some(hearth_model::Source::System),
+                detail: match (engaged, temperature) {
+                    (true, Some(t)) => format!("freeze protection engaged at {t:.1} °C"),
+                    (true, None) => "freeze protection engaged".into(),
+                    (false, Some(t)) => format!("freeze protection released at {t:.1} °C"),
+                    (false, None) => "freeze protection released: no valid reading".into(),
+                },
+            },
+            ControlEvent::LockAborted {
+                action,
+                source,
+                reason,
+            } => Event {
+                at,
+                kind: EventKind::System,
+                source: Some(source.clone()),
+                detail: format!(
+                    "{} run stopped: {}",
+                    action.as_str(),
+                    serde_json::to_string(reason)
+                        .unwrap_or_default()
+                        .trim_matches('"')
+                ),
+            },
+        };
+        self.history.record_event(record);
+    }
+}

@@ -1,0 +1,57 @@
+//! A short, human summary of a loaded config, printed by `hearthd check-config`.
+//!
+//! It says what hearth will do with this file, not every setting: enough for the owner to
+//! see at a glance that the right hardware, broker and clouds are configured.
+
+use crate::config::Config;
+use hearth_hardware::Backend;
+use hearth_model::duration::format as dur;
+use std::fmt::Write;
+
+pub fn describe(cfg: &Config) -> String {
+    let mut s = String::new();
+    let hw = &cfg.hardware;
+    let backend = match hw.backend {
+        Backend::Simulator => format!("simulator (seed {})", cfg.simulator.seed),
+        Backend::RaspberryPi => "Raspberry Pi GPIO (rppal)".to_owned(),
+    };
+    let _ = writeln!(
+        s,
+        "  hardware:   {backend}; sensor every {}, inputs every {}",
+        dur(hw.poll_interval),
+        dur(hw.input_poll_interval)
+    );
+    let t = &cfg.thermostat;
+    let _ = writeln!(
+        s,
+        "  thermostat: starts in mode {} with heat {:.1} °C / cool {:.1} °C, hysteresis {:.1} °C, freeze protection {}",
+        t.mode.as_str(),
+        t.setpoint_heat,
+        t.setpoint_cool,
+        t.hysteresis,
+        if t.freeze_protection {
+            format!("below {:.1} °C", t.freeze_below)
+        } else {
+            "off".to_owned()
+        }
+    );
+    let l = &cfg.lock;
+    let relock = l
+        .auto_relock_after
+        .map(|d| format!("auto-relock after {}", dur(d)))
+        .unwrap_or_else(|| "no auto-relock".to_owned());
+    let _ = writeln!(
+        s,
+        "  lock:       travel timeout {}, {relock}",
+        dur(l.travel_timeout)
+    );
+    let h = &cfg.history;
+    let _ = writeln!(
+        s,
+        "  history:    {} (commit every {}, raw samples kept {})",
+        h.path.display(),
+        dur(h.commit_interval),
+        dur(h.retention)
+    );
+    s
+}
