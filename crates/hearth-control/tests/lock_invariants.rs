@@ -8,6 +8,7 @@ use hearth_control::refusal::codes;
 use hearth_control::{ControlEvent, LockConfig, LockController};
 use hearth_model::{Fault, LockAction, LockInputs, LockState, MotorDrive, Source};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -273,8 +274,16 @@ fn run(cfg: LockConfig, bolt: f64, speed: f64, door_open: bool, ops: Vec<Op>) {
     }
 }
 
+const SEED: u64 = 0x4845_4152_5448; // "HEARTH"
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 768, ..ProptestConfig::default() })]
+    // A fixed seed keeps the run reproducible; PROPTEST_RNG_SEED does not override it, so
+    // change the number here to explore other sequences.
+    #![proptest_config(ProptestConfig {
+        cases: 768,
+        rng_seed: RngSeed::Fixed(SEED),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn lock_invariants_hold_after_every_step(

@@ -8,6 +8,7 @@ use hearth_control::refusal::codes;
 use hearth_control::{ControlEvent, Thermostat, ThermostatConfig};
 use hearth_model::{ClimateReading, FanMode, Fault, HvacOutputs, Mode, ThermostatChange};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -364,8 +365,16 @@ fn run(cfg: ThermostatConfig, start_temp: f64, ops: Vec<Op>) -> (u32, u32) {
     (w.heat_starts, w.cool_starts)
 }
 
+const SEED: u64 = 0x4845_4152_5448; // "HEARTH"
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 768, ..ProptestConfig::default() })]
+    // A fixed seed keeps the run reproducible; PROPTEST_RNG_SEED does not override it, so
+    // change the number here to explore other sequences.
+    #![proptest_config(ProptestConfig {
+        cases: 768,
+        rng_seed: RngSeed::Fixed(SEED),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn thermostat_invariants_hold_after_every_step(
