@@ -7,6 +7,7 @@ pub mod config;
 pub mod daemon;
 pub mod house;
 pub mod logging;
+pub mod policy_requests;
 pub mod record;
 pub mod shutdown;
 pub mod summary;

@@ -53,5 +53,21 @@ pub fn describe(cfg: &Config) -> String {
         dur(h.commit_interval),
         dur(h.retention)
     );
+    match &cfg.mqtt {
+        Some(m) => {
+            let tls = if m.tls.is_some() { "TLS" } else { "plain TCP" };
+            let _ = writeln!(
+                s,
+                "  local MQTT: {}:{} ({tls}), topics under {}/",
+                m.host, m.port, m.base_topic
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "  local MQTT: off (no [mqtt] section): nothing can command hearth"
+            );
+        }
+    }
     s
 }

@@ -30,6 +30,10 @@ pub struct Config {
     pub lock: hearth_control::LockConfig,
     #[serde(default)]
     pub history: hearth_history::HistoryConfig,
+    /// The local broker. Without an `[mqtt]` section hearth runs standalone: it controls
+    /// and records, but nothing can command it.
+    #[serde(default)]
+    pub mqtt: Option<hearth_api::MqttConfig>,
 }
 
 impl Config {
@@ -42,6 +46,9 @@ impl Config {
         issues.extend(self.thermostat.validate());
         issues.extend(self.lock.validate());
         issues.extend(self.history.validate());
+        if let Some(mqtt) = &self.mqtt {
+            issues.extend(mqtt.validate());
+        }
         issues
     }
 }
