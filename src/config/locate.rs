@@ -61,43 +61,46 @@ impl<'i> SourceMap<'i> {
     pub fn key_at(&self, offset: usize) -> Option<String> {
         let root = self.root.as_ref()?;
         let mut path = String::new();
-        key_at_in(root.get_ref(), offset, &mut path);
-        (!path.is_empty()).then_some(path)
+        key_at_in(root.get_ref(), offset, &mut path).then_some(path)
     }
 }
 
-fn key_at_in(table: &DeTable<'_>, offset: usize, path: &mut String) {
+// Table spans from `DeTable` cover only a `[header]`, not the keys below it, so search
+// every branch and keep the deepest key whose own span or value span holds the offset.
+fn key_at_in(table: &DeTable<'_>, offset: usize, path: &mut String) -> bool {
     for (k, v) in table.iter() {
-        let inside_key = k.span().contains(&offset);
-        if !(inside_key || v.span().contains(&offset)) {
-            continue;
-        }
+        let start = path.len();
         if !path.is_empty() {
             path.push('.');
         }
         path.push_str(k.get_ref());
-        if inside_key {
-            return;
+        if descend(v, offset, path) || k.span().contains(&offset) || holds(v, offset) {
+            return true;
         }
-        descend(v, offset, path);
-        return;
+        path.truncate(start);
     }
+    false
 }
 
-fn descend(v: &Spanned<DeValue<'_>>, offset: usize, path: &mut String) {
+fn holds(v: &Spanned<DeValue<'_>>, offset: usize) -> bool {
+    !matches!(v.get_ref(), DeValue::Table(_)) && v.span().contains(&offset)
+}
+
+fn descend(v: &Spanned<DeValue<'_>>, offset: usize, path: &mut String) -> bool {
     match v.get_ref() {
         DeValue::Table(t) => key_at_in(t, offset, path),
         DeValue::Array(items) => {
-            if let Some((i, item)) = items
-                .iter()
-                .enumerate()
-                .find(|(_, it)| it.span().contains(&offset))
-            {
+            for (i, item) in items.iter().enumerate() {
+                let start = path.len();
                 path.push_str(&format!("[{i}]"));
-                descend(item, offset, path);
+                if descend(item, offset, path) || holds(item, offset) {
+                    return true;
+                }
+                path.truncate(start);
             }
+            false
         }
-        _ => {}
+        _ => false,
     }
 }
 

@@ -1,0 +1,220 @@
+//! Broken configs and the exact complaints they get: each names the file, the line and the
+//! key, and says what is wrong. Also checks that the shipped example loads and that
+//! `hearthd check-config` exits with status 78 on an error.
+
+use hearthd::config::{self, ConfigError};
+use std::path::Path;
+use std::process::Command;
+
+const BASE: &str = "[hardware]\nbackend = \"simulator\"\n";
+
+/// (name, config text, expected line, expected key, a phrase the message must contain)
+const BROKEN: &[(&str, &str, usize, &str, &str)] = &[
+    (
+        "unknown key",
+        "[hardware]\nbackend = \"simulator\"\ncolour = \"red\"\n",
+        3,
+        "hardware.colour",
+        "unknown field `colour`",
+    ),
+    (
+        "unknown section",
+        "[hardware]\nbackend = \"simulator\"\n[heating]\nx = 1\n",
+        3,
+        "heating",
+        "unknown field `heating`",
+    ),
+    (
+        "missing section",
+        "[thermostat]\nmode = \"heat\"\n",
+        1,
+        "(top level)",
+        "missing field `hardware`",
+    ),
+    (
+        "bad duration",
+        "[hardware]\nbackend = \"simulator\"\npoll_interval = \"ten seconds\"\n",
+        3,
+        "hardware.poll_interval",
+        "not a duration",
+    ),
+    (
+        "duration of wrong type",
+        "[hardware]\nbackend = \"simulator\"\n[lock]\ntravel_timeout = 3\n",
+        4,
+        "lock.travel_timeout",
+        "string",
+    ),
+    (
+        "bad backend",
+        "[hardware]\nbackend = \"arduino\"\n",
+        2,
+        "hardware.backend",
+        "arduino",
+    ),
+    (
+        "bad mode",
+        "[hardware]\nbackend = \"simulator\"\n[thermostat]\nmode = \"warm\"\n",
+        4,
+        "thermostat.mode",
+        "warm",
+    ),
+    (
+        "pin out of range",
+        "[hardware]\nbackend = \"raspberry_pi\"\n[hardware.sensor]\nkind = \"ds18b20\"\n[hardware.outputs]\nheat = { pin = 41, active = \"low\" }\ncool = { pin = 27, active = \"low\" }\nfan = { pin = 22, active = \"low\" }\n[hardware.motor]\nlock = { pin = 23, active = \"high\" }\nunlock = { pin = 24, active = \"high\" }\n[hardware.inputs]\nbolt_locked = { pin = 5, active = \"low\", pull = \"up\" }\nbolt_unlocked = { pin = 6, active = \"low\", pull = \"up\" }\ndoor = { pin = 13, active = \"high\", pull = \"up\" }\n",
+        6,
+        "hardware.outputs.heat.pin",
+        "41",
+    ),
+    (
+        "pin used twice",
+        "[hardware]\nbackend = \"raspberry_pi\"\n[hardware.sensor]\nkind = \"ds18b20\"\n[hardware.outputs]\nheat = { pin = 17, active = \"low\" }\ncool = { pin = 27, active = \"low\" }\nfan = { pin = 22, active = \"low\" }\n[hardware.motor]\nlock = { pin = 23, active = \"high\" }\nunlock = { pin = 24, active = \"high\" }\n[hardware.inputs]\nbolt_locked = { pin = 17, active = \"low\", pull = \"up\" }\nbolt_unlocked = { pin = 6, active = \"low\", pull = \"up\" }\ndoor = { pin = 13, active = \"high\", pull = \"up\" }\n",
+        13,
+        "hardware.inputs.bolt_locked.pin",
+        "17",
+    ),
+    (
+        "hysteresis out of range",
+        "[hardware]\nbackend = \"simulator\"\n[thermostat]\nhysteresis = 7.0\n",
+        4,
+        "thermostat.hysteresis",
+        "7",
+    ),
+    (
+        "setpoint outside bounds",
+        "[hardware]\nbackend = \"simulator\"\n[thermostat]\nsetpoint_heat = 45.0\n",
+        4,
+        "thermostat.setpoint_heat",
+        "45",
+    ),
+    (
+        "shutdown timeout too long",
+        "[hardware]\nbackend = \"simulator\"\n[daemon]\nshutdown_timeout = \"10m\"\n",
+        4,
+        "daemon.shutdown_timeout",
+        "60s",
+    ),
+    (
+        "mqtt keep-alive below a second",
+        "[hardware]\nbackend = \"simulator\"\n[mqtt]\nkeep_alive = \"500ms\"\n",
+        4,
+        "mqtt.keep_alive",
+        "1s",
+    ),
+    (
+        "mqtt wildcard base topic",
+        "[hardware]\nbackend = \"simulator\"\n[mqtt]\nbase_topic = \"hearth/#\"\n",
+        4,
+        "mqtt.base_topic",
+        "#",
+    ),
+    (
+        "not toml at all",
+        "[hardware\nbackend = \"simulator\"\n",
+        1,
+        "(top level)",
+        "",
+    ),
+];
+
+fn error_of(text: &str) -> ConfigError {
+    match config::parse(Path::new("hearth.toml"), text) {
+        Ok(_) => panic!("config was accepted:\n{text}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn every_broken_config_names_line_key_and_problem() {
+    for (name, text, line, key, phrase) in BROKEN {
+        let err = error_of(text);
+        let shown = err.to_string();
+        let (got_line, got_key, message) = match &err {
+            ConfigError::Parse {
+                line, key, message, ..
+            } => (*line, key.clone(), message.clone()),
+            ConfigError::Invalid { problems, .. } => {
+                let p = problems
+                    .iter()
+                    .find(|p| p.issue.key == *key)
+                    .unwrap_or_else(|| panic!("{name}: no problem for key {key} in:\n{shown}"));
+                (p.line, p.issue.key.clone(), p.issue.message.clone())
+            }
+            ConfigError::Read { .. } => panic!("{name}: unexpected read error"),
+        };
+        assert_eq!(got_key, *key, "{name}: wrong key in: {shown}");
+        assert_eq!(got_line, *line, "{name}: wrong line in: {shown}");
+        assert!(
+            message.contains(phrase),
+            "{name}: message lacks {phrase:?}: {shown}"
+        );
+        assert!(
+            shown.starts_with(&format!("hearth.toml:{line}")),
+            "{name}: no file:line prefix: {shown}"
+        );
+    }
+}
+
+#[test]
+fn a_minimal_config_and_the_example_both_load() {
+    let cfg = config::parse(Path::new("min.toml"), BASE).expect("minimal config");
+    assert!(cfg.mqtt.is_none(), "no [mqtt] section means no local MQTT");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let cfg = config::load(&example).unwrap_or_else(|e| panic!("config.example.toml: {e}"));
+    assert!(
+        cfg.mqtt.is_some(),
+        "the example configures the local broker"
+    );
+}
+
+#[test]
+fn check_config_exits_78_with_the_location_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hearth.toml");
+    std::fs::write(
+        &path,
+        "[hardware]\nbackend = \"simulator\"\n[lock]\ntravel_timeout = \"soon\"\n",
+    )
+    .unwrap();
+    let mut cmd = hearthd_command();
+    let out = cmd
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run hearthd");
+    assert_eq!(out.status.code(), Some(78), "exit status");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:4: lock.travel_timeout", path.display())),
+        "{stderr}"
+    );
+
+    std::fs::write(&path, BASE).unwrap();
+    let mut ok = hearthd_command();
+    let out = ok
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run hearthd");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("simulator"));
+}
+
+/// The hearthd binary, behind the emulator named in HEARTH_TEST_RUNNER when cross-testing.
+fn hearthd_command() -> Command {
+    let bin = env!("CARGO_BIN_EXE_hearthd");
+    let runner = std::env::var("HEARTH_TEST_RUNNER").unwrap_or_default();
+    let mut parts = runner.split_whitespace();
+    match parts.next() {
+        Some(emulator) => {
+            let mut c = Command::new(emulator);
+            c.args(parts).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    }
+}
