@@ -431,7 +431,7 @@ fn the_example_policy_is_valid_for_every_format_it_names() {
     assert_eq!(*format, Format::Alexa);
     let issues = cfg.validate_for("policy", Format::Alexa);
     assert!(issues.is_empty(), "{issues:#?}");
-    let p = Policy::new("alexa", Format::Alexa, &cfg).unwrap();
+    let p = Policy::new("alexa", Format::Alexa, cfg).unwrap();
     let text = p.explain();
     assert!(
         text.contains("thermostat.temperature: sent when it changes"),
