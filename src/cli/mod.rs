@@ -5,9 +5,13 @@
 //! terminal, never as a Rust debug dump.
 
 mod check_config;
+mod history;
 mod run;
+mod sign;
 
 use clap::{Parser, Subcommand};
+use hearth_history::format::Format;
+use hearth_model::Field;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,6 +47,52 @@ pub enum Command {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// Show recorded values of one field: raw samples, or rollups with --every.
+    History {
+        /// Field name, e.g. thermostat.temperature, lock.state.
+        field: Field,
+        /// Start: a time ago ("24h", "7d") or an RFC 3339 time.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// End (exclusive): a time ago or an RFC 3339 time; default now.
+        #[arg(long)]
+        until: Option<String>,
+        /// Roll up per step (1h or a multiple): min/avg/max/count per bucket.
+        #[arg(long)]
+        every: Option<String>,
+        /// Output format: table or csv.
+        #[arg(long, default_value = "table")]
+        format: Format,
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Show the event log: commands and who sent them, lock changes, faults.
+    Events {
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// At most this many events (the newest).
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        #[arg(long, default_value = "table")]
+        format: Format,
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Print a signed unlock command to publish on <base>/lock/set.
+    Sign {
+        /// Client name, as in the secrets file's [clients] table.
+        #[arg(long)]
+        client: String,
+        /// The secrets file holding the client's key (must be chmod 600).
+        #[arg(long)]
+        key_file: PathBuf,
+        /// Command id, echoed in the reply.
+        #[arg(long)]
+        id: String,
+        /// Nonce (16-64 of A-Z a-z 0-9 _ -); random when omitted.
+        #[arg(long)]
+        nonce: Option<String>,
+    },
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -51,5 +101,40 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => run::run(&config),
         Command::CheckConfig { config } => check_config::run(&config),
+        Command::History {
+            field,
+            since,
+            until,
+            every,
+            format,
+            config,
+        } => history::history(history::HistoryArgs {
+            config: &config,
+            field,
+            since: &since,
+            until: until.as_deref(),
+            every: every.as_deref(),
+            format,
+        }),
+        Command::Events {
+            since,
+            limit,
+            format,
+            config,
+        } => history::events(&config, &since, limit, format),
+        Command::Sign {
+            client,
+            key_file,
+            id,
+            nonce,
+        } => sign::run(&client, &key_file, &id, nonce.as_deref()),
     }
+}
+
+/// Load a config for a CLI command, printing the error and returning the exit code on failure.
+pub(crate) fn config_or_exit(path: &std::path::Path) -> Result<crate::config::Config, ExitCode> {
+    crate::config::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
 }

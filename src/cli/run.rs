@@ -1,16 +1,13 @@
 //! `hearthd run`: load the config, set up logging, and hand over to the daemon.
 
-use crate::{config, daemon, logging};
+use crate::{daemon, logging};
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(path: &Path) -> ExitCode {
-    let cfg = match config::load(path) {
+    let cfg = match super::config_or_exit(path) {
         Ok(cfg) => cfg,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(super::EXIT_CONFIG);
-        }
+        Err(code) => return code,
     };
     logging::init(cfg.daemon.log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,97 @@
+//! `hearthd history` and `hearthd events`: read the history database from the terminal.
+//!
+//! Read-only: opens the database without writing, so it is safe beside a running daemon.
+
+use super::config_or_exit;
+use hearth_history::Store;
+use hearth_history::format::{self, Format};
+use hearth_model::{Field, UnixMillis};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub struct HistoryArgs<'a> {
+    pub config: &'a Path,
+    pub field: Field,
+    pub since: &'a str,
+    pub until: Option<&'a str>,
+    pub every: Option<&'a str>,
+    pub format: Format,
+}
+
+pub fn history(args: HistoryArgs<'_>) -> ExitCode {
+    let cfg = match config_or_exit(args.config) {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
+    };
+    let now = UnixMillis::now();
+    let result = (|| -> Result<String, String> {
+        let since = format::parse_time(args.since, now).map_err(|e| format!("--since: {e}"))?;
+        let until = match args.until {
+            Some(u) => format::parse_time(u, now).map_err(|e| format!("--until: {e}"))?,
+            None => now,
+        };
+        if since >= until {
+            return Err(format!(
+                "--since ({since}) must be before --until ({until})"
+            ));
+        }
+        let step = args
+            .every
+            .map(|e| hearth_model::duration::parse(e).map_err(|m| format!("--every: {m}")))
+            .transpose()?;
+        let store = open(&cfg.history.path)?;
+        Ok(match step {
+            Some(step) => {
+                let rows = store
+                    .rollup(args.field, since, until, step)
+                    .map_err(|e| e.to_string())?;
+                format::format_rollups(args.field, &rows, args.format)
+            }
+            None => {
+                let rows = store
+                    .range(args.field, since, until)
+                    .map_err(|e| e.to_string())?;
+                format::format_samples(&rows, args.format)
+            }
+        })
+    })();
+    print_or_fail(result)
+}
+
+pub fn events(config: &Path, since: &str, limit: usize, format: Format) -> ExitCode {
+    let cfg = match config_or_exit(config) {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
+    };
+    let now = UnixMillis::now();
+    let result = (|| -> Result<String, String> {
+        let since = format::parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
+        let store = open(&cfg.history.path)?;
+        // `until` is exclusive: include events stamped this very millisecond.
+        let until = now.saturating_add(Duration::from_millis(1));
+        let rows = store
+            .events(since, until, limit)
+            .map_err(|e| e.to_string())?;
+        Ok(format::format_events(&rows, format))
+    })();
+    print_or_fail(result)
+}
+
+fn open(path: &Path) -> Result<Store, String> {
+    Store::open_read_only(path)
+        .map_err(|e| format!("cannot open the history database {}: {e}", path.display()))
+}
+
+fn print_or_fail(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
