@@ -371,3 +371,33 @@ fn proc_io() -> ProcIo {
         write_bytes: get("write_bytes:"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bench_runs_at_a_tiny_size_and_reports_sane_figures() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = bench_report(dir.path(), BenchSize::tiny()).unwrap();
+        assert!(
+            f.hearth_rows_per_sec > 0.0 && f.raw_rows_per_sec > 0.0,
+            "{f:?}"
+        );
+        assert_eq!(f.stored_samples, 2 * 8640 * 4);
+        assert!((8.0..64.0).contains(&f.bytes_per_sample), "{f:?}");
+        assert_eq!(f.rollup_rows, 4 * 48, "4 fields x 48 hours");
+        // 9 fields every 10 s, scaled from 2 hours to a day.
+        assert_eq!(f.day_offered, 9 * 8640);
+        assert!(
+            f.day_stored > 0 && f.day_stored < f.day_offered / 4,
+            "{f:?}"
+        );
+        assert!(f.day_commits > 0 && f.day_commits <= 2880, "{f:?}");
+        let text = f.to_string();
+        assert!(
+            text.contains("bytes per raw sample") && text.contains("goal"),
+            "{text}"
+        );
+    }
+}

@@ -5,7 +5,9 @@
 //!   `commit_interval`, rolls up hours, applies retention, and survives a full or read-only
 //!   disk by buffering (see [`WriterStatus`]).
 //! - [`Store`] is a connection for queries (`latest`, `range`, `rollup`, `events`) from the
-//!   CLI and MQTT requests; [`format`] renders their results as a table or CSV.
+//!   CLI and MQTT requests: open it with [`Store::open_read_only`] and query it on a blocking
+//!   thread (`spawn_blocking`); it is `Send` but not `Sync`. [`format`] renders results as a
+//!   table or CSV, and [`cli`] holds the bodies of the `hearthd history` subcommands.
 //! - [`bench`] measures insert rate, bytes per sample, bytes written per day and rollup
 //!   query time for `hearthd bench`.
 //!
@@ -13,6 +15,7 @@
 //! `HistoryHandle`, and no history failure stops the house from being controlled.
 
 pub mod bench;
+pub mod cli;
 mod codec;
 mod config;
 mod cycle;
