@@ -25,11 +25,22 @@ pub async fn run(cfg: Config, config_path: PathBuf) -> anyhow::Result<()> {
     crate::systemd::notify_ready();
     tracing::info!("hearthd is running");
     let watchdog = crate::systemd::watchdog_interval().map(|every| {
+        let probes = running.probes.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                crate::systemd::notify_watchdog();
+                // Ping only when the house task answers: a wedged control loop must be restarted.
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                if probes.send(tx).await.is_ok()
+                    && tokio::time::timeout(every, rx)
+                        .await
+                        .is_ok_and(|r| r.is_ok())
+                {
+                    crate::systemd::notify_watchdog();
+                } else {
+                    tracing::error!("the control loop did not answer the watchdog probe");
+                }
             }
         })
     });
@@ -60,6 +71,7 @@ pub struct Running {
     pub state: watch::Receiver<hearth_model::HouseState>,
     pub commands: mpsc::Sender<crate::house::CommandRequest>,
     pub sim: Option<hearth_hardware::SimHandle>,
+    probes: mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Build and start every task. Returns once the daemon is fully up.
@@ -84,6 +96,7 @@ pub async fn start(
     let (outputs_tx, outputs_rx) = watch::channel(DesiredOutputs::default());
     let (state_tx, state_rx) = watch::channel(house.snapshot());
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    let (probe_tx, probe_rx) = mpsc::channel(1);
 
     let poller = tokio::spawn(hearth_hardware::run_poller(
         hardware,
@@ -96,6 +109,7 @@ pub async fn start(
         commands: cmd_rx,
         outputs: outputs_tx,
         state: state_tx,
+        probes: probe_rx,
         shutdown: shutdown.subscribe(),
     };
     let house = tokio::spawn(house.run(io));
@@ -109,6 +123,7 @@ pub async fn start(
         state: state_rx,
         commands: cmd_tx,
         sim,
+        probes: probe_tx,
     })
 }
 

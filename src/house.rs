@@ -27,6 +27,9 @@ pub struct HouseIo {
     pub commands: mpsc::Receiver<CommandRequest>,
     pub outputs: watch::Sender<DesiredOutputs>,
     pub state: watch::Sender<HouseState>,
+    /// Liveness probes from the systemd watchdog: answered from inside the loop, so a hung
+    /// control loop stops the pings and systemd restarts hearth.
+    pub probes: mpsc::Receiver<oneshot::Sender<()>>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -91,6 +94,10 @@ impl House {
                     }
                 },
                 Some(request) = io.commands.recv() => self.on_command(request),
+                Some(probe) = io.probes.recv() => {
+                    let _ = probe.send(());
+                    continue;
+                }
                 _ = sleep_until(deadline) => self.tick(),
             }
             self.publish(&io);
