@@ -6,9 +6,9 @@
 //!   disk by buffering (see [`WriterStatus`]).
 //! - [`Store`] is a connection for queries (`latest`, `range`, `rollup`, `events`) from the
 //!   CLI and MQTT requests: open it with [`Store::open_read_only`] and query it on a blocking
-//!   thread (`spawn_blocking`); it is `Send` but not `Sync`. [`format`] renders results as a
+//!   thread (`spawn_blocking`); it is `Send` but not `Sync`. [`format`](mod@format) renders results as a
 //!   table or CSV, and [`cli`] holds the bodies of the `hearthd history` subcommands.
-//! - [`bench`] measures insert rate, bytes per sample, bytes written per day and rollup
+//! - [`bench`](mod@bench) measures insert rate, bytes per sample, bytes written per day and rollup
 //!   query time for `hearthd bench`.
 //!
 //! This crate must never be on the control path: nothing here blocks a caller that holds a
