@@ -59,6 +59,7 @@ pub async fn run(cfg: Config, config_path: PathBuf) -> anyhow::Result<()> {
 pub struct StopReport {
     pub house: crate::house::HouseStats,
     pub history: Option<hearth_history::WriterStats>,
+    pub ledger: Option<crate::ledger::LedgerStats>,
 }
 
 /// Every task of a running daemon, for an orderly stop.
@@ -68,6 +69,8 @@ pub struct Running {
     house: tokio::task::JoinHandle<crate::house::HouseStats>,
     poller: tokio::task::JoinHandle<()>,
     history: crate::record::HistoryTask,
+    /// Cloud connections, forwarders, and the ledger they write.
+    clouds: crate::cloud::CloudTasks,
     pub state: watch::Receiver<hearth_model::HouseState>,
     pub commands: mpsc::Sender<crate::house::CommandRequest>,
     pub sim: Option<hearth_hardware::SimHandle>,
@@ -77,9 +80,9 @@ pub struct Running {
 /// Build and start every task. Returns once the daemon is fully up.
 pub async fn start(
     cfg: Config,
-    _config_path: PathBuf,
+    config_path: PathBuf,
     shutdown: Shutdown,
-    _reload: mpsc::Receiver<()>,
+    reload: mpsc::Receiver<()>,
 ) -> anyhow::Result<Running> {
     let clock = Clock::start();
     let (hardware, sim) =
@@ -113,6 +116,17 @@ pub async fn start(
         shutdown: shutdown.subscribe(),
     };
     let house = tokio::spawn(house.run(io));
+    let clouds = crate::cloud::supervisor::start(crate::cloud::CloudInputs {
+        clouds: cfg.cloud.clone(),
+        ledger_path: cfg.ledger.path.clone(),
+        config_path,
+        state: state_rx.clone(),
+        commands: cmd_tx.clone(),
+        clock,
+        shutdown: shutdown.subscribe(),
+        reload,
+    })
+    .context("starting the cloud forwarders")?;
 
     Ok(Running {
         shutdown,
@@ -120,6 +134,7 @@ pub async fn start(
         house,
         poller,
         history,
+        clouds,
         state: state_rx,
         commands: cmd_tx,
         sim,
@@ -128,6 +143,11 @@ pub async fn start(
 }
 
 impl Running {
+    /// Where policy requests (explain, reload, audit) go; for the local MQTT interface.
+    pub fn policy_requests(&self) -> mpsc::Sender<crate::policy_requests::PolicyRequest> {
+        self.clouds.requests.clone()
+    }
+
     /// Stop in order: intake and control, outputs OFF, history flushed. Bounded in time.
     pub async fn stop(self) -> anyhow::Result<StopReport> {
         self.shutdown.trigger();
@@ -136,6 +156,7 @@ impl Running {
             house,
             poller,
             history,
+            clouds,
             commands,
             ..
         } = self;
@@ -146,7 +167,13 @@ impl Running {
             // The house dropped the outputs channel; the poller drives everything OFF and ends.
             poller.await.context("the hardware poller panicked")?;
             let history = history.finish().await;
-            anyhow::Ok(StopReport { house, history })
+            // The cloud tasks saw shutdown too; once they end, the ledger is flushed.
+            let ledger = clouds.finish().await;
+            anyhow::Ok(StopReport {
+                house,
+                history,
+                ledger,
+            })
         };
         match tokio::time::timeout(timeout, ordered).await {
             Ok(result) => result,

@@ -3,9 +3,11 @@
 
 pub mod cli;
 pub mod clock;
+pub mod cloud;
 pub mod config;
 pub mod daemon;
 pub mod house;
+pub mod ledger;
 pub mod logging;
 pub mod policy_requests;
 pub mod record;

@@ -34,6 +34,12 @@ pub struct Config {
     /// and records, but nothing can command it.
     #[serde(default)]
     pub mqtt: Option<hearth_api::MqttConfig>,
+    /// Cloud destinations, each with its privacy policy. None: nothing leaves the house.
+    #[serde(default)]
+    pub cloud: Vec<crate::cloud::CloudConfig>,
+    /// Where every sharing decision is recorded.
+    #[serde(default)]
+    pub ledger: crate::cloud::LedgerConfig,
 }
 
 impl Config {
@@ -49,6 +55,7 @@ impl Config {
         if let Some(mqtt) = &self.mqtt {
             issues.extend(mqtt.validate());
         }
+        issues.extend(crate::cloud::config::validate_all(&self.cloud));
         issues
     }
 }

@@ -1,0 +1,292 @@
+//! Starts one connection and one forwarder per `[[cloud]]`, and owns the policies' config:
+//! reloads (SIGHUP or a local MQTT request) and questions about the policy and ledger.
+//!
+//! A reload re-reads the whole config file. If anything in it is invalid, or a cloud's
+//! connection settings changed (those need a restart), the reload is refused and the running
+//! policies stay; either way a ledger row records it. This file never builds a message for
+//! a cloud.
+
+use super::config::CloudConfig;
+use super::connection;
+use super::forwarder::{Forwarder, ForwarderIo};
+use crate::clock::Clock;
+use crate::house::CommandRequest;
+use crate::ledger::{Ledger, LedgerStats, LedgerTask, Row, Store};
+use crate::policy_requests::{PolicyError, PolicyOp, PolicyRequest};
+use hearth_model::{HouseState, UnixMillis};
+use hearth_policy::Policy;
+use serde_json::json;
+use std::path::PathBuf;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// What the cloud side needs from the daemon.
+pub struct CloudInputs {
+    pub clouds: Vec<CloudConfig>,
+    pub ledger_path: PathBuf,
+    pub config_path: PathBuf,
+    pub state: watch::Receiver<HouseState>,
+    pub commands: mpsc::Sender<CommandRequest>,
+    pub clock: Clock,
+    pub shutdown: watch::Receiver<bool>,
+    pub reload: mpsc::Receiver<()>,
+}
+
+/// The running cloud tasks.
+pub struct CloudTasks {
+    tasks: Vec<JoinHandle<()>>,
+    ledger: Option<LedgerTask>,
+    /// Where local MQTT sends `policy_explain` / `policy_reload` / `audit`.
+    pub requests: mpsc::Sender<PolicyRequest>,
+}
+
+impl CloudTasks {
+    /// Wait for every cloud task (they stop on shutdown), then flush the ledger.
+    pub async fn finish(self) -> Option<LedgerStats> {
+        drop(self.requests);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        match self.ledger {
+            Some(l) => Some(l.finish().await),
+            None => None,
+        }
+    }
+}
+
+struct Entry {
+    cfg: CloudConfig,
+    policies: mpsc::Sender<Policy>,
+}
+
+/// Start every cloud. Fails only if the ledger cannot be opened (with clouds configured,
+/// nothing may be shared without a record of it).
+pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
+    let CloudInputs {
+        clouds,
+        ledger_path,
+        config_path,
+        state,
+        commands,
+        clock,
+        shutdown,
+        reload,
+    } = inputs;
+    let ledger_task = if clouds.is_empty() {
+        None
+    } else {
+        Some(LedgerTask::spawn(&ledger_path)?)
+    };
+    let ledger = ledger_task.as_ref().map(LedgerTask::ledger);
+    let mut tasks = Vec::new();
+    let mut entries = Vec::new();
+    for (i, cfg) in clouds.iter().enumerate() {
+        let policy = cfg
+            .build_policy(i)
+            .map_err(|issues| anyhow::anyhow!("cloud[{i}]: invalid policy: {issues:?}"))?;
+        let (link, conn) = connection::spawn(cfg, shutdown.clone());
+        let (ptx, prx) = mpsc::channel(1);
+        let io = ForwarderIo {
+            link,
+            state: state.clone(),
+            commands: commands.clone(),
+            policies: prx,
+            ledger: ledger.clone().expect("a ledger exists when clouds do"),
+            clock,
+            shutdown: shutdown.clone(),
+        };
+        tasks.push(conn);
+        tasks.push(tokio::spawn(Forwarder::new(policy, io).run()));
+        entries.push(Entry {
+            cfg: cfg.clone(),
+            policies: ptx,
+        });
+    }
+    let (req_tx, req_rx) = mpsc::channel(8);
+    let sup = Supervisor {
+        entries,
+        ledger,
+        ledger_path,
+        config_path,
+        clock,
+    };
+    tasks.push(tokio::spawn(sup.run(req_rx, reload, shutdown)));
+    Ok(CloudTasks {
+        tasks,
+        ledger: ledger_task,
+        requests: req_tx,
+    })
+}
+
+struct Supervisor {
+    entries: Vec<Entry>,
+    ledger: Option<Ledger>,
+    ledger_path: PathBuf,
+    config_path: PathBuf,
+    clock: Clock,
+}
+
+impl Supervisor {
+    async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<PolicyRequest>,
+        mut reload: mpsc::Receiver<()>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                _ = crate::shutdown::wait(&mut shutdown) => break,
+                Some(()) = reload.recv() => { let _ = self.reload().await; }
+                Some(req) = requests.recv() => {
+                    let answer = self.answer(req.op).await;
+                    let _ = req.reply.send(answer);
+                }
+                else => break,
+            }
+        }
+    }
+
+    async fn answer(&mut self, op: PolicyOp) -> Result<serde_json::Value, PolicyError> {
+        match op {
+            PolicyOp::Explain { cloud } => {
+                let list: Vec<_> = self
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| cloud.as_deref().is_none_or(|c| c == e.cfg.name))
+                    .filter_map(|(i, e)| e.cfg.build_policy(i).ok())
+                    .map(|p| json!({"cloud": p.cloud(), "format": p.format().as_str(), "explain": p.explain()}))
+                    .collect();
+                if list.is_empty() && cloud.is_some() {
+                    return Err(PolicyError {
+                        code: "unknown_cloud",
+                        message: format!("no [[cloud]] is named {:?}", cloud.unwrap_or_default()),
+                    });
+                }
+                Ok(json!({ "clouds": list }))
+            }
+            PolicyOp::Reload => self
+                .reload()
+                .await
+                .map(|names| json!({ "reloaded": true, "clouds": names }))
+                .map_err(|message| PolicyError {
+                    code: "reload_refused",
+                    message,
+                }),
+            PolicyOp::Audit {
+                cloud,
+                since,
+                limit,
+            } => {
+                let path = self.ledger_path.clone();
+                let since = since.unwrap_or(UnixMillis(0));
+                tokio::task::spawn_blocking(move || {
+                    audit_json(&path, cloud.as_deref(), since, limit)
+                })
+                .await
+                .map_err(|e| PolicyError {
+                    code: "internal",
+                    message: e.to_string(),
+                })?
+            }
+        }
+    }
+
+    /// Re-read the config; swap every policy or none. Ok: the clouds reloaded.
+    async fn reload(&mut self) -> Result<Vec<String>, String> {
+        let result = self.try_reload().await;
+        match &result {
+            Ok(_) => tracing::info!("policy reloaded from {}", self.config_path.display()),
+            Err(e) => tracing::error!("policy reload refused, the running policy stays: {e}"),
+        }
+        let (kind, detail) = match &result {
+            Ok(_) => (
+                "policy_reloaded",
+                format!("policy reloaded from {}", self.config_path.display()),
+            ),
+            Err(e) => (
+                "policy_reload_refused",
+                format!("reload refused, old policy kept: {e}"),
+            ),
+        };
+        if let Some(ledger) = &self.ledger {
+            for e in &self.entries {
+                ledger.push(Row {
+                    time: self.clock.wall_now(),
+                    cloud: e.cfg.name.clone(),
+                    field: None,
+                    kind: kind.into(),
+                    detail: detail.clone(),
+                    payload: None,
+                });
+            }
+        }
+        result
+    }
+
+    async fn try_reload(&mut self) -> Result<Vec<String>, String> {
+        let cfg = crate::config::load(&self.config_path).map_err(|e| e.to_string())?;
+        let names = |v: &mut dyn Iterator<Item = &CloudConfig>| {
+            v.map(|c| c.name.clone()).collect::<Vec<_>>()
+        };
+        let old = names(&mut self.entries.iter().map(|e| &e.cfg));
+        if names(&mut cfg.cloud.iter()) != old {
+            return Err(format!(
+                "the [[cloud]] entries changed ({old:?} -> {:?}); adding or removing a cloud needs a restart of hearthd",
+                names(&mut cfg.cloud.iter())
+            ));
+        }
+        let mut policies = Vec::new();
+        for (i, (new, e)) in cfg.cloud.iter().zip(&self.entries).enumerate() {
+            if !new.same_connection(&e.cfg) {
+                return Err(format!(
+                    "cloud[{i}] ({}): connection settings changed; restart hearthd to apply them",
+                    new.name
+                ));
+            }
+            let p = new.build_policy(i).map_err(|issues| {
+                issues
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?;
+            policies.push(p);
+        }
+        for ((p, e), new) in policies.into_iter().zip(&mut self.entries).zip(cfg.cloud) {
+            if e.policies.send(p).await.is_err() {
+                tracing::warn!(cloud = %e.cfg.name, "forwarder gone; policy not applied");
+            }
+            e.cfg = new;
+        }
+        Ok(old)
+    }
+}
+
+fn audit_json(
+    path: &std::path::Path,
+    cloud: Option<&str>,
+    since: UnixMillis,
+    limit: usize,
+) -> Result<serde_json::Value, PolicyError> {
+    let err = |e: crate::ledger::LedgerError| PolicyError {
+        code: "ledger_unavailable",
+        message: e.to_string(),
+    };
+    let store = Store::open_read_only(path).map_err(err)?;
+    let rows = store.rows(cloud, since, limit).map_err(err)?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "time": r.time.0,
+                "cloud": r.cloud,
+                "field": r.field,
+                "kind": r.kind,
+                "detail": r.detail,
+                "payload": r.payload.map(|p| String::from_utf8_lossy(&p).into_owned()),
+            })
+        })
+        .collect();
+    Ok(json!({ "rows": rows }))
+}
