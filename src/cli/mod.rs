@@ -4,6 +4,7 @@
 //! declares the arguments and dispatches. Errors are printed for the person at the
 //! terminal, never as a Rust debug dump.
 
+mod bench;
 mod check_config;
 mod history;
 mod run;
@@ -78,6 +79,15 @@ pub enum Command {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// Measure the numbers of DESIGN.md §8 against baselines (run a --release build).
+    Bench {
+        /// Tiny history figures and a short idle window: a smoke run, not comparable to the goals.
+        #[arg(long)]
+        quick: bool,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Print a signed unlock command to publish on <base>/lock/set.
     Sign {
         /// Client name, as in the secrets file's [clients] table.
@@ -122,6 +132,7 @@ pub fn main() -> ExitCode {
             format,
             config,
         } => history::events(&config, &since, limit, format),
+        Command::Bench { quick, json } => bench::run(quick, json),
         Command::Sign {
             client,
             key_file,

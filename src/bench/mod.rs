@@ -1,0 +1,238 @@
+//! `hearthd bench`: the numbers of DESIGN.md §8, each measured beside a baseline in the
+//! same run, printed as a table and as JSON.
+//!
+//! It starts its own Mosquitto on a free loopback port and runs this very binary as the
+//! daemon on the simulator, so the figures are those of the real thing. It is a measuring
+//! tool, not a test: nothing here asserts; misses are printed as `MISSED`.
+
+pub mod broker;
+mod latency;
+pub mod process;
+mod report;
+
+use anyhow::Context;
+use broker::Broker;
+use report::{Figure, Report};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Options of `hearthd bench`.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// How long to measure idle CPU and steady RSS.
+    pub idle_window: Duration,
+    /// Door changes timed for the latency figure.
+    pub latency_rounds: usize,
+    /// Run the history figures at full size (a year of samples) or tiny (a smoke run).
+    pub full_history: bool,
+    /// Also write the JSON report to this file.
+    pub json_out: Option<std::path::PathBuf>,
+}
+
+pub fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let dir = tempfile::Builder::new()
+        .prefix("hearth-bench")
+        .tempdir()
+        .context("creating a scratch directory")?;
+    let mut report = Report::default();
+
+    binary_size(&mut report)?;
+
+    let broker = Broker::start(dir.path(), "").map_err(anyhow::Error::msg)?;
+    let mut daemon = spawn_daemon(dir.path(), broker.port)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = (|| -> anyhow::Result<()> {
+        runtime.block_on(latency::wait_online(broker.port))?;
+        idle(&mut report, daemon.id(), broker.pid(), opts.idle_window)?;
+        runtime.block_on(latency::door_to_publish(
+            &mut report,
+            broker.port,
+            opts.latency_rounds,
+        ))?;
+        Ok(())
+    })();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    outcome?;
+    drop(broker);
+
+    history(&mut report, dir.path(), opts.full_history)?;
+    report.elapsed = started.elapsed();
+    if let Some(path) = &opts.json_out {
+        std::fs::write(path, report.json())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+fn binary_size(report: &mut Report) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("locating this binary")?;
+    let size = std::fs::metadata(&exe)?.len() as f64 / MIB;
+    let baseline = broker::mosquitto_path()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len() as f64 / MIB);
+    let stripped = !cfg!(debug_assertions);
+    report.push(Figure {
+        name: "binary size".into(),
+        value: size,
+        unit: "MiB",
+        baseline,
+        baseline_name: "mosquitto binary",
+        goal: Some((8.0, false)),
+        note: if stripped {
+            "release build, symbols stripped".into()
+        } else {
+            "DEBUG build: run with --release".into()
+        },
+    });
+    Ok(())
+}
+
+fn spawn_daemon(dir: &Path, port: u16) -> anyhow::Result<Child> {
+    let config = dir.join("bench.toml");
+    // Default poll rates and commit interval: the idle figures are for a house at rest.
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nlog_level = \"warn\"\n[hardware]\nbackend = \"simulator\"\n\
+             [history]\npath = \"{}\"\n[mqtt]\nport = {port}\nclient_id = \"hearthd-bench\"\n",
+            dir.join("history.db").display()
+        ),
+    )?;
+    let exe = std::env::current_exe()?;
+    Command::new(exe)
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting the daemon")
+}
+
+fn idle(report: &mut Report, daemon: u32, broker: u32, window: Duration) -> anyhow::Result<()> {
+    // Let start-up work (migrations, discovery, first commits) settle first.
+    std::thread::sleep(Duration::from_secs(3));
+    let (d0, b0, t0) = (
+        process::cpu_time(daemon),
+        process::cpu_time(broker),
+        Instant::now(),
+    );
+    std::thread::sleep(window);
+    let (d1, b1, wall) = (
+        process::cpu_time(daemon),
+        process::cpu_time(broker),
+        t0.elapsed(),
+    );
+    let share = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+        (Some(a), Some(b)) => Some((b - a).as_secs_f64() / wall.as_secs_f64() * 100.0),
+        _ => None,
+    };
+    let daemon_cpu = share(d0, d1).context("reading the daemon's CPU time from /proc")?;
+    report.push(Figure {
+        name: "idle CPU".into(),
+        value: daemon_cpu,
+        unit: "% of a core",
+        baseline: share(b0, b1),
+        baseline_name: "mosquitto, same window",
+        goal: Some((1.0, false)),
+        note: format!(
+            "simulator, default poll rates, over {:.0} s",
+            wall.as_secs_f64()
+        ),
+    });
+    let rss = process::rss_bytes(daemon).context("reading the daemon's RSS")? as f64 / MIB;
+    report.push(Figure {
+        name: "steady RSS".into(),
+        value: rss,
+        unit: "MiB",
+        baseline: process::rss_bytes(broker).map(|b| b as f64 / MIB),
+        baseline_name: "mosquitto beside it",
+        goal: Some((10.0, false)),
+        note: format!(
+            "peak {:.1} MiB",
+            process::peak_rss_bytes(daemon)
+                .map(|b| b as f64 / MIB)
+                .unwrap_or(f64::NAN)
+        ),
+    });
+    Ok(())
+}
+
+fn history(report: &mut Report, dir: &Path, full: bool) -> anyhow::Result<()> {
+    use hearth_history::bench::{BenchSize, bench_report};
+    let size = if full {
+        BenchSize::full()
+    } else {
+        BenchSize::tiny()
+    };
+    let hdir = dir.join("history-bench");
+    std::fs::create_dir_all(&hdir)?;
+    let f = bench_report(&hdir, size).context("running the history benchmark")?;
+    let note = if full {
+        String::new()
+    } else {
+        "TINY size (--quick): not comparable to the goals".to_owned()
+    };
+    report.push(Figure {
+        name: "history insert rate".into(),
+        value: f.hearth_rows_per_sec,
+        unit: "rows/s",
+        baseline: Some(f.raw_rows_per_sec),
+        baseline_name: "raw rusqlite batch insert",
+        goal: None,
+        note: format!(
+            "ratio {:.2} (goal >= 0.70) over {} rows {note}",
+            f.insert_ratio(),
+            f.insert_rows
+        ),
+    });
+    report.push(Figure {
+        name: "history insert ratio".into(),
+        value: f.insert_ratio(),
+        unit: "x raw",
+        baseline: Some(1.0),
+        baseline_name: "raw rusqlite = 1",
+        goal: Some((0.7, true)),
+        note: note.clone(),
+    });
+    report.push(Figure {
+        name: "bytes per raw sample".into(),
+        value: f.bytes_per_sample,
+        unit: "B",
+        baseline: None,
+        baseline_name: "",
+        goal: Some((16.0, false)),
+        note: format!("{} samples on disk {note}", f.stored_samples),
+    });
+    report.push(Figure {
+        name: "hourly rollup query".into(),
+        value: f.rollup_query.as_secs_f64() * 1000.0,
+        unit: "ms",
+        baseline: None,
+        baseline_name: "",
+        goal: Some((50.0, false)),
+        note: format!("{} rollup rows, 4 fields {note}", f.rollup_rows),
+    });
+    if let Some(per_day) = f.written_per_day {
+        report.push(Figure {
+            name: "disk writes per simulated day".into(),
+            value: per_day / 1e6,
+            unit: "MB",
+            baseline: f.storage_per_day.map(|b| b / 1e6),
+            baseline_name: "as the kernel counted it (whole blocks)",
+            goal: Some((5.0, false)),
+            note: format!(
+                "{} of {} samples stored, {} commits {note}",
+                f.day_stored, f.day_offered, f.day_commits
+            ),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! `hearthd bench`: run the benchmark and print its table (and JSON).
+
+use crate::bench::{self, BenchOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub fn run(quick: bool, json: Option<PathBuf>) -> ExitCode {
+    let opts = BenchOptions {
+        idle_window: Duration::from_secs(if quick { 3 } else { 20 }),
+        latency_rounds: if quick { 20 } else { 200 },
+        full_history: !quick,
+        json_out: json,
+    };
+    match bench::run(&opts) {
+        Ok(report) => {
+            print!("{}", report.table());
+            println!("{}", report.json());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: bench failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
