@@ -182,6 +182,17 @@ impl CloudConfig {
         issues
     }
 
+    /// A policy that shares no field and allows no command: hearth then publishes nothing
+    /// at all to this cloud, not even a capability description, except answers to its own
+    /// requests (which carry no house value).
+    pub fn shares_nothing(&self) -> bool {
+        self.policy
+            .fields
+            .values()
+            .all(|r| r.share == hearth_policy::ShareKind::Never)
+            && self.policy.commands.allow.is_empty()
+    }
+
     /// Whether `other` connects the same way (a reload may change only the policy).
     pub fn same_connection(&self, other: &CloudConfig) -> bool {
         (

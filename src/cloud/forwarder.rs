@@ -26,8 +26,8 @@ pub struct ForwarderIo {
     pub link: CloudLink,
     pub state: watch::Receiver<HouseState>,
     pub commands: mpsc::Sender<CommandRequest>,
-    /// A new policy for this cloud after an accepted reload.
-    pub policies: mpsc::Receiver<Policy>,
+    /// A new policy for this cloud after an accepted reload, and whether it shares nothing.
+    pub policies: mpsc::Receiver<(Policy, bool)>,
     pub ledger: Ledger,
     pub clock: Clock,
     pub shutdown: watch::Receiver<bool>,
@@ -39,11 +39,13 @@ enum Wake {
     State,
     Deadline,
     Inbound(Vec<u8>),
-    Policy(Box<Policy>),
+    Policy(Box<(Policy, bool)>),
 }
 
 pub struct Forwarder {
     policy: Policy,
+    /// The policy shares nothing: no capability description is published either.
+    silent: bool,
     io: ForwarderIo,
 }
 
@@ -60,8 +62,9 @@ pub fn command_error(r: &Refusal) -> CommandError {
 }
 
 impl Forwarder {
-    pub fn new(policy: Policy, io: ForwarderIo) -> Self {
-        Self { policy, io }
+    /// `silent`: see [`super::CloudConfig::shares_nothing`].
+    pub fn new(policy: Policy, silent: bool, io: ForwarderIo) -> Self {
+        Self { policy, silent, io }
     }
 
     fn now(&self) -> Now {
@@ -117,9 +120,11 @@ impl Forwarder {
     }
 
     fn announce(&mut self) {
-        let now = self.now();
-        let (m, d) = self.policy.capability(now);
-        self.emit(m, d);
+        if !self.silent {
+            let now = self.now();
+            let (m, d) = self.policy.capability(now);
+            self.emit(m, d);
+        }
         self.report_state();
     }
 
@@ -201,7 +206,7 @@ impl Forwarder {
                 Wake::State | Wake::Deadline => self.report_state(),
                 Wake::Inbound(raw) => self.inbound(raw).await,
                 Wake::Policy(p) => {
-                    self.policy = *p;
+                    (self.policy, self.silent) = *p;
                     if self.up() {
                         self.announce();
                     }

@@ -56,7 +56,7 @@ impl CloudTasks {
 
 struct Entry {
     cfg: CloudConfig,
-    policies: mpsc::Sender<Policy>,
+    policies: mpsc::Sender<(Policy, bool)>,
 }
 
 /// Start every cloud. Fails only if the ledger cannot be opened (with clouds configured,
@@ -96,7 +96,9 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
             shutdown: shutdown.clone(),
         };
         tasks.push(conn);
-        tasks.push(tokio::spawn(Forwarder::new(policy, io).run()));
+        tasks.push(tokio::spawn(
+            Forwarder::new(policy, cfg.shares_nothing(), io).run(),
+        ));
         entries.push(Entry {
             cfg: cfg.clone(),
             policies: ptx,
@@ -251,7 +253,7 @@ impl Supervisor {
                     .collect::<Vec<_>>()
                     .join("; ")
             })?;
-            policies.push(p);
+            policies.push((p, new.shares_nothing()));
         }
         for ((p, e), new) in policies.into_iter().zip(&mut self.entries).zip(cfg.cloud) {
             if e.policies.send(p).await.is_err() {

@@ -1,0 +1,522 @@
+//! End-to-end: the real daemon on the simulator, with a second Mosquitto playing the cloud
+//! on a free loopback port and a subscriber on `#` there. Shows that an all-`never` policy
+//! sends nothing, that a configured policy sends exactly the allowed, transformed fields,
+//! that `on_request` fields only answer a state request, that a denied unlock is refused and
+//! recorded in the ledger, that an invalid reload is refused and recorded, and that a TLS
+//! client-certificate connection works. Every wait has a timeout.
+
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use rusqlite::Connection;
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const PREFIX: &str = "cloudtest/home";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+/// A Mosquitto playing the cloud; killed on drop.
+struct Broker {
+    child: Child,
+    /// Plain listener for the test's own client.
+    port: u16,
+}
+
+impl Broker {
+    fn start(dir: &Path, extra_listener: &str) -> Broker {
+        let port = free_port();
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "per_listener_settings false\nallow_anonymous true\npersistence false\n\
+                 listener {port} 127.0.0.1\n{extra_listener}\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new("/usr/sbin/mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mosquitto (/usr/sbin/mosquitto)");
+        wait_until("mosquitto to listen", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Broker { child, port }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The cloud's side: subscribed to `#`, can publish directives.
+struct Cloud {
+    client: Client,
+    rx: mpsc::Receiver<(String, Vec<u8>)>,
+}
+
+impl Cloud {
+    fn connect(port: u16) -> Cloud {
+        let mut opts = MqttOptions::new(
+            format!("cloud-test-{}", fastrand::u32(..)),
+            "127.0.0.1",
+            port,
+        );
+        opts.set_keep_alive(Duration::from_secs(5));
+        let (client, mut connection) = Client::new(opts, 16);
+        client.subscribe("#", QoS::AtLeastOnce).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ready_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if tx.send((p.topic.clone(), p.payload.to_vec())).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(100)),
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the cloud subscriber did not get its SUBACK");
+        Cloud { client, rx }
+    }
+
+    /// Everything that arrives within `d`, except what this test itself published.
+    fn collect_for(&self, d: Duration) -> Vec<(String, Vec<u8>)> {
+        let end = Instant::now() + d;
+        let mut out = Vec::new();
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.rx.recv_timeout(left) {
+                Ok(m) if m.0 != format!("{PREFIX}/directive") => out.push(m),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        out
+    }
+
+    /// The first message on `topic` within `timeout`, as JSON.
+    fn next_on(&self, topic: &str, timeout: Duration) -> Value {
+        let end = Instant::now() + timeout;
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            if let Ok((t, p)) = self.rx.recv_timeout(left)
+                && t == topic
+            {
+                return serde_json::from_slice(&p).unwrap();
+            }
+        }
+        panic!("nothing arrived on {topic} within {timeout:?}");
+    }
+
+    fn directive(&self, body: &str) {
+        self.client
+            .publish(
+                format!("{PREFIX}/directive"),
+                QoS::AtLeastOnce,
+                false,
+                body.as_bytes().to_vec(),
+            )
+            .unwrap();
+    }
+}
+
+struct Daemon {
+    child: Child,
+    ledger: PathBuf,
+}
+
+impl Daemon {
+    fn start(dir: &Path, cloud_toml: &str, script: &str) -> Daemon {
+        let ledger = dir.join("ledger.db");
+        let config = dir.join("hearth.toml");
+        std::fs::write(&config, daemon_config(dir, cloud_toml, script)).unwrap();
+        let bin = env!("CARGO_BIN_EXE_hearthd");
+        let runner = std::env::var("HEARTH_TEST_RUNNER").unwrap_or_default();
+        let mut parts = runner.split_whitespace();
+        let mut cmd = match parts.next() {
+            Some(emulator) => {
+                let mut c = Command::new(emulator);
+                c.args(parts).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let child = cmd
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start hearthd");
+        Daemon { child, ledger }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} failed");
+    }
+
+    /// SIGTERM, then wait (bounded) so the ledger is flushed.
+    fn stop(mut self) -> PathBuf {
+        self.signal("-TERM");
+        let end = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "hearthd exited with {status}");
+                break;
+            }
+            if Instant::now() > end {
+                let _ = self.child.kill();
+                panic!("hearthd did not stop within 15 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.ledger.clone()
+    }
+
+    fn ledger_rows(&self, sql_where: &str) -> i64 {
+        count_rows(&self.ledger, sql_where)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn count_rows(ledger: &Path, sql_where: &str) -> i64 {
+    let Ok(conn) = Connection::open(ledger) else {
+        return 0;
+    };
+    conn.query_row(
+        &format!("SELECT count(*) FROM ledger WHERE {sql_where}"),
+        [],
+        |r| r.get(0),
+    )
+    .unwrap_or(0)
+}
+
+fn daemon_config(dir: &Path, cloud_toml: &str, script: &str) -> String {
+    format!(
+        "[hardware]\nbackend = \"simulator\"\npoll_interval = \"1s\"\ninput_poll_interval = \"50ms\"\n\
+         [simulator]\nnoise_stddev = 0.3\n{script}\n\
+         [history]\npath = \"{}\"\n\
+         [ledger]\npath = \"{}\"\n\
+         {cloud_toml}\n",
+        dir.join("history.db").display(),
+        dir.join("ledger.db").display(),
+    )
+}
+
+fn plain_cloud(port: u16, policy: &str) -> String {
+    format!(
+        "[[cloud]]\nname = \"home\"\nformat = \"json\"\nhost = \"127.0.0.1\"\nport = {port}\n\
+         client_id = \"hearth-test\"\ntopic_prefix = \"{PREFIX}\"\nkeep_alive = \"5s\"\n{policy}\n"
+    )
+}
+
+const DOOR_SCRIPT: &str = "[[simulator.script]]\nafter = \"2s\"\naction = \"open_door\"\n\
+                           [[simulator.script]]\nafter = \"3s\"\naction = \"close_door\"\n";
+
+const POLICY: &str = r#"
+[cloud.policy.fields."thermostat.temperature"]
+share = "on_change"
+round = 0.5
+[cloud.policy.fields."lock.door"]
+share = "on_change"
+boolean = { true_when = ["open"] }
+[cloud.policy.fields."lock.state"]
+share = "on_request"
+[cloud.policy.commands]
+allow = ["lock"]
+"#;
+
+#[test]
+fn an_all_never_policy_sends_nothing_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), "");
+    let cloud = Cloud::connect(broker.port);
+    let daemon = Daemon::start(dir.path(), &plain_cloud(broker.port, ""), DOOR_SCRIPT);
+    // The forwarder is connected once it has decided about the first state.
+    wait_until("the first ledger row", Duration::from_secs(20), || {
+        daemon.ledger_rows("cloud = 'home'") > 0
+    });
+    let got = cloud.collect_for(Duration::from_secs(5));
+    assert!(
+        got.is_empty(),
+        "an all-never policy let messages out: {got:?}"
+    );
+    // The door did change while we listened, and was withheld by the rule.
+    wait_until(
+        "the door change to be withheld",
+        Duration::from_secs(5),
+        || {
+            daemon.ledger_rows(
+                "field = 'lock.door' AND kind = 'withheld' AND detail LIKE '%share = never%'",
+            ) > 0
+        },
+    );
+    assert_eq!(daemon.ledger_rows("kind = 'sent'"), 0);
+    // The connection was live all along: the cloud's own request gets an (empty) answer.
+    cloud.directive(r#"{"id":"q","op":"state"}"#);
+    let answer = cloud.next_on(&format!("{PREFIX}/response"), Duration::from_secs(10));
+    assert_eq!(answer["id"], "q");
+    assert_eq!(answer["state"], serde_json::json!({}), "{answer}");
+    daemon.stop();
+}
+
+#[test]
+fn a_configured_policy_sends_exactly_the_allowed_transformed_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), "");
+    let cloud = Cloud::connect(broker.port);
+    let daemon = Daemon::start(dir.path(), &plain_cloud(broker.port, POLICY), DOOR_SCRIPT);
+    let discovery = cloud.next_on(&format!("{PREFIX}/discovery"), Duration::from_secs(20));
+    let text = discovery.to_string();
+    assert!(
+        text.contains("thermostat.temperature") && text.contains("lock.door"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("thermostat.humidity"),
+        "a never field was declared: {text}"
+    );
+
+    let got = cloud.collect_for(Duration::from_secs(5));
+    let mut door_open_seen = false;
+    let mut temperature_seen = false;
+    for (topic, payload) in &got {
+        assert_eq!(
+            topic,
+            &format!("{PREFIX}/state"),
+            "unexpected message on {topic}"
+        );
+        let v: Value = serde_json::from_slice(payload).unwrap();
+        let obj = v.as_object().unwrap();
+        for (k, val) in obj {
+            match k.as_str() {
+                "thermostat.temperature" => {
+                    let t = val.as_f64().unwrap();
+                    assert_eq!((t * 2.0).fract(), 0.0, "{t} is not rounded to 0.5");
+                    temperature_seen = true;
+                }
+                "lock.door" => door_open_seen |= val.as_bool().expect("door as a boolean"),
+                other => panic!("field {other} is not allowed proactively: {v}"),
+            }
+        }
+    }
+    assert!(temperature_seen, "no temperature report in {got:?}");
+    assert!(
+        door_open_seen,
+        "the door opening was not reported in {got:?}"
+    );
+
+    // lock.state is on_request: only in the answer to a state request.
+    cloud.directive(r#"{"id":"s1","op":"state"}"#);
+    let answer = cloud.next_on(&format!("{PREFIX}/response"), Duration::from_secs(10));
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(answer["state"]["lock.state"], "locked", "{answer}");
+    assert!(
+        answer["state"].get("thermostat.humidity").is_none(),
+        "{answer}"
+    );
+
+    // Unlock is not allowed for this cloud: refused, and the bolt stays.
+    cloud.directive(r#"{"id":"u1","op":"unlock"}"#);
+    let refused = cloud.next_on(&format!("{PREFIX}/response"), Duration::from_secs(10));
+    assert_eq!(refused["id"], "u1");
+    assert_eq!(refused["ok"], false, "{refused}");
+
+    // An invalid policy on SIGHUP is refused; the old one keeps running.
+    let config = dir.path().join("hearth.toml");
+    let broken = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("round = 0.5", "round = -3.0");
+    std::fs::write(&config, broken).unwrap();
+    daemon.signal("-HUP");
+    wait_until(
+        "the refused reload in the ledger",
+        Duration::from_secs(10),
+        || daemon.ledger_rows("kind = 'policy_reload_refused'") > 0,
+    );
+    cloud.directive(r#"{"id":"s2","op":"state"}"#);
+    let still = cloud.next_on(&format!("{PREFIX}/response"), Duration::from_secs(10));
+    assert_eq!(
+        still["state"]["lock.state"], "locked",
+        "old policy gone: {still}"
+    );
+
+    let ledger = daemon.stop();
+    let refused_rows = count_rows(
+        &ledger,
+        "kind = 'command_refused' AND detail LIKE 'unlock%' AND cloud = 'home'",
+    );
+    assert_eq!(refused_rows, 1, "the refused unlock is not in the ledger");
+    let sent_with_payload = count_rows(&ledger, "kind = 'sent' AND payload IS NOT NULL");
+    assert!(
+        sent_with_payload >= got.len() as i64 + 4,
+        "every message is in the ledger"
+    );
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1/localhost and a client certificate.
+fn make_certs(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    // Mosquitto started as root drops to its own user, which must read these throwaway files.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-subj",
+            "/CN=hearth test CA",
+        ],
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("client.ext"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    for name in ["server", "client"] {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &format!("/CN={name}"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &format!("{name}.crt"),
+                "-extfile",
+                &format!("{name}.ext"),
+            ],
+        );
+    }
+    for key in ["ca.key", "server.key", "client.key"] {
+        std::fs::set_permissions(dir.join(key), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+}
+
+#[test]
+fn a_tls_client_certificate_connection_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_certs(d);
+    let tls_port = free_port();
+    let listener = format!(
+        "listener {tls_port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+        d.join("ca.crt").display(),
+        d.join("server.crt").display(),
+        d.join("server.key").display()
+    );
+    let broker = Broker::start(d, &listener);
+    let cloud = Cloud::connect(broker.port);
+    let cloud_toml = format!(
+        "[[cloud]]\nname = \"home\"\nformat = \"json\"\nhost = \"localhost\"\nport = {tls_port}\n\
+         client_id = \"hearth-tls\"\ntopic_prefix = \"{PREFIX}\"\n\
+         tls = {{ ca_file = \"{}\", client_cert = \"{}\", client_key = \"{}\" }}\n{POLICY}",
+        d.join("ca.crt").display(),
+        d.join("client.crt").display(),
+        d.join("client.key").display()
+    );
+    let daemon = Daemon::start(d, &cloud_toml, "");
+    let discovery = cloud.next_on(&format!("{PREFIX}/discovery"), Duration::from_secs(20));
+    assert!(discovery.to_string().contains("lock.door"), "{discovery}");
+    cloud.directive(r#"{"id":"t1","op":"state"}"#);
+    let answer = cloud.next_on(&format!("{PREFIX}/response"), Duration::from_secs(10));
+    assert_eq!(answer["state"]["lock.state"], "locked", "{answer}");
+    daemon.stop();
+}
