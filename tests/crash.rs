@@ -78,10 +78,11 @@ fn sigkill_never_corrupts_and_loses_at_most_one_commit_interval() {
     let mut rng = fastrand::Rng::with_seed(0x5eed);
     let mut worst_gap = 0i64;
     for round in 0..KILLS {
-        let mut child = spawn(&config);
+        let mut guard = KillOnDrop(spawn(&config));
+        let child = &mut guard.0;
         // Wait for this run's first commit, then kill it somewhere within the next 2.5 s.
         let before = count(&db);
-        wait_for_rows(&mut child, &db, before + 1);
+        wait_for_rows(child, &db, before + 1);
         std::thread::sleep(Duration::from_millis(rng.u64(0..2500)));
         let killed_at = UnixMillis::now();
         child.kill().expect("SIGKILL");
@@ -111,4 +112,14 @@ fn count(db: &Path) -> i64 {
     Connection::open(db)
         .and_then(|c| c.query_row("SELECT count(*) FROM sample", [], |r| r.get(0)))
         .unwrap_or(0)
+}
+
+/// Kills the daemon when a round ends early on a failed assertion.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

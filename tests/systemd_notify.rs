@@ -42,7 +42,7 @@ fn ready_watchdog_and_stopping_reach_systemd() {
 
     // systemd sets WATCHDOG_PID to the service's pid; a shell that execs hearthd knows it.
     let runner = std::env::var("HEARTH_TEST_RUNNER").unwrap_or_default();
-    let mut child = Command::new("sh")
+    let child = Command::new("sh")
         .arg("-c")
         .arg("WATCHDOG_PID=$$ exec $0 \"$@\"")
         .args(runner.split_whitespace())
@@ -56,6 +56,9 @@ fn ready_watchdog_and_stopping_reach_systemd() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Kill the daemon if an assertion fails, so no orphan keeps running.
+    let mut child = KillOnDrop(child);
+    let child = &mut child.0;
 
     let start = Instant::now();
     recv_until(&sock, "READY=1", start + Duration::from_secs(30));
@@ -93,4 +96,13 @@ fn ready_watchdog_and_stopping_reach_systemd() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
