@@ -370,9 +370,8 @@ fn a_configured_policy_sends_exactly_the_allowed_transformed_fields() {
 
     // An invalid policy on SIGHUP is refused; the old one keeps running.
     let config = dir.path().join("hearth.toml");
-    let broken = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("round = 0.5", "round = -3.0");
+    let good = std::fs::read_to_string(&config).unwrap();
+    let broken = good.replace("round = 0.5", "round = -3.0");
     std::fs::write(&config, broken).unwrap();
     daemon.signal("-HUP");
     wait_until(
@@ -388,6 +387,7 @@ fn a_configured_policy_sends_exactly_the_allowed_transformed_fields() {
     );
 
     let ledger = daemon.stop();
+    std::fs::write(&config, good).unwrap();
     let refused_rows = count_rows(
         &ledger,
         "kind = 'command_refused' AND detail LIKE 'unlock%' AND cloud = 'home'",
@@ -519,4 +519,57 @@ fn a_tls_client_certificate_connection_works() {
     let answer = cloud.next_on(&format!("{PREFIX}/response"), Duration::from_secs(10));
     assert_eq!(answer["state"]["lock.state"], "locked", "{answer}");
     daemon.stop();
+}
+
+fn hearthd(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_hearthd"))
+        .args(args)
+        .output()
+        .expect("run hearthd");
+    assert!(
+        out.status.success(),
+        "hearthd {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn audit_and_explain_read_the_ledger_and_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), "");
+    let cloud = Cloud::connect(broker.port);
+    let daemon = Daemon::start(dir.path(), &plain_cloud(broker.port, POLICY), "");
+    cloud.next_on(&format!("{PREFIX}/discovery"), Duration::from_secs(20));
+    cloud.directive(r#"{"id":"u9","op":"unlock"}"#);
+    cloud.next_on(&format!("{PREFIX}/response"), Duration::from_secs(10));
+    daemon.stop();
+    let config = dir.path().join("hearth.toml");
+    let config = config.to_str().unwrap();
+
+    let audit = hearthd(&[
+        "audit", "--config", config, "--cloud", "home", "--since", "1h",
+    ]);
+    assert!(
+        audit.contains("command_refused") && audit.contains("unlock"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("payload: {"),
+        "sent payloads are shown: {audit}"
+    );
+    assert!(audit.contains("totals per day"), "{audit}");
+    let other = hearthd(&["audit", "--config", config, "--cloud", "elsewhere"]);
+    assert!(other.contains("no ledger rows"), "{other}");
+
+    let explain = hearthd(&["policy", "explain", "--config", config]);
+    assert!(
+        explain.contains("thermostat.humidity: never sent"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains("lock.state: sent only when this cloud asks"),
+        "{explain}"
+    );
+    assert!(explain.contains("may never unlock"), "{explain}");
 }

@@ -4,9 +4,11 @@
 //! declares the arguments and dispatches. Errors are printed for the person at the
 //! terminal, never as a Rust debug dump.
 
+mod audit;
 mod bench;
 mod check_config;
 mod history;
+mod policy;
 mod run;
 mod sign;
 
@@ -88,6 +90,25 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Show what each cloud was sent (and what was withheld), when, and totals per day.
+    Audit {
+        /// Only this cloud (its `name` in [[cloud]]).
+        #[arg(long)]
+        cloud: Option<String>,
+        /// Start: a time ago ("24h", "7d") or an RFC 3339 time.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// At most this many rows (the newest).
+        #[arg(long, default_value_t = 500)]
+        limit: usize,
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// The privacy policy: explain it in words, or hash a voice PIN for it.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
     /// Print a signed unlock command to publish on <base>/lock/set.
     Sign {
         /// Client name, as in the secrets file's [clients] table.
@@ -103,6 +124,17 @@ pub enum Command {
         #[arg(long)]
         nonce: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Print, per cloud, what each field does and which commands it may send.
+    Explain {
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Read a voice PIN from stdin and print the `unlock_pin = { ... }` line for the config.
+    HashPin,
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -133,6 +165,16 @@ pub fn main() -> ExitCode {
             config,
         } => history::events(&config, &since, limit, format),
         Command::Bench { quick, json } => bench::run(quick, json),
+        Command::Audit {
+            cloud,
+            since,
+            limit,
+            config,
+        } => audit::run(&config, cloud.as_deref(), &since, limit),
+        Command::Policy { action } => match action {
+            PolicyAction::Explain { config } => policy::explain(&config),
+            PolicyAction::HashPin => policy::hash_pin(),
+        },
         Command::Sign {
             client,
             key_file,

@@ -1,0 +1,113 @@
+//! `hearthd audit`: what each cloud received, when, and totals per day, from the ledger.
+//!
+//! Read-only: opens the ledger without writing, so it is safe beside a running daemon. It
+//! prints what the ledger holds and never decides anything about sharing.
+
+use super::config_or_exit;
+use crate::ledger::{AuditRow, DayTotal, Store};
+use hearth_history::format::parse_time;
+use hearth_model::UnixMillis;
+use std::fmt::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(config: &Path, cloud: Option<&str>, since: &str, limit: usize) -> ExitCode {
+    let cfg = match config_or_exit(config) {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
+    };
+    let result = (|| -> Result<String, String> {
+        let since = parse_time(since, UnixMillis::now()).map_err(|e| format!("--since: {e}"))?;
+        let path = &cfg.ledger.path;
+        let store = Store::open_read_only(path).map_err(|e| e.to_string())?;
+        let rows = store.rows(cloud, since, limit).map_err(|e| e.to_string())?;
+        let totals = store
+            .daily_totals(cloud, since)
+            .map_err(|e| e.to_string())?;
+        Ok(render(&rows, &totals))
+    })();
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Rows oldest first (as they happened), then the per-day totals.
+pub fn render(rows: &[AuditRow], totals: &[DayTotal]) -> String {
+    let mut out = String::new();
+    if rows.is_empty() {
+        out.push_str("no ledger rows in this period\n");
+    }
+    for r in rows.iter().rev() {
+        let _ = write!(
+            out,
+            "{}  {:<10} {:<22} {:<24} {}",
+            r.time.to_rfc3339(),
+            r.cloud,
+            r.kind,
+            r.field.as_deref().unwrap_or("-"),
+            r.detail
+        );
+        if let Some(p) = &r.payload {
+            let _ = write!(out, "\n    payload: {}", String::from_utf8_lossy(p));
+        }
+        out.push('\n');
+    }
+    if !totals.is_empty() {
+        out.push_str("\ntotals per day (UTC)\n");
+        let _ = writeln!(
+            out,
+            "{:<10}  {:<10} {:<24} {:<22} {:>6}",
+            "day", "cloud", "field", "kind", "count"
+        );
+        for t in totals {
+            let _ = writeln!(
+                out,
+                "{:<10}  {:<10} {:<24} {:<22} {:>6}",
+                t.day, t.cloud, t.field, t.kind, t.count
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_print_oldest_first_with_payloads_and_totals() {
+        let row = |t, kind: &str, payload: Option<&str>| AuditRow {
+            time: UnixMillis(t),
+            cloud: "home".into(),
+            field: None,
+            kind: kind.into(),
+            detail: format!("{kind} detail"),
+            payload: payload.map(|p| p.as_bytes().to_vec()),
+        };
+        let rows = [
+            row(2000, "sent", Some("{\"lock.door\":true}")),
+            row(1000, "offline", None),
+        ];
+        let totals = [DayTotal {
+            day: "1970-01-01".into(),
+            cloud: "home".into(),
+            field: "-".into(),
+            kind: "sent".into(),
+            count: 1,
+        }];
+        let text = render(&rows, &totals);
+        let offline = text.find("offline detail").unwrap();
+        let sent = text.find("sent detail").unwrap();
+        assert!(offline < sent, "{text}");
+        assert!(text.contains("payload: {\"lock.door\":true}"), "{text}");
+        assert!(text.contains("1970-01-01  home"), "{text}");
+        assert!(render(&[], &[]).contains("no ledger rows"));
+    }
+}
