@@ -71,6 +71,8 @@ pub struct Running {
     history: crate::record::HistoryTask,
     /// Cloud connections, forwarders, and the ledger they write.
     clouds: crate::cloud::CloudTasks,
+    /// The local MQTT interface; `None` without an `[mqtt]` section.
+    mqtt: Option<crate::mqtt::MqttTask>,
     pub state: watch::Receiver<hearth_model::HouseState>,
     pub commands: mpsc::Sender<crate::house::CommandRequest>,
     pub sim: Option<hearth_hardware::SimHandle>,
@@ -85,6 +87,8 @@ pub async fn start(
     reload: mpsc::Receiver<()>,
 ) -> anyhow::Result<Running> {
     let clock = Clock::start();
+    // Before any hardware is touched: a bad password, key or certificate file stops start-up.
+    let mqtt = crate::mqtt::prepare(&cfg).context("setting up the local MQTT interface")?;
     let (hardware, sim) =
         hearth_hardware::open(&cfg.hardware, &cfg.simulator).context("opening the hardware")?;
     let history =
@@ -127,6 +131,16 @@ pub async fn start(
         reload,
     })
     .context("starting the cloud forwarders")?;
+    let mqtt = mqtt.map(|prepared| {
+        prepared.spawn(crate::mqtt::MqttIo {
+            state: state_rx.clone(),
+            commands: cmd_tx.clone(),
+            sim: sim.clone(),
+            history: history.handle(),
+            policy: Some(clouds.requests.clone()),
+            clock,
+        })
+    });
 
     Ok(Running {
         shutdown,
@@ -134,6 +148,7 @@ pub async fn start(
         house,
         poller,
         history,
+        mqtt,
         clouds,
         state: state_rx,
         commands: cmd_tx,
@@ -148,6 +163,11 @@ impl Running {
         self.clouds.requests.clone()
     }
 
+    /// The local MQTT link state (connected, counters); `None` without an `[mqtt]` section.
+    pub fn mqtt_link(&self) -> Option<crate::mqtt::LinkState> {
+        self.mqtt.as_ref().map(crate::mqtt::MqttTask::link)
+    }
+
     /// Stop in order: intake and control, outputs OFF, history flushed. Bounded in time.
     pub async fn stop(self) -> anyhow::Result<StopReport> {
         self.shutdown.trigger();
@@ -156,6 +176,7 @@ impl Running {
             house,
             poller,
             history,
+            mqtt,
             clouds,
             commands,
             ..
@@ -169,6 +190,10 @@ impl Running {
             let history = history.finish().await;
             // The cloud tasks saw shutdown too; once they end, the ledger is flushed.
             let ledger = clouds.finish().await;
+            // Last: `offline` goes out once control has stopped and history is flushed.
+            if let Some(mqtt) = mqtt {
+                mqtt.stop().await;
+            }
             anyhow::Ok(StopReport {
                 house,
                 history,

@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod house;
 pub mod ledger;
 pub mod logging;
+pub mod mqtt;
 pub mod policy_requests;
 pub mod record;
 pub mod shutdown;

@@ -1,0 +1,229 @@
+//! Thermostat and lock commands from `<base>/thermostat/set` and `<base>/lock/set`: parsed
+//! strictly (and unlocks verified) by hearth-api, handed to the house task, and answered with
+//! one reply each — ok, the controller's refusal, or the parse error.
+//!
+//! A refused message never reaches the house task, so it can never move hardware. This file
+//! never waits on the broker: verdicts are awaited on a spawned task and replies are queued.
+
+use super::codes;
+use super::publish::{Reply, queue_reply};
+use crate::house::CommandRequest;
+use hearth_api::{CommandGuard, CommandTarget, MessageId, Topics, code};
+use hearth_model::UnixMillis;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a command waits for the controllers' verdict. The house answers in
+/// microseconds; this only bounds a house that has stopped.
+const VERDICT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Handle one command payload that arrived at `now` (wall clock).
+pub fn handle(
+    target: CommandTarget,
+    payload: &[u8],
+    topics: &Topics,
+    guard: &mut CommandGuard,
+    house: &mpsc::Sender<CommandRequest>,
+    replies: &mpsc::Sender<Reply>,
+    now: UnixMillis,
+) {
+    let default_topic = topics.command_response(target);
+    let parsed = match hearth_api::parse_command(target, payload, topics, guard, now) {
+        Ok(parsed) => parsed,
+        Err(rejected) => {
+            tracing::debug!(
+                topic = topics.command(target),
+                "command refused: {rejected}"
+            );
+            queue_reply(
+                replies,
+                rejected.reply_topic(default_topic),
+                rejected.reply_json(),
+            );
+            return;
+        }
+    };
+    let reply_topic = parsed.reply_topic(topics, target).to_owned();
+    let id = parsed.id.clone();
+    let (tx, verdict) = oneshot::channel();
+    let request = CommandRequest {
+        command: parsed.command,
+        reply: tx,
+    };
+    // Never wait for room: a stalled house must not stall the broker connection.
+    if let Err(e) = house.try_send(request) {
+        let (code, message) = match e {
+            mpsc::error::TrySendError::Full(_) => (
+                code::BUSY,
+                "hearth is still working through earlier commands; try again",
+            ),
+            mpsc::error::TrySendError::Closed(_) => (
+                codes::SHUTTING_DOWN,
+                "hearth is shutting down; the command was not carried out",
+            ),
+        };
+        queue_reply(
+            replies,
+            reply_topic,
+            hearth_api::reply_error(id.as_ref(), code, message),
+        );
+        return;
+    }
+    let replies = replies.clone();
+    tokio::spawn(async move {
+        let payload = verdict_reply(id.as_ref(), verdict).await;
+        queue_reply(&replies, reply_topic, payload);
+    });
+}
+
+async fn verdict_reply(
+    id: Option<&MessageId>,
+    verdict: oneshot::Receiver<Result<(), hearth_control::Refusal>>,
+) -> Vec<u8> {
+    match tokio::time::timeout(VERDICT_TIMEOUT, verdict).await {
+        Ok(Ok(Ok(()))) => hearth_api::reply_ok(id),
+        Ok(Ok(Err(refusal))) => hearth_api::reply_error(id, refusal.code, &refusal.message),
+        Ok(Err(_)) => hearth_api::reply_error(
+            id,
+            codes::SHUTTING_DOWN,
+            "hearth is shutting down; the command was not carried out",
+        ),
+        Err(_) => hearth_api::reply_error(
+            id,
+            codes::TIMEOUT,
+            "the controllers did not answer in time; check the lock or thermostat state before retrying",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_api::Secrets;
+    use hearth_model::{CommandKind, Mode, Source};
+    use serde_json::Value;
+
+    struct Rig {
+        topics: Topics,
+        guard: CommandGuard,
+        house_tx: mpsc::Sender<CommandRequest>,
+        house_rx: mpsc::Receiver<CommandRequest>,
+        replies_tx: mpsc::Sender<Reply>,
+        replies_rx: mpsc::Receiver<Reply>,
+    }
+
+    fn rig(house_capacity: usize) -> Rig {
+        let (house_tx, house_rx) = mpsc::channel(house_capacity);
+        let (replies_tx, replies_rx) = mpsc::channel(16);
+        Rig {
+            topics: Topics::new("hearth", "homeassistant"),
+            guard: CommandGuard::new(Secrets::empty(), UnixMillis(0), Duration::from_secs(10)),
+            house_tx,
+            house_rx,
+            replies_tx,
+            replies_rx,
+        }
+    }
+
+    impl Rig {
+        fn send(&mut self, target: CommandTarget, payload: &str) {
+            handle(
+                target,
+                payload.as_bytes(),
+                &self.topics,
+                &mut self.guard,
+                &self.house_tx,
+                &self.replies_tx,
+                UnixMillis(1_000_000),
+            );
+        }
+
+        async fn reply(&mut self) -> (String, Value) {
+            let (topic, payload) = self.replies_rx.recv().await.unwrap();
+            (topic, serde_json::from_slice(&payload).unwrap())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_malformed_command_is_answered_and_never_reaches_the_house() {
+        let mut r = rig(4);
+        r.send(CommandTarget::Thermostat, "{\"id\":3,\"mode\":\"warm\"}");
+        r.send(CommandTarget::Lock, "not json");
+        r.send(CommandTarget::Lock, "{\"id\":\"u\",\"action\":\"unlock\"}");
+        let (topic, v) = r.reply().await;
+        assert_eq!(topic, "hearth/response/thermostat/set");
+        assert_eq!(
+            (v["id"].clone(), v["error"]["code"].clone()),
+            (3.into(), "invalid_value".into())
+        );
+        let (topic, v) = r.reply().await;
+        assert_eq!(topic, "hearth/response/lock/set");
+        assert_eq!(
+            (v["id"].clone(), v["error"]["code"].clone()),
+            (Value::Null, "invalid_json".into())
+        );
+        let (_, v) = r.reply().await;
+        assert_eq!(v["error"]["code"], "unlock_disabled");
+        assert!(
+            r.house_rx.try_recv().is_err(),
+            "a refused command reached the house"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_valid_command_gets_the_controllers_verdict() {
+        let mut r = rig(4);
+        r.send(
+            CommandTarget::Thermostat,
+            "{\"id\":\"a\",\"mode\":\"heat\",\"client\":\"panel\",\"reply_to\":\"me/replies\"}",
+        );
+        let req = r.house_rx.recv().await.unwrap();
+        assert_eq!(req.command.source, Source::Local("panel".into()));
+        let CommandKind::Thermostat(change) = &req.command.kind else {
+            panic!("not a thermostat command: {:?}", req.command);
+        };
+        assert_eq!(change.mode, Some(Mode::Heat));
+        req.reply.send(Ok(())).unwrap();
+        assert_eq!(
+            r.reply().await,
+            ("me/replies".into(), serde_json::json!({"id":"a","ok":true}))
+        );
+
+        r.send(CommandTarget::Lock, "{\"id\":9,\"action\":\"lock\"}");
+        let req = r.house_rx.recv().await.unwrap();
+        req.reply
+            .send(Err(hearth_control::Refusal {
+                code: "door_open",
+                message: "the door is open".into(),
+            }))
+            .unwrap();
+        let (_, v) = r.reply().await;
+        assert_eq!(
+            (v["id"].clone(), v["error"]["code"].clone()),
+            (9.into(), "door_open".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_or_stopped_house_is_answered_at_once() {
+        let mut r = rig(1);
+        r.send(CommandTarget::Lock, "{\"id\":1,\"action\":\"lock\"}");
+        r.send(CommandTarget::Lock, "{\"id\":2,\"action\":\"lock\"}");
+        let (_, v) = r.reply().await;
+        assert_eq!(
+            (v["id"].clone(), v["error"]["code"].clone()),
+            (2.into(), "busy".into())
+        );
+        let first = r.house_rx.recv().await.unwrap();
+        drop(first);
+        let (_, v) = r.reply().await;
+        assert_eq!(
+            (v["id"].clone(), v["error"]["code"].clone()),
+            (1.into(), "shutting_down".into())
+        );
+        r.house_rx.close();
+        r.send(CommandTarget::Lock, "{\"id\":3,\"action\":\"lock\"}");
+        let (_, v) = r.reply().await;
+        assert_eq!(v["error"]["code"], "shutting_down");
+    }
+}

@@ -1,0 +1,332 @@
+//! The local MQTT interface task: the daemon's control surface on the house's broker.
+//!
+//! [`prepare`] checks everything that can fail before any task starts (options, password
+//! file, TLS files, unlock keys); [`Prepared::spawn`] starts four small tasks:
+//! - `connection`: polls rumqttc with hearth's capped backoff and reports the link state;
+//! - `publish::run_retained`: availability, state and discovery, current values only;
+//! - `publish::run_replies`: replies, in order;
+//! - the intake (here): classifies each incoming message and hands it to `commands`,
+//!   `requests` or `sim`.
+//!
+//! The wire format (topics, parsing, replies, signatures) is hearth-api's; this module only
+//! moves messages. It never drives hardware: commands go to the house task, which alone
+//! decides, and sim actions go to the simulator only.
+
+mod commands;
+mod connection;
+mod publish;
+mod requests;
+mod sim;
+
+pub use connection::{LinkState, SetupError};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::house::CommandRequest;
+use crate::policy_requests::PolicyRequest;
+use hearth_api::{CommandGuard, DiscoveryOptions, Incoming, MqttConfig, Topics};
+use hearth_hardware::{Backend, SimHandle};
+use hearth_history::HistoryHandle;
+use hearth_model::{HouseState, UnixMillis};
+use publish::{Publisher, Reply, queue_reply};
+use rumqttc::{AsyncClient, EventLoop, Publish};
+use std::sync::Arc;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// Error codes of this interface beyond hearth-api's parse codes. Stable, like those.
+pub mod codes {
+    /// The daemon is stopping; the command was not carried out.
+    pub const SHUTTING_DOWN: &str = "shutting_down";
+    /// No answer in time from the controllers or the policy supervisor.
+    pub const TIMEOUT: &str = "timeout";
+    /// Audit and policy requests with no policy supervisor (no clouds configured).
+    pub const POLICY_UNAVAILABLE: &str = "policy_unavailable";
+    /// The history database cannot be read.
+    pub const HISTORY_UNAVAILABLE: &str = "history_unavailable";
+}
+
+/// Incoming messages waiting for the intake.
+const INCOMING_QUEUE: usize = 64;
+
+/// The running parts of the daemon the MQTT task talks to.
+pub struct MqttIo {
+    pub state: watch::Receiver<HouseState>,
+    pub commands: mpsc::Sender<CommandRequest>,
+    /// The simulator, when the backend is the simulator (sim control also needs
+    /// `mqtt.sim_control`).
+    pub sim: Option<SimHandle>,
+    pub history: HistoryHandle,
+    /// Where audit and policy requests go; `None` when no clouds are configured.
+    pub policy: Option<mpsc::Sender<PolicyRequest>>,
+    pub clock: Clock,
+}
+
+/// A checked setup, ready to start.
+pub struct Prepared {
+    cfg: MqttConfig,
+    topics: Topics,
+    client: AsyncClient,
+    eventloop: EventLoop,
+    secrets: hearth_api::Secrets,
+    discovery: Option<DiscoveryOptions>,
+    sim_allowed: bool,
+    history_path: std::path::PathBuf,
+}
+
+/// Check the `[mqtt]` section's files and build the client. `Ok(None)` when there is no
+/// `[mqtt]` section. Nothing connects yet.
+pub fn prepare(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
+    let Some(mqtt) = &cfg.mqtt else {
+        return Ok(None);
+    };
+    let topics = Topics::from_config(mqtt);
+    let opts = connection::options(mqtt, &topics)?;
+    let secrets = match &mqtt.secrets_file {
+        Some(path) => hearth_api::load_secrets(path).map_err(SetupError::Secrets)?,
+        None => hearth_api::Secrets::empty(),
+    };
+    let simulated = cfg.hardware.backend == Backend::Simulator;
+    if mqtt.sim_control && !simulated {
+        tracing::info!("mqtt.sim_control is ignored: the hardware is real, not the simulator");
+    }
+    let discovery = mqtt.discovery.enabled.then(|| DiscoveryOptions {
+        min_temp: cfg.thermostat.heat_setpoint_min,
+        max_temp: cfg.thermostat.cool_setpoint_max,
+        humidity: measures_humidity(&cfg.hardware),
+        sw_version: env!("CARGO_PKG_VERSION").to_owned(),
+    });
+    let (client, eventloop) = connection::client(opts);
+    Ok(Some(Prepared {
+        cfg: mqtt.clone(),
+        topics,
+        client,
+        eventloop,
+        secrets,
+        discovery,
+        sim_allowed: mqtt.sim_control && simulated,
+        history_path: cfg.history.path.clone(),
+    }))
+}
+
+fn measures_humidity(hw: &hearth_hardware::HardwareConfig) -> bool {
+    match hw.backend {
+        Backend::Simulator => true,
+        Backend::RaspberryPi => matches!(
+            hw.sensor,
+            Some(hearth_hardware::config::SensorConfig::Sht3x(_))
+        ),
+    }
+}
+
+/// The running MQTT interface.
+pub struct MqttTask {
+    stop: oneshot::Sender<()>,
+    join: JoinHandle<()>,
+    link: watch::Receiver<LinkState>,
+}
+
+impl Prepared {
+    /// Start the tasks. Must be called inside the tokio runtime.
+    pub fn spawn(self, io: MqttIo) -> MqttTask {
+        let Prepared {
+            cfg,
+            topics,
+            client,
+            eventloop,
+            secrets,
+            discovery,
+            sim_allowed,
+            history_path,
+        } = self;
+        let (link_tx, link_rx) = watch::channel(LinkState::default());
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let (tasks_stop_tx, tasks_stop) = watch::channel(false);
+        let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
+        let (replies_tx, replies_rx) = mpsc::channel(publish::REPLY_QUEUE);
+        let publisher = Publisher::new(client, link_rx.clone());
+        let rediscover = Arc::new(Notify::new());
+        let sim = if sim_allowed { io.sim } else { None };
+        let availability = topics.availability().to_owned();
+
+        let (conn_stop_tx, conn_stop) = watch::channel(false);
+        let conn = tokio::spawn(connection::run(
+            eventloop,
+            connection::Backoff::new(cfg.reconnect_min, cfg.reconnect_max),
+            link_tx,
+            incoming_tx,
+            conn_stop,
+        ));
+        let retained = tokio::spawn(publish::run_retained(
+            publish::Retained {
+                publisher: publisher.clone(),
+                topics: topics.clone(),
+                subscriptions: topics.subscriptions(sim.is_some(), discovery.is_some()),
+                discovery,
+                state: io.state.clone(),
+                rediscover: rediscover.clone(),
+            },
+            tasks_stop,
+        ));
+        let replies = tokio::spawn(publish::run_replies(publisher.clone(), replies_rx));
+
+        let intake = Intake {
+            guard: CommandGuard::new(secrets, io.clock.started_at(), cfg.command_max_age),
+            requests: requests::Requests {
+                topics: topics.clone(),
+                state: io.state,
+                history_status: io.history.status(),
+                link: link_rx.clone(),
+                broker: (cfg.host.clone(), cfg.port),
+                history: requests::HistoryReader::new(history_path),
+                policy: io.policy,
+                clock: io.clock,
+                in_flight: requests::Requests::new_in_flight(),
+            },
+            topics,
+            house: io.commands,
+            replies: replies_tx,
+            sim,
+            rediscover,
+        };
+        let join = tokio::spawn(async move {
+            intake.run(incoming_rx, stop_rx).await;
+            // Stop order: the retained publisher first (so it cannot publish `online` or
+            // state after `offline`), then `offline`, then DISCONNECT.
+            let _ = tasks_stop_tx.send(true);
+            let _ = retained.await;
+            replies.abort();
+            if publisher.connected() {
+                publisher
+                    .publish(
+                        // The last will's topic and payload: a clean stop reads like a dead one.
+                        &availability,
+                        hearth_api::AVAILABILITY_OFFLINE.as_bytes().to_vec(),
+                        true,
+                    )
+                    .await;
+                publisher.disconnect().await;
+            }
+            let _ = conn_stop_tx.send(true);
+            let _ = conn.await;
+            tracing::info!("local MQTT stopped");
+        });
+        MqttTask {
+            stop: stop_tx,
+            join,
+            link: link_rx,
+        }
+    }
+}
+
+impl MqttTask {
+    /// Whether the broker is connected now, and connection counters.
+    pub fn link(&self) -> LinkState {
+        self.link.borrow().clone()
+    }
+
+    /// Stop taking messages, publish `offline` (retained) and disconnect cleanly. The caller
+    /// bounds the time (`daemon.shutdown_timeout`).
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        if let Err(e) = self.join.await {
+            tracing::error!("the local MQTT task failed: {e}");
+        }
+    }
+}
+
+/// The intake: one incoming message at a time, in arrival order.
+struct Intake {
+    topics: Topics,
+    guard: CommandGuard,
+    house: mpsc::Sender<CommandRequest>,
+    replies: mpsc::Sender<Reply>,
+    requests: requests::Requests,
+    sim: Option<SimHandle>,
+    rediscover: Arc<Notify>,
+}
+
+impl Intake {
+    async fn run(mut self, mut incoming: mpsc::Receiver<Publish>, mut stop: oneshot::Receiver<()>) {
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut stop => return,
+                message = incoming.recv() => match message {
+                    Some(p) => self.dispatch(&p),
+                    None => return,
+                },
+            }
+        }
+    }
+
+    fn dispatch(&mut self, p: &Publish) {
+        // The time of arrival, on the wall clock signed commands are made with.
+        let now = UnixMillis::now();
+        let incoming = self.topics.classify(&p.topic);
+        // A retained message is an old one the broker kept, replayed on every subscribe:
+        // never a command to act on now.
+        if p.retain && incoming != Incoming::Other {
+            tracing::info!(topic = %p.topic, "ignored a retained message; commands must not be retained");
+            return;
+        }
+        match incoming {
+            Incoming::Command(target) => commands::handle(
+                target,
+                &p.payload,
+                &self.topics,
+                &mut self.guard,
+                &self.house,
+                &self.replies,
+                now,
+            ),
+            Incoming::Request(op) => self.requests.handle(op, &p.payload, &self.replies, now),
+            Incoming::UnknownRequest(op) => {
+                let rejected = hearth_api::unknown_request(&op, &p.payload, &self.topics);
+                let default = self.topics.response(&op);
+                queue_reply(
+                    &self.replies,
+                    rejected.reply_topic(&default),
+                    rejected.reply_json(),
+                );
+            }
+            Incoming::SimControl => self.sim_control(&p.payload),
+            Incoming::HomeAssistantStatus => {
+                if p.payload.as_ref() == b"online" {
+                    tracing::info!("Home Assistant came online; publishing discovery again");
+                    self.rediscover.notify_one();
+                }
+            }
+            Incoming::Other => {}
+        }
+    }
+
+    fn sim_control(&self, payload: &[u8]) {
+        // Only subscribed with the simulator and mqtt.sim_control; never reaches real hardware.
+        let Some(sim) = &self.sim else {
+            return;
+        };
+        let default = self.topics.sim_control_response();
+        let control = match hearth_api::parse_sim_control(payload, &self.topics) {
+            Ok(control) => control,
+            Err(rejected) => {
+                queue_reply(
+                    &self.replies,
+                    rejected.reply_topic(default),
+                    rejected.reply_json(),
+                );
+                return;
+            }
+        };
+        let topic = control.reply_topic(&self.topics).to_owned();
+        let reply = match sim::parse_body(&control.body) {
+            Ok(action) => {
+                tracing::info!(?action, "simulator control");
+                sim.apply(action);
+                hearth_api::reply_ok(control.id.as_ref())
+            }
+            Err(e) => hearth_api::reply_api_error(control.id.as_ref(), &e),
+        };
+        queue_reply(&self.replies, topic, reply);
+    }
+}

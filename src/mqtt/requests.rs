@@ -1,0 +1,400 @@
+//! Request/response over `<base>/request/<op>`: status, history (latest, range, rollup) and
+//! events answered here; audit, policy explain and policy reload forwarded to the policy
+//! supervisor. Every request gets exactly one response, an error being a structured reply.
+//!
+//! History queries run on a blocking thread with their own read-only connection, so a slow
+//! query never delays control or the broker connection. Nothing here changes the house.
+
+use super::codes;
+use super::connection::LinkState;
+use super::publish::{Reply, queue_reply};
+use crate::clock::Clock;
+use crate::policy_requests::{PolicyOp, PolicyRequest};
+use hearth_api::{HistoryQuery, MessageId, ParsedRequest, Request, RequestOp, Topics, code};
+use hearth_history::{HistoryError, Store, WriterStatus};
+use hearth_model::{HouseState, UnixMillis};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+
+/// Requests answered at once at most; more get `busy`.
+const MAX_IN_FLIGHT: usize = 16;
+/// How long the policy supervisor may take to answer.
+const POLICY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything a request may read.
+pub struct Requests {
+    pub topics: Topics,
+    pub state: watch::Receiver<HouseState>,
+    pub history_status: watch::Receiver<WriterStatus>,
+    pub link: watch::Receiver<LinkState>,
+    pub broker: (String, u16),
+    pub history: HistoryReader,
+    pub policy: Option<mpsc::Sender<PolicyRequest>>,
+    pub clock: Clock,
+    pub in_flight: Arc<Semaphore>,
+}
+
+impl Requests {
+    pub fn new_in_flight() -> Arc<Semaphore> {
+        Arc::new(Semaphore::new(MAX_IN_FLIGHT))
+    }
+
+    /// Answer `<base>/request/<op>` (a known op) received at `now`.
+    pub fn handle(
+        &self,
+        op: RequestOp,
+        payload: &[u8],
+        replies: &mpsc::Sender<Reply>,
+        now: UnixMillis,
+    ) {
+        let parsed = match hearth_api::parse_request(op, payload, &self.topics, now) {
+            Ok(parsed) => parsed,
+            Err(rejected) => {
+                let default = self.topics.response(op.as_str());
+                queue_reply(
+                    replies,
+                    rejected.reply_topic(&default),
+                    rejected.reply_json(),
+                );
+                return;
+            }
+        };
+        let topic = parsed.reply_topic(&self.topics);
+        let ParsedRequest { id, request, .. } = parsed;
+        if let Request::Status = request {
+            let result = self.status(now);
+            queue_reply(
+                replies,
+                topic,
+                hearth_api::response_ok(id.as_ref(), &result),
+            );
+            return;
+        }
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            queue_reply(
+                replies,
+                topic,
+                hearth_api::reply_error(
+                    id.as_ref(),
+                    code::BUSY,
+                    "too many requests in progress; try again shortly",
+                ),
+            );
+            return;
+        };
+        let history = self.history.clone();
+        let policy = self.policy.clone();
+        let replies = replies.clone();
+        tokio::spawn(async move {
+            let result = match request {
+                Request::History(query) => history.query(query).await,
+                Request::Events {
+                    since,
+                    until,
+                    limit,
+                } => history.events(since, until, limit).await,
+                Request::Audit {
+                    cloud,
+                    since,
+                    limit,
+                } => {
+                    let op = PolicyOp::Audit {
+                        cloud,
+                        since,
+                        limit: limit as usize,
+                    };
+                    ask_policy(policy, op).await
+                }
+                Request::PolicyExplain { cloud } => {
+                    ask_policy(policy, PolicyOp::Explain { cloud }).await
+                }
+                Request::PolicyReload => ask_policy(policy, PolicyOp::Reload).await,
+                Request::Status => unreachable!("answered above"),
+            };
+            drop(permit);
+            queue_reply(&replies, topic, response(id.as_ref(), result));
+        });
+    }
+
+    /// The `status` result: state, faults, history health, broker connection, uptime.
+    pub fn status(&self, now: UnixMillis) -> Value {
+        let state = self.state.borrow().clone();
+        let history = self.history_status.borrow().clone();
+        let link = self.link.borrow().clone();
+        let mut faults: Vec<&str> = state
+            .thermostat
+            .faults
+            .iter()
+            .chain(&state.lock.faults)
+            .chain(history.fault().as_ref())
+            .map(|f| f.as_str())
+            .collect();
+        faults.sort_unstable();
+        faults.dedup();
+        let uptime_ms = (self.clock.wall_now().0 - self.clock.started_at().0).max(0);
+        json!({
+            "thermostat": json_value(&hearth_api::thermostat_state_json(&state.thermostat)),
+            "lock": json_value(&hearth_api::lock_state_json(&state.lock)),
+            "faults": faults,
+            "history": {
+                "healthy": history.healthy,
+                "last_error": history.last_error,
+                "pending_samples": history.pending_samples,
+                "pending_events": history.pending_events,
+            },
+            "broker": {
+                "connected": link.connected,
+                "host": self.broker.0,
+                "port": self.broker.1,
+                "connected_since": link.connected_since.map(UnixMillis::to_rfc3339),
+                "disconnects": link.disconnects,
+                "last_error": link.last_error,
+            },
+            "started_at": self.clock.started_at().to_rfc3339(),
+            "uptime_s": uptime_ms / 1000,
+            "now": now.to_rfc3339(),
+            "version": env!("CARGO_PKG_VERSION"),
+        })
+    }
+}
+
+/// An answer or a structured error for the response.
+type Answer = Result<Value, (&'static str, String)>;
+
+fn response(id: Option<&MessageId>, answer: Answer) -> Vec<u8> {
+    match answer {
+        Ok(result) => hearth_api::response_ok(id, &result),
+        Err((code, message)) => hearth_api::reply_error(id, code, &message),
+    }
+}
+
+fn json_value(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).expect("state JSON is valid JSON")
+}
+
+async fn ask_policy(policy: Option<mpsc::Sender<PolicyRequest>>, op: PolicyOp) -> Answer {
+    let unavailable = || {
+        (
+            codes::POLICY_UNAVAILABLE,
+            "no clouds are configured, so there is no policy to ask".to_owned(),
+        )
+    };
+    let Some(policy) = policy else {
+        return Err(unavailable());
+    };
+    let (tx, rx) = oneshot::channel();
+    if policy.send(PolicyRequest { op, reply: tx }).await.is_err() {
+        return Err(unavailable());
+    }
+    match tokio::time::timeout(POLICY_TIMEOUT, rx).await {
+        Ok(Ok(Ok(value))) => Ok(value),
+        Ok(Ok(Err(e))) => Err((e.code, e.message)),
+        Ok(Err(_)) => Err(unavailable()),
+        Err(_) => Err((
+            codes::TIMEOUT,
+            "the policy supervisor did not answer in time".to_owned(),
+        )),
+    }
+}
+
+/// A lazily opened read-only connection to the history database, shared by request tasks
+/// and used on blocking threads only.
+#[derive(Clone)]
+pub struct HistoryReader {
+    path: PathBuf,
+    store: Arc<Mutex<Option<Store>>>,
+}
+
+impl HistoryReader {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            store: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, HistoryError> + Send + 'static,
+    ) -> Result<T, (&'static str, String)> {
+        let this = self.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut slot = this.store.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                if !this.path.exists() {
+                    // The writer creates the file at its first commit.
+                    return Err((
+                        codes::HISTORY_UNAVAILABLE,
+                        format!(
+                            "nothing is recorded yet: {} is created at the first commit \
+                             (history.commit_interval); ask again shortly",
+                            this.path.display()
+                        ),
+                    ));
+                }
+                *slot = Some(Store::open_read_only(&this.path).map_err(history_error)?);
+            }
+            let result = f(slot.as_ref().expect("opened above"));
+            if result.is_err() {
+                // Reopen next time: the file may have been replaced or repaired.
+                *slot = None;
+            }
+            result.map_err(history_error)
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(e) => Err((
+                codes::HISTORY_UNAVAILABLE,
+                format!("the history query failed: {e}"),
+            )),
+        }
+    }
+
+    async fn query(&self, query: HistoryQuery) -> Answer {
+        match query {
+            HistoryQuery::Latest { field } => {
+                let fields: Vec<_> = match field {
+                    Some(f) => vec![f],
+                    None => hearth_model::Field::ALL.to_vec(),
+                };
+                let rows = self
+                    .run(move |s| {
+                        let mut rows = Vec::new();
+                        for f in fields {
+                            if let Some(sample) = s.latest(f)? {
+                                rows.push(sample);
+                            }
+                        }
+                        Ok(rows)
+                    })
+                    .await?;
+                let samples: Vec<Value> = rows
+                    .iter()
+                    .map(|s| json!({"field": s.field, "at": s.at, "time": s.at.to_rfc3339(), "value": s.value}))
+                    .collect();
+                Ok(json!({"query": "latest", "samples": samples}))
+            }
+            HistoryQuery::Range {
+                field,
+                since,
+                until,
+                limit,
+            } => {
+                let rows = self.run(move |s| s.range(field, since, until)).await?;
+                let truncated = rows.len() > limit as usize;
+                let samples: Vec<Value> = rows
+                    .iter()
+                    .take(limit as usize)
+                    .map(|s| json!({"at": s.at, "time": s.at.to_rfc3339(), "value": s.value}))
+                    .collect();
+                Ok(
+                    json!({"query": "range", "field": field, "samples": samples, "truncated": truncated}),
+                )
+            }
+            HistoryQuery::Rollup {
+                field,
+                since,
+                until,
+                every,
+            } => {
+                let rows = self
+                    .run(move |s| s.rollup(field, since, until, every))
+                    .await?;
+                let buckets: Vec<Value> = rows
+                    .iter()
+                    .map(|r| {
+                        json!({"start": r.start, "time": r.start.to_rfc3339(), "count": r.count,
+                               "min": r.min, "avg": r.avg, "max": r.max})
+                    })
+                    .collect();
+                Ok(json!({
+                    "query": "rollup",
+                    "field": field,
+                    "every": hearth_model::duration::format(every),
+                    "buckets": buckets,
+                }))
+            }
+        }
+    }
+
+    async fn events(
+        &self,
+        since: Option<UnixMillis>,
+        until: Option<UnixMillis>,
+        limit: u32,
+    ) -> Answer {
+        let since = since.unwrap_or(UnixMillis(i64::MIN));
+        let until = until.unwrap_or(UnixMillis(i64::MAX));
+        let rows = self
+            .run(move |s| s.events(since, until, limit as usize))
+            .await?;
+        let events: Vec<Value> = rows
+            .iter()
+            .map(|e| {
+                json!({
+                    "at": e.at,
+                    "time": e.at.to_rfc3339(),
+                    "kind": e.kind.as_str(),
+                    "source": e.source.as_ref().map(ToString::to_string),
+                    "detail": e.detail,
+                })
+            })
+            .collect();
+        Ok(json!({"events": events}))
+    }
+}
+
+fn history_error(e: HistoryError) -> (&'static str, String) {
+    let code = match e {
+        HistoryError::BadStep { .. } | HistoryError::NotNumeric { .. } => code::INVALID_VALUE,
+        _ => codes::HISTORY_UNAVAILABLE,
+    };
+    (code, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy_requests::PolicyError;
+
+    #[tokio::test]
+    async fn policy_requests_without_a_supervisor_are_unavailable() {
+        let (code, message) = ask_policy(None, PolicyOp::Reload).await.unwrap_err();
+        assert_eq!(code, codes::POLICY_UNAVAILABLE);
+        assert!(message.contains("no clouds"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn policy_answers_and_errors_are_relayed() {
+        let (tx, mut rx) = mpsc::channel::<PolicyRequest>(1);
+        tokio::spawn(async move {
+            while let Some(req) = rx.recv().await {
+                let answer = match req.op {
+                    PolicyOp::Explain { .. } => Ok(json!({"clouds": []})),
+                    _ => Err(PolicyError {
+                        code: "reload_refused",
+                        message: "bad policy".into(),
+                    }),
+                };
+                let _ = req.reply.send(answer);
+            }
+        });
+        let explained = ask_policy(Some(tx.clone()), PolicyOp::Explain { cloud: None }).await;
+        assert_eq!(explained, Ok(json!({"clouds": []})));
+        let refused = ask_policy(Some(tx), PolicyOp::Reload).await;
+        assert_eq!(refused, Err(("reload_refused", "bad policy".to_owned())));
+    }
+
+    #[tokio::test]
+    async fn history_before_the_first_commit_is_a_structured_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let reader = HistoryReader::new(dir.path().join("history.db"));
+        let (code, message) = reader.events(None, None, 10).await.unwrap_err();
+        assert_eq!(code, codes::HISTORY_UNAVAILABLE);
+        assert!(message.contains("nothing is recorded yet"), "{message}");
+    }
+}

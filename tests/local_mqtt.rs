@@ -1,0 +1,918 @@
+//! The local MQTT interface end to end: a real Mosquitto on a free loopback port, the real
+//! `hearthd` binary on the simulator, and a real MQTT client.
+//!
+//! Checks state round trips, that every malformed command gets its error code and leaves the
+//! house untouched, signed unlock, a 10 s broker outage, Home Assistant discovery, and a
+//! clean SIGTERM. Each test has its own broker and daemon, so they run in parallel.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::daemon::{private_file, startup_timeout};
+use support::{Broker, Daemon, TestClient, TestConfig, reply_timeout, scaled, unix_now_secs};
+
+const THERMOSTAT_STATE: &str = "hearth/thermostat/state";
+const LOCK_STATE: &str = "hearth/lock/state";
+const AVAILABILITY: &str = "hearth/availability";
+
+/// A client following availability and both state topics, once hearth is online.
+async fn observer(broker: &Broker, name: &str) -> TestClient {
+    let mut c = TestClient::connect(broker.port(), name).await;
+    for topic in [AVAILABILITY, THERMOSTAT_STATE, LOCK_STATE] {
+        c.subscribe(topic).await;
+    }
+    c.wait_for("hearth online", startup_timeout(), |m| {
+        m.topic == AVAILABILITY && m.payload == b"online"
+    })
+    .await;
+    c
+}
+
+fn assert_ok(reply: &Value, what: &str) {
+    assert_eq!(reply["ok"], true, "{what}: {reply}");
+}
+
+fn assert_error(reply: &Value, code: &str, what: &str) {
+    assert_eq!(reply["ok"], false, "{what}: {reply}");
+    assert_eq!(reply["error"]["code"], code, "{what}: {reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{what}: no message: {reply}"
+    );
+}
+
+/// The settings a command could change (not the drifting temperature).
+fn settings(status: &Value) -> Value {
+    let t = &status["result"]["thermostat"];
+    let l = &status["result"]["lock"];
+    json!({
+        "mode": t["mode"], "fan": t["fan"],
+        "setpoint_heat": t["setpoint_heat"], "setpoint_cool": t["setpoint_cool"],
+        "lock": l["state"], "door": l["door"],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_and_the_sim_topic_round_trip_to_retained_state() {
+    let broker = Broker::start();
+    let mut c = TestClient::connect(broker.port(), "round-trip").await;
+    // A retained command already on the broker when hearth subscribes must not be acted on.
+    c.subscribe("hearth/thermostat/set").await;
+    c.publish(
+        "hearth/thermostat/set",
+        r#"{"id":"stale","mode":"cool"}"#,
+        true,
+    )
+    .await;
+    c.wait_for("the retained stale command", reply_timeout(), |m| {
+        m.topic == "hearth/thermostat/set"
+    })
+    .await;
+
+    let _daemon = Daemon::start(&TestConfig::new(broker.port()));
+    for topic in [AVAILABILITY, THERMOSTAT_STATE, LOCK_STATE] {
+        c.subscribe(topic).await;
+    }
+    c.wait_for("hearth online", startup_timeout(), |m| {
+        m.topic == AVAILABILITY && m.payload == b"online"
+    })
+    .await;
+    c.wait_json(THERMOSTAT_STATE, reply_timeout(), |v| v["mode"] == "off")
+        .await;
+    c.wait_json(LOCK_STATE, reply_timeout(), |v| {
+        v["state"] == "locked" && v["door"] == "closed"
+    })
+    .await;
+
+    let reply = c
+        .request(
+            "hearth/thermostat/set",
+            r#"{"id":"t1","mode":"heat","setpoint_heat":21.5,"client":"kitchen"}"#,
+        )
+        .await;
+    assert_eq!(reply, json!({"id":"t1","ok":true}));
+    c.wait_json(THERMOSTAT_STATE, reply_timeout(), |v| {
+        v["mode"] == "heat" && v["setpoint_heat"] == 21.5
+    })
+    .await;
+
+    // A client that subscribes later gets the current state, retained.
+    let mut late = TestClient::connect(broker.port(), "late").await;
+    late.subscribe(THERMOSTAT_STATE).await;
+    let m = late
+        .wait_for("retained thermostat state", reply_timeout(), |m| {
+            m.topic == THERMOSTAT_STATE
+        })
+        .await;
+    assert!(m.retain, "the state is not retained");
+    assert_eq!(
+        (m.json()["mode"].clone(), m.json()["setpoint_heat"].clone()),
+        (json!("heat"), json!(21.5))
+    );
+
+    // The door through the simulator topic, then the lock's own rule about it.
+    let reply = c
+        .request("hearth/sim/set", r#"{"id":"s1","action":"open_door"}"#)
+        .await;
+    assert_ok(&reply, "open_door");
+    c.wait_json(LOCK_STATE, reply_timeout(), |v| v["door"] == "open")
+        .await;
+    let reply = c
+        .request("hearth/sim/set", r#"{"id":"s2","action":"key_unlock"}"#)
+        .await;
+    assert_ok(&reply, "key_unlock");
+    c.wait_json(LOCK_STATE, reply_timeout(), |v| v["state"] == "unlocked")
+        .await;
+    let reply = c
+        .request("hearth/lock/set", r#"{"id":"l1","action":"lock"}"#)
+        .await;
+    assert_error(&reply, "door_open", "lock with the door open");
+    let reply = c
+        .request("hearth/sim/set", r#"{"id":"s3","action":"close_door"}"#)
+        .await;
+    assert_ok(&reply, "close_door");
+    c.wait_json(LOCK_STATE, reply_timeout(), |v| v["door"] == "closed")
+        .await;
+    let reply = c
+        .request("hearth/lock/set", r#"{"id":"l2","action":"lock"}"#)
+        .await;
+    assert_eq!(reply, json!({"id":"l2","ok":true}));
+    c.wait_json(LOCK_STATE, reply_timeout(), |v| v["state"] == "locked")
+        .await;
+
+    // The retained command was never answered, and cooling never happened.
+    let stale_reply = c.take_seen(|m| {
+        m.topic.starts_with("hearth/response/")
+            && serde_json::from_slice::<Value>(&m.payload).is_ok_and(|v| v["id"] == "stale")
+    });
+    assert!(
+        stale_reply.is_none(),
+        "a retained command was acted on: {stale_reply:?}"
+    );
+    let cooled = c.take_seen(|m| {
+        m.topic == THERMOSTAT_STATE
+            && serde_json::from_slice::<Value>(&m.payload).is_ok_and(|v| v["mode"] == "cool")
+    });
+    assert!(cooled.is_none(), "the thermostat went to cool: {cooled:?}");
+}
+
+/// (topic, payload, expected error code). Every one must be refused and change nothing.
+fn malformed_table() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let t = "hearth/thermostat/set";
+    let l = "hearth/lock/set";
+    let s = "hearth/sim/set";
+    let future = unix_now_secs() + 3600;
+    let mut rows: Vec<(&str, Vec<u8>, &str)> = vec![
+        (t, b"not json".to_vec(), "invalid_json"),
+        (t, b"".to_vec(), "invalid_json"),
+        (t, b"{".to_vec(), "invalid_json"),
+        (
+            t,
+            br#"{"id":1,"setpoint_heat":1e400}"#.to_vec(),
+            "invalid_json",
+        ),
+        (t, b"[1,2]".to_vec(), "not_an_object"),
+        (t, br#""heat""#.to_vec(), "not_an_object"),
+        (t, b"null".to_vec(), "not_an_object"),
+        (l, b"42".to_vec(), "not_an_object"),
+        (
+            t,
+            b"{\"id\":2,\"mode\":\"heat\xff\"}".to_vec(),
+            "invalid_utf8",
+        ),
+        (
+            t,
+            br#"{"id":3,"mode":"heat","mode":"cool"}"#.to_vec(),
+            "duplicate_field",
+        ),
+        (
+            l,
+            br#"{"id":4,"action":"lock","action":"unlock"}"#.to_vec(),
+            "duplicate_field",
+        ),
+        (t, br#"{"id":5,"colour":"red"}"#.to_vec(), "unknown_field"),
+        (t, br#"{"id":6,"Mode":"heat"}"#.to_vec(), "unknown_field"),
+        (
+            l,
+            br#"{"id":7,"action":"lock","pin":"1234"}"#.to_vec(),
+            "unknown_field",
+        ),
+        (t, br#"{"id":8,"mode":5}"#.to_vec(), "wrong_type"),
+        (t, br#"{"id":9,"mode":null}"#.to_vec(), "wrong_type"),
+        (
+            t,
+            br#"{"id":10,"setpoint_heat":"21"}"#.to_vec(),
+            "wrong_type",
+        ),
+        (
+            t,
+            br#"{"id":11,"mode":"heat","ts":"now"}"#.to_vec(),
+            "wrong_type",
+        ),
+        (t, br#"{"id":[1],"mode":"heat"}"#.to_vec(), "wrong_type"),
+        (l, br#"{"id":12,"action":true}"#.to_vec(), "wrong_type"),
+        (t, br#"{"id":13,"mode":"warm"}"#.to_vec(), "invalid_value"),
+        (t, br#"{"id":14,"fan":"turbo"}"#.to_vec(), "invalid_value"),
+        (
+            t,
+            br#"{"id":15,"mode":"heat","client":"bad name!"}"#.to_vec(),
+            "invalid_value",
+        ),
+        (l, br#"{"id":16,"action":"open"}"#.to_vec(), "invalid_value"),
+        (
+            l,
+            br#"{"id":17,"action":"lock","sig":"00"}"#.to_vec(),
+            "invalid_value",
+        ),
+        (t, br#"{"id":18}"#.to_vec(), "empty_command"),
+        (l, br#"{"id":19}"#.to_vec(), "missing_field"),
+        (
+            t,
+            br#"{"id":20,"mode":"heat","reply_to":"hearth/thermostat/set"}"#.to_vec(),
+            "invalid_reply_to",
+        ),
+        (t, br#"{"id":21,"mode":"heat","ts":1}"#.to_vec(), "expired"),
+        (
+            t,
+            format!(r#"{{"id":22,"mode":"heat","ts":{future}}}"#).into_bytes(),
+            "future_timestamp",
+        ),
+        (
+            l,
+            br#"{"id":23,"action":"unlock"}"#.to_vec(),
+            "unlock_disabled",
+        ),
+        (
+            t,
+            br#"{"id":24,"setpoint_heat":99}"#.to_vec(),
+            "setpoint_out_of_range",
+        ),
+        (
+            t,
+            br#"{"id":25,"setpoint_cool":-5}"#.to_vec(),
+            "setpoint_out_of_range",
+        ),
+        (
+            t,
+            br#"{"id":26,"mode":"auto","setpoint_heat":24,"setpoint_cool":24.5}"#.to_vec(),
+            "setpoints_too_close",
+        ),
+        (
+            s,
+            br#"{"id":27,"action":"explode"}"#.to_vec(),
+            "invalid_value",
+        ),
+        (s, br#"{"id":28,"door":"open"}"#.to_vec(), "unknown_field"),
+        (s, br#"{"id":29}"#.to_vec(), "empty_command"),
+        (s, b"open the door".to_vec(), "invalid_json"),
+        (
+            "hearth/request/reboot",
+            br#"{"id":30}"#.to_vec(),
+            "unknown_request",
+        ),
+        (
+            "hearth/request/history",
+            br#"{"id":31,"query":"range"}"#.to_vec(),
+            "missing_field",
+        ),
+        (
+            "hearth/request/status",
+            br#"{"id":32,"verbose":true}"#.to_vec(),
+            "unknown_field",
+        ),
+        (
+            "hearth/request/events",
+            br#"{"id":33,"limit":0}"#.to_vec(),
+            "invalid_value",
+        ),
+    ];
+    let mut big = br#"{"id":34,"mode":"heat","client":""#.to_vec();
+    big.extend(std::iter::repeat_n(b'x', 5000));
+    big.extend(br#""}"#);
+    rows.push((t, big, "payload_too_large"));
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_commands_get_their_error_code_and_touch_nothing() {
+    let broker = Broker::start();
+    let daemon = Daemon::start(&TestConfig::new(broker.port()));
+    let mut c = observer(&broker, "table").await;
+    let before = c
+        .request("hearth/request/status", r#"{"id":"before"}"#)
+        .await;
+    assert_ok(&before, "status");
+
+    let table = malformed_table();
+    assert!(table.len() >= 30, "the table has only {} rows", table.len());
+    for (topic, payload, code) in &table {
+        let what = format!("{topic} {}", String::from_utf8_lossy(payload));
+        let what = what.chars().take(120).collect::<String>();
+        // hearth echoes the id only when it could read one.
+        let id = match *code {
+            "payload_too_large" | "invalid_utf8" | "invalid_json" => Value::Null,
+            _ => serde_json::from_slice::<Value>(payload)
+                .ok()
+                .and_then(|v| v.get("id").cloned())
+                .filter(|id| id.is_number())
+                .unwrap_or(Value::Null),
+        };
+        let reply = c.request_with_id(topic, payload.clone(), id).await;
+        assert_error(&reply, code, &what);
+    }
+
+    let after = c
+        .request("hearth/request/status", r#"{"id":"after"}"#)
+        .await;
+    assert_eq!(
+        settings(&after),
+        settings(&before),
+        "a refused command changed the house"
+    );
+    // A fresh subscriber sees the same retained state.
+    let mut fresh = observer(&broker, "table-fresh").await;
+    let lock = fresh.wait_json(LOCK_STATE, reply_timeout(), |_| true).await;
+    assert_eq!(
+        (lock["state"].clone(), lock["door"].clone()),
+        (json!("locked"), json!("closed"))
+    );
+    let thermostat = fresh
+        .wait_json(THERMOSTAT_STATE, reply_timeout(), |_| true)
+        .await;
+    assert_eq!(thermostat["mode"], before["result"]["thermostat"]["mode"]);
+    assert_eq!(
+        thermostat["setpoint_heat"],
+        before["result"]["thermostat"]["setpoint_heat"]
+    );
+
+    // One accepted marker command; once it is in the event log, it must be the only
+    // accepted command there (history commits in order).
+    let reply = c
+        .request(
+            "hearth/thermostat/set",
+            r#"{"id":"marker","fan":"auto","client":"table-marker"}"#,
+        )
+        .await;
+    assert_ok(&reply, "marker");
+    let deadline = tokio::time::Instant::now() + scaled(Duration::from_secs(10));
+    let mut n = 0;
+    let events = loop {
+        n += 1;
+        let reply = c
+            .request(
+                "hearth/request/events",
+                format!(r#"{{"id":"ev{n}","since":"10m"}}"#),
+            )
+            .await;
+        let events = reply["result"]["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if events.iter().any(|e| e["source"] == "local:table-marker") {
+            break events;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the marker never reached the event log"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let accepted: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "command_accepted")
+        .collect();
+    assert_eq!(
+        accepted.len(),
+        1,
+        "accepted commands besides the marker: {accepted:?}"
+    );
+    // Controller refusals are logged as refused, parse errors never reach the house.
+    let refused = events
+        .iter()
+        .filter(|e| e["kind"] == "command_refused")
+        .count();
+    assert_eq!(refused, 3, "{events:?}");
+    drop(daemon);
+}
+
+const ALICE_KEY: [u8; 32] = [0x5a; 32];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_unlock_works_and_forged_expired_and_replayed_ones_are_refused() {
+    let broker = Broker::start();
+    let keys = tempfile::tempdir().unwrap();
+    let secrets = private_file(
+        keys.path(),
+        "unlock-keys.toml",
+        &format!("[clients]\nalice = \"{}\"\n", hex::encode(ALICE_KEY)),
+    );
+    let signed_before_start = unix_now_secs() - 2;
+    let config =
+        TestConfig::new(broker.port()).mqtt(format!("secrets_file = \"{}\"", secrets.display()));
+    let _daemon = Daemon::start(&config);
+    let mut c = observer(&broker, "signer").await;
+    c.wait_json(LOCK_STATE, reply_timeout(), |v| v["state"] == "locked")
+        .await;
+
+    let lock_set = "hearth/lock/set";
+    let send = |v: Value| serde_json::to_vec(&v).unwrap();
+    // Signed ts are whole seconds and anything signed before hearth's start (in ms) is
+    // refused, so sign in a second that begins after the start.
+    let status = c
+        .request("hearth/request/status", r#"{"id":"start"}"#)
+        .await;
+    let started =
+        hearth_model::UnixMillis::parse_rfc3339(status["result"]["started_at"].as_str().unwrap())
+            .unwrap();
+    let now = support::eventually(
+        "a whole second after the start",
+        scaled(Duration::from_secs(2)),
+        || {
+            let now = unix_now_secs();
+            (now * 1000 >= started.0).then_some(now)
+        },
+    )
+    .await;
+
+    let forged = hearth_api::sign_unlock("alice", &[0x11; 32], now, "forged-nonce-000001", "u1");
+    assert_error(
+        &c.request(lock_set, send(forged)).await,
+        "bad_signature",
+        "forged key",
+    );
+
+    let mut tampered =
+        hearth_api::sign_unlock("alice", &ALICE_KEY, now, "tamper-nonce-00001", "u2");
+    tampered["id"] = json!("u2-other");
+    assert_error(
+        &c.request(lock_set, send(tampered)).await,
+        "bad_signature",
+        "changed id",
+    );
+
+    let stranger = hearth_api::sign_unlock("mallory", &ALICE_KEY, now, "mallory-nonce-0001", "u3");
+    assert_error(
+        &c.request(lock_set, send(stranger)).await,
+        "unknown_client",
+        "unknown client",
+    );
+
+    let expired =
+        hearth_api::sign_unlock("alice", &ALICE_KEY, now - 120, "expired-nonce-0001", "u4");
+    assert_error(
+        &c.request(lock_set, send(expired)).await,
+        "expired",
+        "two minutes old",
+    );
+
+    let early = hearth_api::sign_unlock(
+        "alice",
+        &ALICE_KEY,
+        signed_before_start,
+        "early-nonce-00001",
+        "u5",
+    );
+    assert_error(
+        &c.request(lock_set, send(early)).await,
+        "expired",
+        "signed before hearth started",
+    );
+
+    let unsigned = json!({"id":"u6","action":"unlock","client":"alice"});
+    assert_error(
+        &c.request(lock_set, send(unsigned)).await,
+        "signature_required",
+        "no signature",
+    );
+
+    // Nothing above moved the bolt.
+    let status = c.request("hearth/request/status", r#"{"id":"st"}"#).await;
+    assert_eq!(status["result"]["lock"]["state"], "locked", "{status}");
+
+    let good = hearth_api::sign_unlock("alice", &ALICE_KEY, now, "good-nonce-0000001", "u7");
+    let reply = c.request(lock_set, send(good.clone())).await;
+    assert_eq!(reply, json!({"id":"u7","ok":true}));
+    c.wait_json(LOCK_STATE, reply_timeout(), |v| v["state"] == "unlocked")
+        .await;
+
+    let reply = c.request(lock_set, send(good)).await;
+    assert_error(&reply, "replayed_nonce", "the same signed command again");
+
+    let reply = c
+        .request(lock_set, r#"{"id":"relock","action":"lock"}"#)
+        .await;
+    assert_ok(&reply, "lock");
+    c.wait_json(LOCK_STATE, reply_timeout(), |v| v["state"] == "locked")
+        .await;
+
+    // The event log names alice as the unlock's source.
+    let deadline = tokio::time::Instant::now() + scaled(Duration::from_secs(10));
+    for n in 0.. {
+        let reply = c
+            .request("hearth/request/events", format!(r#"{{"id":"ev{n}"}}"#))
+            .await;
+        let events = reply["result"]["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let by_alice = events.iter().any(|e| {
+            e["kind"] == "command_accepted"
+                && e["source"] == "local:alice"
+                && e["detail"] == "unlock"
+        });
+        if by_alice {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no unlock by alice in {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_broker_outage_hearth_reconnects_and_republishes_current_state() {
+    let mut broker = Broker::start();
+    // The door opens while the broker is down: the state published after the reconnect
+    // must show it, and history must have recorded it meanwhile.
+    let door_opens = scaled(Duration::from_secs(5));
+    let config = TestConfig::new(broker.port()).tail(format!(
+        "[[simulator.script]]\nafter = \"{}ms\"\naction = \"open_door\"\n",
+        door_opens.as_millis()
+    ));
+    let mut daemon = Daemon::start(&config);
+    let mut c = observer(&broker, "outage-1").await;
+    c.wait_json(LOCK_STATE, reply_timeout(), |v| v["door"] == "closed")
+        .await;
+    drop(c);
+    let margin = scaled(Duration::from_secs(1));
+    assert!(
+        daemon.started.elapsed() + margin < door_opens,
+        "hearthd took {:?} to come up; the scripted door event would not fall into the outage",
+        daemon.started.elapsed()
+    );
+
+    broker.stop();
+    let outage_start = support::unix_now_secs();
+    // The required scenario: the broker is gone for 10 s.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    daemon.assert_running();
+    assert!(
+        daemon.started.elapsed() > door_opens,
+        "the scripted door event is still ahead"
+    );
+    broker.restart();
+
+    // Persistence is off, so anything retained now was published after the reconnect.
+    let mut c = observer(&broker, "outage-2").await;
+    c.wait_json(LOCK_STATE, startup_timeout(), |v| v["door"] == "open")
+        .await;
+    c.wait_json(THERMOSTAT_STATE, reply_timeout(), |v| v["mode"] == "off")
+        .await;
+    let reply = c
+        .request("hearth/thermostat/set", r#"{"id":"after","mode":"heat"}"#)
+        .await;
+    assert_eq!(reply, json!({"id":"after","ok":true}));
+    c.wait_json(THERMOSTAT_STATE, reply_timeout(), |v| v["mode"] == "heat")
+        .await;
+
+    let status = c.request("hearth/request/status", r#"{"id":"s"}"#).await;
+    let link = &status["result"]["broker"];
+    assert_eq!(link["connected"], true, "{status}");
+    assert_eq!(link["disconnects"], 1, "{status}");
+    assert_eq!(status["result"]["history"]["healthy"], true, "{status}");
+
+    // History went on while the broker was down: the door's opening is stored with its time.
+    let deadline = tokio::time::Instant::now() + scaled(Duration::from_secs(10));
+    for n in 0.. {
+        let reply = c
+            .request(
+                "hearth/request/history",
+                format!(r#"{{"id":"h{n}","query":"latest","field":"lock.door"}}"#),
+            )
+            .await;
+        let sample = reply["result"]["samples"]
+            .get(0)
+            .cloned()
+            .unwrap_or(Value::Null);
+        if sample["value"] == "open" {
+            let at_secs = sample["at"].as_i64().unwrap() / 1000;
+            assert!(
+                at_secs >= outage_start,
+                "door opened at {at_secs}, before the outage"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no door sample: {reply}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The reconnect was logged, with the backoff keeping attempts apart.
+    let log = daemon.log();
+    assert!(log.contains("lost the local MQTT broker"), "{log}");
+    assert_eq!(
+        log.matches("connected to the local MQTT broker").count(),
+        2,
+        "{log}"
+    );
+}
+
+/// The entities hearth announces and a key each must point at the right topic.
+const DISCOVERY: [(&str, &str, &str); 5] = [
+    (
+        "homeassistant/climate/hearth/thermostat/config",
+        "mode_command_topic",
+        "hearth/thermostat/set",
+    ),
+    (
+        "homeassistant/lock/hearth/lock/config",
+        "command_topic",
+        "hearth/lock/set",
+    ),
+    (
+        "homeassistant/sensor/hearth/temperature/config",
+        "state_topic",
+        THERMOSTAT_STATE,
+    ),
+    (
+        "homeassistant/sensor/hearth/humidity/config",
+        "state_topic",
+        THERMOSTAT_STATE,
+    ),
+    (
+        "homeassistant/binary_sensor/hearth/door/config",
+        "state_topic",
+        LOCK_STATE,
+    ),
+];
+
+/// Keys each component's config must have (Home Assistant's required and hearth's own).
+fn component_keys(topic: &str) -> &'static [&'static str] {
+    match topic.split('/').nth(1) {
+        Some("climate") => &[
+            "mode_command_topic",
+            "mode_state_topic",
+            "modes",
+            "temperature_command_topic",
+            "temperature_state_topic",
+            "current_temperature_topic",
+            "fan_mode_command_topic",
+            "action_topic",
+            "min_temp",
+            "max_temp",
+        ],
+        Some("lock") => &[
+            "command_topic",
+            "state_topic",
+            "payload_lock",
+            "payload_unlock",
+            "value_template",
+        ],
+        Some("sensor") => &[
+            "state_topic",
+            "value_template",
+            "device_class",
+            "unit_of_measurement",
+        ],
+        Some("binary_sensor") => &[
+            "state_topic",
+            "value_template",
+            "payload_on",
+            "payload_off",
+            "device_class",
+        ],
+        other => panic!("unexpected component {other:?}"),
+    }
+}
+
+async fn check_discovery(c: &mut TestClient) -> Vec<Value> {
+    let mut configs = Vec::new();
+    for (topic, key, target) in DISCOVERY {
+        let m = c
+            .wait_for(topic, startup_timeout(), |m| {
+                m.topic == topic && !m.payload.is_empty()
+            })
+            .await;
+        let config = m.json();
+        assert!(config.is_object(), "{topic}: {config}");
+        for k in component_keys(topic).iter().chain(&[
+            "name",
+            "unique_id",
+            "device",
+            "availability_topic",
+        ]) {
+            assert!(config.get(*k).is_some(), "{topic} lacks `{k}`: {config}");
+        }
+        assert_eq!(config[key], target, "{topic}");
+        assert_eq!(config["availability_topic"], AVAILABILITY, "{topic}");
+        configs.push(config);
+    }
+    configs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_configs_arrive_and_home_assistant_can_lock() {
+    let broker = Broker::start();
+    let _daemon = Daemon::start(&TestConfig::new(broker.port()));
+    let mut c = observer(&broker, "home-assistant").await;
+    c.subscribe("homeassistant/#").await;
+    let configs = check_discovery(&mut c).await;
+
+    // Home Assistant restarts: its birth message brings every config again.
+    c.clear();
+    c.publish("homeassistant/status", "online", false).await;
+    check_discovery(&mut c).await;
+
+    // The lock entity's own payloads work as announced: lock yes, unlock refused.
+    let lock = &configs[1];
+    let command_topic = lock["command_topic"].as_str().unwrap();
+    let payload_lock = lock["payload_lock"].as_str().unwrap();
+    let payload_unlock = lock["payload_unlock"].as_str().unwrap();
+    assert_ok(&c.request(command_topic, payload_lock).await, "HA lock");
+    assert_error(
+        &c.request(command_topic, payload_unlock).await,
+        "unlock_disabled",
+        "HA unlock",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_publishes_offline_and_exits_zero_and_discovery_can_be_switched_off() {
+    let broker = Broker::start();
+    let mut daemon = Daemon::start(&TestConfig::new(broker.port()));
+    let mut c = observer(&broker, "sigterm").await;
+    c.subscribe("homeassistant/#").await;
+    check_discovery(&mut c).await;
+
+    daemon.sigterm();
+    let status = daemon.wait_exit(scaled(Duration::from_secs(6)));
+    assert!(
+        status.success(),
+        "hearthd exited with {status}; log:\n{}",
+        daemon.log()
+    );
+    c.wait_for("offline", reply_timeout(), |m| {
+        m.topic == AVAILABILITY && m.payload == b"offline"
+    })
+    .await;
+    // A clean DISCONNECT (mosquitto logs an unclean end as "closed its connection").
+    let id = format!("hearthd-test-{}", broker.port());
+    let log = broker.log();
+    assert!(
+        log.contains(&format!("Client {id} disconnected.")),
+        "broker log:\n{log}"
+    );
+    let daemon_log = daemon.log();
+    assert!(daemon_log.contains("local MQTT stopped"), "{daemon_log}");
+
+    // With discovery off, the next start removes the entities (empty retained configs).
+    c.clear();
+    let config = TestConfig::new(broker.port()).mqtt("[mqtt.discovery]\nenabled = false");
+    let _daemon = Daemon::start(&config);
+    for (topic, _, _) in DISCOVERY {
+        c.wait_for(topic, startup_timeout(), |m| {
+            m.topic == topic && m.payload.is_empty()
+        })
+        .await;
+    }
+    c.wait_for("online again", reply_timeout(), |m| {
+        m.topic == AVAILABILITY && m.payload == b"online"
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_answer_status_history_events_and_policy() {
+    let broker = Broker::start();
+    let _daemon = Daemon::start(&TestConfig::new(broker.port()));
+    let mut c = observer(&broker, "requests").await;
+
+    let status = c.request("hearth/request/status", "").await;
+    assert_eq!(status["id"], Value::Null);
+    let r = &status["result"];
+    assert_eq!(r["broker"]["connected"], true, "{status}");
+    assert_eq!(r["broker"]["port"], broker.port(), "{status}");
+    assert_eq!(r["history"]["healthy"], true, "{status}");
+    assert_eq!(r["lock"]["state"], "locked", "{status}");
+    assert!(r["faults"].is_array() && r["uptime_s"].is_u64(), "{status}");
+    // The reply goes where the client asks.
+    c.subscribe("clients/me/replies").await;
+    c.publish(
+        "hearth/request/status",
+        r#"{"id":"mine","reply_to":"clients/me/replies"}"#,
+        false,
+    )
+    .await;
+    let m = c
+        .wait_for("reply on reply_to", reply_timeout(), |m| {
+            m.topic == "clients/me/replies"
+        })
+        .await;
+    assert_eq!(m.json()["id"], "mine");
+
+    // History: wait for the first commit with temperature samples.
+    let deadline = tokio::time::Instant::now() + scaled(Duration::from_secs(10));
+    for n in 0.. {
+        let reply = c
+            .request(
+                "hearth/request/history",
+                format!(
+                    r#"{{"id":"r{n}","query":"range","field":"thermostat.temperature","since":"10m","limit":5}}"#
+                ),
+            )
+            .await;
+        // Before the first commit there is no database yet: a structured error, not a crash.
+        if reply["ok"] == false {
+            assert_eq!(reply["error"]["code"], "history_unavailable", "{reply}");
+        }
+        let samples = reply["result"]["samples"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !samples.is_empty() {
+            assert!(samples.len() <= 5, "{reply}");
+            assert!(
+                samples[0]["value"].is_f64() && samples[0]["time"].is_string(),
+                "{reply}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no samples: {reply}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let latest = c
+        .request("hearth/request/history", r#"{"id":"l","query":"latest"}"#)
+        .await;
+    let fields: Vec<_> = latest["result"]["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        fields.contains(&"thermostat.temperature".to_owned())
+            && fields.contains(&"lock.state".to_owned()),
+        "{latest}"
+    );
+    let rollup = c
+        .request(
+            "hearth/request/history",
+            r#"{"id":"ru","query":"rollup","field":"thermostat.temperature","since":"2h"}"#,
+        )
+        .await;
+    assert_ok(&rollup, "rollup");
+    let buckets = rollup["result"]["buckets"].as_array().unwrap();
+    assert!(
+        !buckets.is_empty() && buckets[0]["count"].as_u64() > Some(0),
+        "{rollup}"
+    );
+    let odd_step = c
+        .request(
+            "hearth/request/history",
+            r#"{"id":"odd","query":"rollup","field":"thermostat.temperature","since":"2h","every":"90m"}"#,
+        )
+        .await;
+    assert_error(
+        &odd_step,
+        "invalid_value",
+        "a rollup step that is not whole hours",
+    );
+
+    let events = c
+        .request("hearth/request/events", r#"{"id":7,"limit":5}"#)
+        .await;
+    assert_eq!(events["id"], 7);
+    assert!(events["result"]["events"].is_array(), "{events}");
+
+    // Policy requests reach the cloud supervisor; with no [[cloud]] there is nothing to share.
+    let explain = c
+        .request("hearth/request/policy_explain", r#"{"id":"pe"}"#)
+        .await;
+    assert_ok(&explain, "policy_explain");
+    assert_eq!(explain["result"]["clouds"], json!([]), "{explain}");
+    let unknown = c
+        .request(
+            "hearth/request/policy_explain",
+            r#"{"id":"pe2","cloud":"nope"}"#,
+        )
+        .await;
+    assert_error(&unknown, "unknown_cloud", "explain an unknown cloud");
+    let reload = c
+        .request("hearth/request/policy_reload", r#"{"id":"pr"}"#)
+        .await;
+    assert_ok(&reload, "policy_reload");
+    let audit = c.request("hearth/request/audit", r#"{"id":"au"}"#).await;
+    assert!(
+        audit["ok"] == true || audit["error"]["code"].is_string(),
+        "{audit}"
+    );
+}

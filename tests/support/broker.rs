@@ -1,0 +1,160 @@
+//! A real Mosquitto for tests: its own temp config on a free 127.0.0.1 port, anonymous,
+//! no persistence, logging to a file the test can read. Stop and restart keep the port, so a
+//! client configured for it can reconnect.
+//!
+//! A missing mosquitto is a failure, not a skip: CI installs it with
+//! scripts/install-test-deps.sh, and a silently skipped broker test proves nothing.
+
+use super::scaled;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Broker {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl Broker {
+    /// Start a broker on a free loopback port and wait until it accepts connections.
+    pub fn start() -> Broker {
+        // Another process may take the port between probing and mosquitto binding it.
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            let mut broker = Broker {
+                port: free_port(),
+                dir: tempfile::tempdir().expect("a temp dir for mosquitto"),
+                child: None,
+                starts: 0,
+            };
+            match broker.launch() {
+                Ok(()) => return broker,
+                Err(log) => last_log = log,
+            }
+        }
+        panic!("mosquitto would not start on a free port; its last log:\n{last_log}");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kill the broker (as a crash would: no goodbye to clients) and wait for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Start it again on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + scaled(Duration::from_secs(10));
+        loop {
+            match self.launch() {
+                Ok(()) => return,
+                Err(log) if Instant::now() < deadline => {
+                    // The old socket may linger briefly; mosquitto reports the bind error.
+                    let _ = log;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(log) => panic!("mosquitto did not restart on port {}:\n{log}", self.port),
+            }
+        }
+    }
+
+    /// The broker's log so far (all starts).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("mosquitto.log")
+    }
+
+    fn launch(&mut self) -> Result<(), String> {
+        self.starts += 1;
+        let conf = self
+            .dir
+            .path()
+            .join(format!("mosquitto-{}.conf", self.starts));
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                 log_dest stderr\nlog_type all\nconnection_messages true\n",
+                port = self.port,
+            ),
+        )
+        .expect("writing the mosquitto config");
+        // stderr is unbuffered, so the log is complete whenever the test reads it.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("opening the mosquitto log");
+        let mut child = Command::new(mosquitto())
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run mosquitto: {e}"));
+        let deadline = Instant::now() + scaled(Duration::from_secs(5));
+        loop {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                self.child = Some(child);
+                return Ok(());
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("mosquitto exited with {status}:\n{}", self.log()));
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "mosquitto did not accept connections:\n{}",
+                    self.log()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .expect("binding a probe socket on 127.0.0.1")
+        .port()
+}
+
+/// The mosquitto binary: on PATH, or where the Debian package puts it.
+fn mosquitto() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("mosquitto"))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_default();
+    on_path
+        .or_else(|| Some(PathBuf::from("/usr/sbin/mosquitto")).filter(|p| Path::new(p).is_file()))
+        .unwrap_or_else(|| {
+            panic!(
+                "mosquitto is not installed (not on PATH, not /usr/sbin/mosquitto); the MQTT \
+                 tests need a real broker: run scripts/install-test-deps.sh (CI does)"
+            )
+        })
+}
