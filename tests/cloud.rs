@@ -44,7 +44,10 @@ struct Broker {
 
 impl Broker {
     fn start(dir: &Path, extra_listener: &str) -> Broker {
-        let port = free_port();
+        Broker::start_on(dir, free_port(), extra_listener)
+    }
+
+    fn start_on(dir: &Path, port: u16, extra_listener: &str) -> Broker {
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
@@ -572,4 +575,50 @@ fn audit_and_explain_read_the_ledger_and_the_policy() {
         "{explain}"
     );
     assert!(explain.contains("may never unlock"), "{explain}");
+}
+
+#[test]
+fn a_cloud_that_was_down_gets_only_the_current_state_after_it_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // The door opens and closes while the cloud is unreachable.
+    let script = "[[simulator.script]]\nafter = \"1s\"\naction = \"open_door\"\n\
+                  [[simulator.script]]\nafter = \"2s\"\naction = \"close_door\"\n";
+    let daemon = Daemon::start(dir.path(), &plain_cloud(port, POLICY), script);
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(
+        daemon.ledger_rows("kind = 'sent'"),
+        0,
+        "something was made for a down cloud"
+    );
+    let _broker = Broker::start_on(dir.path(), port, "");
+    // The ledger holds the exact bytes of every message sent, whether or not a subscriber
+    // of ours was already listening when hearthd reconnected.
+    wait_until(
+        "hearthd to reconnect and report",
+        Duration::from_secs(30),
+        || {
+            daemon
+                .ledger_rows("kind = 'sent' AND CAST(payload AS TEXT) LIKE '%\"lock.door\":false%'")
+                > 0
+        },
+    );
+    assert_eq!(
+        daemon.ledger_rows("kind = 'sent' AND CAST(payload AS TEXT) LIKE '%\"lock.door\":true%'"),
+        0,
+        "the stale open door left the house"
+    );
+    let first_sent: String = Connection::open(&daemon.ledger)
+        .unwrap()
+        .query_row(
+            "SELECT detail FROM ledger WHERE kind = 'sent' ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        first_sent.starts_with("capability description"),
+        "the first message after connecting was: {first_sent}"
+    );
+    daemon.stop();
 }
