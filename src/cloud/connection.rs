@@ -232,3 +232,65 @@ fn transport(cfg: &CloudConfig) -> Result<Transport, String> {
         )),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_model::UnixMillis;
+    use hearth_policy::{Format, Now, Policy, PolicyConfig};
+    use rumqttc::Request;
+
+    #[test]
+    fn publish_refuses_while_down_and_prefixes_the_topic_while_up() {
+        let (client, mut eventloop) = AsyncClient::new(MqttOptions::new("t", "127.0.0.1", 1), 4);
+        let (state_tx, state) = watch::channel(LinkState::default());
+        let (_in_tx, inbound) = mpsc::channel(1);
+        let link = CloudLink {
+            client,
+            prefix: "house/one".into(),
+            state,
+            inbound,
+        };
+        let mut policy = Policy::new("c", Format::Json, &PolicyConfig::default()).unwrap();
+        let now = Now {
+            wall: UnixMillis(0),
+            mono: std::time::Instant::now(),
+            utc_offset_minutes: 0,
+        };
+        assert_eq!(
+            link.publish(policy.capability(now).0),
+            Err(NotSent::Offline)
+        );
+        eventloop.clean();
+        assert!(eventloop.pending.is_empty(), "a refused message was queued");
+
+        state_tx.send_replace(LinkState {
+            up: true,
+            session: 1,
+        });
+        link.publish(policy.capability(now).0).unwrap();
+        eventloop.clean();
+        assert_eq!(eventloop.pending.len(), 1);
+        match &eventloop.pending[0] {
+            Request::Publish(p) => assert_eq!(p.topic, "house/one/discovery"),
+            other => panic!("unexpected request {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plaintext_is_refused_to_a_remote_host_even_past_validation() {
+        let cfg: CloudConfig = toml::from_str(
+            "name = \"c\"\nformat = \"json\"\nhost = \"example.com\"\nclient_id = \"x\"\ntopic_prefix = \"p\"\n",
+        )
+        .unwrap();
+        let Err(e) = transport(&cfg) else {
+            panic!("plaintext to example.com was allowed");
+        };
+        assert!(e.contains("plaintext refused"), "{e}");
+        let local = CloudConfig {
+            host: "127.0.0.1".into(),
+            ..cfg
+        };
+        assert!(matches!(transport(&local), Ok(Transport::Tcp)));
+    }
+}

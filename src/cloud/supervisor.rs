@@ -292,3 +292,132 @@ fn audit_json(
         .collect();
     Ok(json!({ "rows": rows }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy_requests::PolicyRequest;
+    use std::time::Duration;
+    use tokio::sync::oneshot;
+
+    fn house() -> HouseState {
+        use hearth_model::*;
+        HouseState {
+            thermostat: ThermostatState {
+                mode: Mode::Heat,
+                fan: FanMode::Auto,
+                setpoint_heat: 20.0,
+                setpoint_cool: 26.0,
+                temperature: Some(20.3),
+                humidity: Some(41.0),
+                action: HvacAction::Idle,
+                faults: Vec::new(),
+            },
+            lock: LockStatus {
+                state: LockState::Locked,
+                door: Some(DoorState::Closed),
+                faults: Vec::new(),
+            },
+        }
+    }
+
+    fn config(dir: &std::path::Path, round: &str) -> String {
+        format!(
+            "[hardware]\nbackend = \"simulator\"\n[ledger]\npath = \"{}\"\n\
+             [[cloud]]\nname = \"home\"\nformat = \"json\"\nhost = \"127.0.0.1\"\nport = 1\n\
+             client_id = \"t\"\ntopic_prefix = \"p\"\n\
+             [cloud.policy.fields.\"thermostat.temperature\"]\nshare = \"on_change\"\nround = {round}\n",
+            dir.join("ledger.db").display()
+        )
+    }
+
+    async fn ask(
+        tx: &mpsc::Sender<PolicyRequest>,
+        op: PolicyOp,
+    ) -> Result<serde_json::Value, PolicyError> {
+        let (reply, rx) = oneshot::channel();
+        tx.send(PolicyRequest { op, reply }).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), rx)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn requests_explain_reload_and_audit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hearth.toml");
+        std::fs::write(&path, config(dir.path(), "0.5")).unwrap();
+        let cfg = crate::config::load(&path).unwrap();
+        let shutdown = crate::shutdown::Shutdown::new();
+        let (_state_tx, state) = watch::channel(house());
+        let (commands, _cmd_rx) = mpsc::channel(1);
+        let (reload_tx, reload) = mpsc::channel(1);
+        let tasks = start(CloudInputs {
+            clouds: cfg.cloud.clone(),
+            ledger_path: cfg.ledger.path.clone(),
+            config_path: path.clone(),
+            state,
+            commands,
+            clock: Clock::start(),
+            shutdown: shutdown.subscribe(),
+            reload,
+        })
+        .unwrap();
+        let tx = tasks.requests.clone();
+
+        let explain = ask(&tx, PolicyOp::Explain { cloud: None }).await.unwrap();
+        let text = explain["clouds"][0]["explain"].as_str().unwrap();
+        assert!(text.contains("rounded to the nearest 0.5"), "{text}");
+        let unknown = ask(
+            &tx,
+            PolicyOp::Explain {
+                cloud: Some("nope".into()),
+            },
+        )
+        .await;
+        assert_eq!(unknown.unwrap_err().code, "unknown_cloud");
+
+        std::fs::write(&path, config(dir.path(), "-2.0")).unwrap();
+        let refused = ask(&tx, PolicyOp::Reload).await.unwrap_err();
+        assert_eq!(refused.code, "reload_refused");
+        assert!(refused.message.contains("round"), "{}", refused.message);
+        let still = ask(&tx, PolicyOp::Explain { cloud: None }).await.unwrap();
+        assert!(still.to_string().contains("nearest 0.5"), "old policy kept");
+
+        std::fs::write(&path, config(dir.path(), "1.0")).unwrap();
+        reload_tx.send(()).await.unwrap(); // as SIGHUP does
+        let mut rows = serde_json::Value::Null;
+        for _ in 0..100 {
+            rows = ask(
+                &tx,
+                PolicyOp::Audit {
+                    cloud: Some("home".into()),
+                    since: None,
+                    limit: 50,
+                },
+            )
+            .await
+            .unwrap();
+            let kinds = rows.to_string();
+            if kinds.contains("policy_reloaded") && kinds.contains("policy_reload_refused") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let kinds = rows.to_string();
+        assert!(
+            kinds.contains("policy_reload_refused") && kinds.contains("policy_reloaded"),
+            "{kinds}"
+        );
+        let now = ask(&tx, PolicyOp::Explain { cloud: None }).await.unwrap();
+        assert!(now.to_string().contains("nearest 1"), "{now}");
+
+        shutdown.trigger();
+        drop(tx);
+        let stats = tokio::time::timeout(Duration::from_secs(10), tasks.finish())
+            .await
+            .unwrap();
+        assert_eq!(stats.unwrap().dropped, 0);
+    }
+}
