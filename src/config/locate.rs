@@ -104,14 +104,28 @@ fn descend(v: &Spanned<DeValue<'_>>, offset: usize, path: &mut String) -> bool {
     }
 }
 
-/// `cloud[1].policy.fields` -> [("cloud", Some(1)), ("policy", None), ("fields", None)]
+/// `cloud[1].policy.fields."lock.door"` ->
+/// [("cloud", Some(1)), ("policy", None), ("fields", None), ("lock.door", None)]
 fn key_parts(key: &str) -> Vec<(&str, Option<usize>)> {
-    key.split('.')
-        .map(|part| match part.split_once('[') {
-            Some((name, rest)) => (name, rest.trim_end_matches(']').parse().ok()),
+    let mut parts = Vec::new();
+    let mut rest = key;
+    while !rest.is_empty() {
+        let (part, tail) = if let Some(quoted) = rest.strip_prefix('"') {
+            // A quoted key may hold dots: it ends at the closing quote.
+            let end = quoted.find('"').unwrap_or(quoted.len());
+            let tail = quoted.get(end + 1..).unwrap_or("");
+            (&quoted[..end], tail)
+        } else {
+            let end = rest.find('.').unwrap_or(rest.len());
+            (&rest[..end], &rest[end..])
+        };
+        parts.push(match part.split_once('[') {
+            Some((name, idx)) => (name, idx.trim_end_matches(']').parse().ok()),
             None => (part, None),
-        })
-        .collect()
+        });
+        rest = tail.strip_prefix('.').unwrap_or(tail);
+    }
+    parts
 }
 
 #[cfg(test)]
@@ -130,6 +144,10 @@ mod tests {
         // A key that is not written falls back to its section.
         assert_eq!(m.line_of_key("a.missing"), Some(1));
         assert_eq!(m.line_of_key("nothing.here"), None);
+        let quoted = "[p.fields.\"lock.door\"]\nshare = \"never\"\n\n[p.fields.\"lock.state\"]\nshare = \"x\"\n";
+        let m = SourceMap::new(quoted);
+        assert_eq!(m.line_of_key("p.fields.\"lock.state\".share"), Some(5));
+        assert_eq!(m.line_of_key("p.fields.\"lock.door\""), Some(1));
     }
 
     #[test]
