@@ -56,11 +56,25 @@ pub fn describe(cfg: &Config) -> String {
     match &cfg.mqtt {
         Some(m) => {
             let tls = if m.tls.is_some() { "TLS" } else { "plain TCP" };
+            let login = match &m.username {
+                Some(user) => format!("as {user}"),
+                None => "anonymous".to_owned(),
+            };
             let _ = writeln!(
                 s,
-                "  local MQTT: {}:{} ({tls}), topics under {}/",
+                "  local MQTT: {}:{} ({tls}, {login}), topics under {}/",
                 m.host, m.port, m.base_topic
             );
+            let unlock = match &m.secrets_file {
+                Some(path) => format!("signed unlock with keys from {}", path.display()),
+                None => "unlock disabled (no mqtt.secrets_file)".to_owned(),
+            };
+            let discovery = if m.discovery.enabled {
+                format!("Home Assistant discovery under {}/", m.discovery.prefix)
+            } else {
+                "no Home Assistant discovery".to_owned()
+            };
+            let _ = writeln!(s, "              {unlock}; {discovery}");
         }
         None => {
             let _ = writeln!(

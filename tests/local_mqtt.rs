@@ -508,6 +508,23 @@ async fn signed_unlock_works_and_forged_expired_and_replayed_ones_are_refused() 
     c.wait_json(LOCK_STATE, reply_timeout(), |v| v["state"] == "locked")
         .await;
 
+    // `hearthd sign` makes a command the daemon accepts.
+    let out = support::daemon::hearthd_command()
+        .args(["sign", "--client", "alice", "--key-file"])
+        .arg(&secrets)
+        .args(["--id", "cli-1"])
+        .output()
+        .expect("running hearthd sign");
+    assert!(
+        out.status.success(),
+        "hearthd sign: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reply = c.request(lock_set, out.stdout).await;
+    assert_eq!(reply, json!({"id":"cli-1","ok":true}));
+    c.wait_json(LOCK_STATE, reply_timeout(), |v| v["state"] == "unlocked")
+        .await;
+
     // The event log names alice as the unlock's source.
     let deadline = tokio::time::Instant::now() + scaled(Duration::from_secs(10));
     for n in 0.. {
@@ -915,4 +932,56 @@ async fn requests_answer_status_history_events_and_policy() {
         audit["ok"] == true || audit["error"]["code"].is_string(),
         "{audit}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_password_from_a_file_connects_and_a_wrong_password_does_not() {
+    let tls_port = support::broker::free_port();
+    let broker = Broker::start_with(|dir| {
+        let certs = support::tls::make_certs(dir);
+        let passwords = support::tls::mosquitto_password_file(dir, "hearth", "s3cret-pw");
+        format!(
+            "listener {tls_port} 127.0.0.1\nallow_anonymous false\npassword_file {}\n\
+             cafile {}\ncertfile {}\nkeyfile {}\n",
+            passwords.display(),
+            certs.ca.display(),
+            certs.server_cert.display(),
+            certs.server_key.display()
+        )
+    });
+    let secrets = tempfile::tempdir().unwrap();
+    let config_for = |password: &str, client_id: &str| {
+        let password_file = private_file(secrets.path(), client_id, &format!("{password}\n"));
+        let mut config = TestConfig::new(tls_port)
+            .mqtt("username = \"hearth\"")
+            .mqtt(format!("password_file = \"{}\"", password_file.display()))
+            .mqtt(format!(
+                "[mqtt.tls]\nca_file = \"{}\"",
+                broker.dir().join("ca.crt").display()
+            ));
+        config.host = "localhost".into();
+        config.client_id = client_id.into();
+        config
+    };
+
+    // The test client uses the plain anonymous listener of the same broker.
+    let _daemon = Daemon::start(&config_for("s3cret-pw", "hearthd-tls"));
+    let mut c = observer(&broker, "tls-observer").await;
+    let reply = c
+        .request("hearth/thermostat/set", r#"{"id":"tls","mode":"heat"}"#)
+        .await;
+    assert_eq!(reply, json!({"id":"tls","ok":true}));
+
+    let mut wrong = Daemon::start(&config_for("wrong-pw", "hearthd-wrong"));
+    support::eventually("a refused login", startup_timeout(), || {
+        wrong
+            .log()
+            .contains("cannot reach the local MQTT broker")
+            .then_some(())
+    })
+    .await;
+    wrong.assert_running();
+    let log = wrong.log();
+    assert!(log.contains("refused"), "{log}");
+    assert!(!log.contains("connected to the local MQTT broker"), "{log}");
 }

@@ -7,6 +7,7 @@
 
 use super::scaled;
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,19 +17,35 @@ pub struct Broker {
     dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
+    /// More config after the anonymous loopback listener (e.g. a TLS listener).
+    extra: String,
 }
 
 impl Broker {
     /// Start a broker on a free loopback port and wait until it accepts connections.
     pub fn start() -> Broker {
+        Self::start_with(|_| String::new())
+    }
+
+    /// [`Broker::start`] with more listeners: `extra(dir)` returns config text appended
+    /// after the anonymous one, with settings per listener (`per_listener_settings true`).
+    /// `dir` is the broker's own directory, readable by the mosquitto user, for the files
+    /// those listeners need (certificates, password file).
+    pub fn start_with(extra: impl Fn(&Path) -> String) -> Broker {
         // Another process may take the port between probing and mosquitto binding it.
         let mut last_log = String::new();
         for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("a temp dir for mosquitto");
+            // Mosquitto started as root reads listener files after dropping to its own user.
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+                .expect("chmod the broker dir");
+            let extra = extra(dir.path());
             let mut broker = Broker {
                 port: free_port(),
-                dir: tempfile::tempdir().expect("a temp dir for mosquitto"),
+                dir,
                 child: None,
                 starts: 0,
+                extra,
             };
             match broker.launch() {
                 Ok(()) => return broker,
@@ -38,8 +55,13 @@ impl Broker {
         panic!("mosquitto would not start on a free port; its last log:\n{last_log}");
     }
 
+    /// The anonymous plain-TCP listener's port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Kill the broker (as a crash would: no goodbye to clients) and wait for it to exit.
@@ -85,9 +107,15 @@ impl Broker {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 log_dest stderr\nlog_type all\nconnection_messages true\n",
+                "{per_listener}persistence false\nlog_dest stderr\nlog_type all\n\
+                 connection_messages true\nlistener {port} 127.0.0.1\nallow_anonymous true\n{extra}\n",
+                per_listener = if self.extra.is_empty() {
+                    ""
+                } else {
+                    "per_listener_settings true\n"
+                },
                 port = self.port,
+                extra = self.extra,
             ),
         )
         .expect("writing the mosquitto config");
@@ -133,7 +161,8 @@ impl Drop for Broker {
     }
 }
 
-fn free_port() -> u16 {
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
     TcpListener::bind(("127.0.0.1", 0))
         .and_then(|l| l.local_addr())
         .expect("binding a probe socket on 127.0.0.1")

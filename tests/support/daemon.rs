@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 /// A config for a test daemon: the simulator with fast polling, history in a temp dir, and
 /// `[mqtt]` on the test broker. Extra lines go into the sections named.
 pub struct TestConfig {
+    pub host: String,
     pub port: u16,
     pub client_id: String,
     pub mqtt: Vec<String>,
@@ -24,6 +25,7 @@ pub struct TestConfig {
 impl TestConfig {
     pub fn new(port: u16) -> Self {
         Self {
+            host: "127.0.0.1".into(),
             port,
             client_id: format!("hearthd-test-{port}"),
             mqtt: Vec::new(),
@@ -61,11 +63,12 @@ impl TestConfig {
              [simulator]\nlock_travel_time = \"200ms\"\n{sim}\n\n\
              [thermostat]\n{thermostat}\n\n\
              [history]\npath = \"{db}\"\ncommit_interval = \"1s\"\n\n\
-             [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nclient_id = \"{id}\"\nkeep_alive = \"5s\"\n\
+             [mqtt]\nhost = \"{host}\"\nport = {port}\nclient_id = \"{id}\"\nkeep_alive = \"5s\"\n\
              reconnect_min = \"100ms\"\nreconnect_max = \"500ms\"\n{mqtt}\n\n{tail}\n",
             sim = self.simulator.join("\n"),
             thermostat = self.thermostat.join("\n"),
             db = dir.join("history.db").display(),
+            host = self.host,
             port = self.port,
             id = self.client_id,
             mqtt = self.mqtt.join("\n"),
@@ -173,6 +176,12 @@ impl Drop for Daemon {
             }
         }
     }
+}
+
+/// The `hearthd` binary as a command (through `HEARTH_TEST_RUNNER` when set), for CLI
+/// subcommands such as `sign`.
+pub fn hearthd_command() -> Command {
+    runner_command(env!("CARGO_BIN_EXE_hearthd"))
 }
 
 /// `program` prefixed by `HEARTH_TEST_RUNNER` when set (split on whitespace).

@@ -9,6 +9,7 @@
 pub mod broker;
 pub mod client;
 pub mod daemon;
+pub mod tls;
 
 pub use broker::Broker;
 #[allow(unused_imports)] // Not every test file uses every part.
