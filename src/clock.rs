@@ -12,6 +12,7 @@ use tokio::time::Instant;
 pub struct Clock {
     start_wall: UnixMillis,
     start: Instant,
+    utc_offset_minutes: i32,
 }
 
 impl Clock {
@@ -25,7 +26,21 @@ impl Clock {
         Self {
             start_wall,
             start: Instant::now(),
+            utc_offset_minutes: 0,
         }
+    }
+
+    /// The same clock, reading local time at `minutes` east of UTC (`[daemon] utc_offset`).
+    pub fn with_utc_offset(self, minutes: i32) -> Self {
+        Self {
+            utc_offset_minutes: minutes,
+            ..self
+        }
+    }
+
+    /// The house's offset from UTC in minutes, for local time-of-day rules.
+    pub fn utc_offset_minutes(&self) -> i32 {
+        self.utc_offset_minutes
     }
 
     pub fn now(&self) -> Instant {

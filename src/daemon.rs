@@ -86,7 +86,7 @@ pub async fn start(
     shutdown: Shutdown,
     reload: mpsc::Receiver<()>,
 ) -> anyhow::Result<Running> {
-    let clock = Clock::start();
+    let clock = Clock::start().with_utc_offset(cfg.daemon.utc_offset);
     // Before any hardware is touched: a bad password, key or certificate file stops start-up.
     let mqtt = crate::mqtt::prepare(&cfg).context("setting up the local MQTT interface")?;
     let (hardware, sim) =

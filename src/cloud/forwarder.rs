@@ -72,8 +72,7 @@ impl Forwarder {
         Now {
             wall: self.io.clock.wall(mono),
             mono: mono.into_std(),
-            // The house's UTC offset is not configured yet: windows are read in UTC.
-            utc_offset_minutes: 0,
+            utc_offset_minutes: self.io.clock.utc_offset_minutes(),
         }
     }
 

@@ -36,6 +36,36 @@ pub struct DaemonConfig {
     /// How long shutdown may take before hearth gives up waiting for tasks and exits.
     #[serde(with = "hearth_model::duration")]
     pub shutdown_timeout: Duration,
+    /// The house's offset from UTC, `"+01:00"` or `"-05:30"`: the policy's time-of-day windows
+    /// and consent dates are read in this local time. A fixed offset: change it at DST.
+    #[serde(deserialize_with = "utc_offset")]
+    pub utc_offset: i32,
+}
+
+/// `"+01:00"`, `"-05:30"`, `"Z"` -> minutes east of UTC.
+pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
+    let bad =
+        || format!("`{text}` is not a UTC offset; write it like \"+01:00\", \"-05:30\" or \"Z\"");
+    let t = text.trim();
+    if t == "Z" || t == "UTC" {
+        return Ok(0);
+    }
+    let (sign, rest) = match t.split_at_checked(1) {
+        Some(("+", rest)) => (1, rest),
+        Some(("-", rest)) => (-1, rest),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 14 || m > 59 || h.to_string().len() > 2 {
+        return Err(bad());
+    }
+    Ok(sign * (h * 60 + m))
+}
+
+fn utc_offset<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_utc_offset(&s).map_err(serde::de::Error::custom)
 }
 
 impl Default for DaemonConfig {
@@ -43,6 +73,7 @@ impl Default for DaemonConfig {
         Self {
             log_level: LogLevel::Info,
             shutdown_timeout: Duration::from_secs(5),
+            utc_offset: 0,
         }
     }
 }
@@ -62,5 +93,20 @@ impl DaemonConfig {
             ));
         }
         issues
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_utc_offset;
+
+    #[test]
+    fn utc_offsets() {
+        assert_eq!(parse_utc_offset("+01:00"), Ok(60));
+        assert_eq!(parse_utc_offset("-05:30"), Ok(-330));
+        assert_eq!(parse_utc_offset("Z"), Ok(0));
+        for bad in ["1:00", "+25:00", "+01", "+01:60", "CET"] {
+            assert!(parse_utc_offset(bad).unwrap_err().contains(bad), "{bad}");
+        }
     }
 }
