@@ -189,6 +189,31 @@ fn check_config_exits_78_with_the_location_on_stderr() {
         "{stderr}"
     );
 
+    // Files the config names are checked too, before anything runs.
+    std::fs::write(
+        &path,
+        format!(
+            "{BASE}[mqtt]\nsecrets_file = \"{}\"\n",
+            dir.path().join("missing.toml").display()
+        ),
+    )
+    .unwrap();
+    let out = hearthd_command()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run hearthd");
+    assert_eq!(
+        out.status.code(),
+        Some(78),
+        "exit status for a missing secrets file"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("mqtt.secrets_file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     std::fs::write(&path, BASE).unwrap();
     let mut ok = hearthd_command();
     let out = ok
