@@ -16,8 +16,9 @@ use tokio::sync::{Notify, mpsc, watch};
 
 /// How long one publish may wait for room in rumqttc's request queue before it is dropped.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);
-/// Replies waiting to be published; when full, new replies are dropped (and logged).
-pub const REPLY_QUEUE: usize = 256;
+/// Replies waiting to be published; when full, new replies are dropped (logged and counted
+/// in `status`). A reply is about 100 bytes, so a full queue holds about 400 KiB.
+pub const REPLY_QUEUE: usize = 4096;
 
 /// Hands publishes to rumqttc only while the broker is connected.
 #[derive(Clone)]
@@ -87,6 +88,7 @@ pub type Reply = (String, Vec<u8>);
 pub async fn run_replies(publisher: Publisher, mut queue: mpsc::Receiver<Reply>) {
     while let Some((topic, payload)) = queue.recv().await {
         if !publisher.publish(&topic, payload, false).await {
+            REPLIES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::debug!(topic, "reply dropped: the broker is not connected");
         }
     }
@@ -97,8 +99,17 @@ pub async fn run_replies(publisher: Publisher, mut queue: mpsc::Receiver<Reply>)
 pub fn queue_reply(queue: &mpsc::Sender<Reply>, topic: impl Into<String>, payload: Vec<u8>) {
     let topic = topic.into();
     if let Err(e) = queue.try_send((topic, payload)) {
+        REPLIES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(topic = %e.into_inner().0, "reply dropped: too many replies waiting");
     }
+}
+
+/// Replies dropped because the reply queue was full: the documented loss under a flood,
+/// reported in `status` so a client can account for every command it sent.
+static REPLIES_DROPPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn replies_dropped() -> u64 {
+    REPLIES_DROPPED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// What the retained publisher needs.

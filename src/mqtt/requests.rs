@@ -152,6 +152,7 @@ impl Requests {
                 "connected_since": link.connected_since.map(UnixMillis::to_rfc3339),
                 "disconnects": link.disconnects,
                 "last_error": link.last_error,
+                "replies_dropped": super::publish::replies_dropped(),
             },
             "started_at": self.clock.started_at().to_rfc3339(),
             "uptime_s": uptime_ms / 1000,

@@ -20,6 +20,8 @@ pub struct TestConfig {
     pub thermostat: Vec<String>,
     /// Whole extra sections (`[[simulator.script]]` ...), appended last.
     pub tail: Vec<String>,
+    /// Where the history database goes; `None`: in the daemon's temp dir.
+    pub history_path: Option<PathBuf>,
 }
 
 impl TestConfig {
@@ -32,7 +34,13 @@ impl TestConfig {
             simulator: Vec::new(),
             thermostat: Vec::new(),
             tail: Vec::new(),
+            history_path: None,
         }
+    }
+
+    pub fn history_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.history_path = Some(path.into());
+        self
     }
 
     pub fn mqtt(mut self, line: impl Into<String>) -> Self {
@@ -67,7 +75,11 @@ impl TestConfig {
              reconnect_min = \"100ms\"\nreconnect_max = \"500ms\"\n{mqtt}\n\n{tail}\n",
             sim = self.simulator.join("\n"),
             thermostat = self.thermostat.join("\n"),
-            db = dir.join("history.db").display(),
+            db = self
+                .history_path
+                .clone()
+                .unwrap_or_else(|| dir.join("history.db"))
+                .display(),
             host = self.host,
             port = self.port,
             id = self.client_id,

@@ -4,7 +4,8 @@
 //! Use it from a test file with `mod support;`. Everything started here is killed when its
 //! handle is dropped, so a failing test leaves no broker or daemon behind. Nothing here may
 //! sleep to synchronise: waits poll a condition until a deadline.
-#![allow(dead_code)]
+// Not every test file uses every part.
+#![allow(dead_code, unused_imports)]
 
 pub mod broker;
 pub mod client;
@@ -12,7 +13,6 @@ pub mod daemon;
 pub mod tls;
 
 pub use broker::Broker;
-#[allow(unused_imports)] // Not every test file uses every part.
 pub use client::{Msg, TestClient};
 pub use daemon::{Daemon, TestConfig};
 
