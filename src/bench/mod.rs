@@ -6,6 +6,7 @@
 //! tool, not a test: nothing here asserts; misses are printed as `MISSED`.
 
 pub mod broker;
+mod forward;
 mod latency;
 pub mod process;
 mod report;
@@ -26,6 +27,8 @@ pub struct BenchOptions {
     pub idle_window: Duration,
     /// Door changes timed for the latency figure.
     pub latency_rounds: usize,
+    /// Messages timed for the forwarding figure.
+    pub forward_messages: usize,
     /// Run the history figures at full size (a year of samples) or tiny (a smoke run).
     pub full_history: bool,
     /// Also write the JSON report to this file.
@@ -54,6 +57,12 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
             &mut report,
             broker.port,
             opts.latency_rounds,
+        ))?;
+        runtime.block_on(forward::forwarding(
+            &mut report,
+            broker.port,
+            dir.path(),
+            opts.forward_messages,
         ))?;
         Ok(())
     })();

@@ -9,6 +9,7 @@ pub fn run(quick: bool, json: Option<PathBuf>) -> ExitCode {
     let opts = BenchOptions {
         idle_window: Duration::from_secs(if quick { 3 } else { 20 }),
         latency_rounds: if quick { 20 } else { 200 },
+        forward_messages: if quick { 500 } else { 10_000 },
         full_history: !quick,
         json_out: json,
     };

@@ -69,6 +69,23 @@ impl CloudLink {
 }
 
 /// The topic a cloud sends directives and state requests on.
+impl CloudLink {
+    /// Like [`CloudLink::publish`], but waits for room in the connection's request queue
+    /// instead of refusing when it is full. Still refuses at once while the cloud is offline,
+    /// so nothing is ever queued for a cloud that is down. The benchmark uses this to measure
+    /// the forwarding path's throughput; the forwarder itself never waits.
+    pub async fn publish_when_ready(&self, message: Outbound) -> Result<(), NotSent> {
+        if !self.state.borrow().up {
+            return Err(NotSent::Offline);
+        }
+        let topic = format!("{}/{}", self.prefix, message.topic_suffix());
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, message.into_bytes())
+            .await
+            .map_err(|_| NotSent::Offline)
+    }
+}
+
 pub fn directive_topic(prefix: &str) -> String {
     format!("{prefix}/directive")
 }
