@@ -83,5 +83,36 @@ pub fn describe(cfg: &Config) -> String {
             );
         }
     }
+    if cfg.cloud.is_empty() {
+        let _ = writeln!(s, "  clouds:     none: nothing leaves the house");
+    }
+    for c in &cfg.cloud {
+        let shared: Vec<String> = c
+            .policy
+            .fields
+            .iter()
+            .filter(|(_, rule)| rule.share != hearth_policy::ShareKind::Never)
+            .map(|(name, rule)| format!("{name} ({})", rule.share.as_str()))
+            .collect();
+        let shared = if shared.is_empty() {
+            "shares nothing".to_owned()
+        } else {
+            format!("may see {}", shared.join(", "))
+        };
+        let _ = writeln!(
+            s,
+            "  cloud:      {} ({} format, {}:{}, {}): {shared}; ledger {}",
+            c.name,
+            format!("{:?}", c.format).to_lowercase(),
+            c.host,
+            c.port,
+            if c.tls.is_some() {
+                "TLS"
+            } else {
+                "plain, loopback only"
+            },
+            cfg.ledger.path.display()
+        );
+    }
     s
 }
