@@ -2,7 +2,14 @@
 //! faults, the script, edge announcements, and determinism for a seed.
 
 use super::*;
-use tokio::time::advance;
+use tokio::time::{advance, timeout};
+
+/// Wait for an edge announcement, failing (not hanging) if none comes within `within`.
+async fn announced(edge: &Notify, within: Duration) {
+    timeout(within, edge.notified())
+        .await
+        .expect("no edge was announced");
+}
 
 const HOUR: Duration = Duration::from_secs(3600);
 const HEAT: HvacOutputs = HvacOutputs {
@@ -134,11 +141,11 @@ async fn door_opens_and_closes_and_announces_each_edge() {
     sim.open_door();
     // The permit is stored, so this returns without time passing.
     let before = Instant::now();
-    edge.notified().await;
+    announced(&edge, Duration::from_millis(1)).await;
     assert_eq!(Instant::now(), before);
     assert!(hw.read_inputs().unwrap().door_open);
     sim.close_door();
-    edge.notified().await;
+    announced(&edge, Duration::from_millis(1)).await;
     assert!(!hw.read_inputs().unwrap().door_open);
 }
 
@@ -197,7 +204,7 @@ async fn scripted_events_fire_on_time_without_anyone_polling() {
     };
     let (mut hw, sim) = Simulator::new(&cfg);
     let edge = hw.edge_notify().unwrap();
-    edge.notified().await;
+    announced(&edge, 3 * HOUR).await;
     assert_eq!(
         sim.elapsed(),
         2 * HOUR,
@@ -218,7 +225,7 @@ async fn bolt_arrival_is_announced_at_the_travel_time() {
     let edge = hw.edge_notify().unwrap();
     hw.set_motor(MotorDrive::Locking).unwrap();
     loop {
-        edge.notified().await;
+        announced(&edge, Duration::from_secs(10)).await;
         if hw.read_inputs().unwrap().bolt_locked {
             break;
         }
