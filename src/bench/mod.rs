@@ -45,7 +45,9 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
 
     binary_size(&mut report)?;
 
-    let broker = Broker::start(dir.path(), "").map_err(anyhow::Error::msg)?;
+    // Mosquitto leaves Nagle on by default, which holds QoS 1 traffic for ~40 ms; a house
+    // broker for hearth should set this too (README, BENCHMARKS.md).
+    let broker = Broker::start(dir.path(), "set_tcp_nodelay true").map_err(anyhow::Error::msg)?;
     let mut daemon = spawn_daemon(dir.path(), broker.port)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -100,7 +100,11 @@ pub fn spawn(
     let mut options = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
     options.set_keep_alive(cfg.keep_alive);
     options.set_clean_session(true);
-    let (client, eventloop) = AsyncClient::new(options, REQUEST_CAP);
+    let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAP);
+    // Small reports should not wait for Nagle's algorithm and the broker's delayed ACK.
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    eventloop.set_network_options(net);
     let (state_tx, state_rx) = watch::channel(LinkState::default());
     let (in_tx, in_rx) = mpsc::channel(INBOUND_CAP);
     let task = Driver {

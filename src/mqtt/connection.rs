@@ -286,6 +286,9 @@ pub fn client(opts: MqttOptions) -> (AsyncClient, EventLoop) {
     let (client, mut eventloop) = AsyncClient::new(opts, capacity);
     let mut net = rumqttc::NetworkOptions::new();
     net.set_connection_timeout(CONNECT_TIMEOUT_SECS);
+    // State and replies are small packets that must leave at once: without TCP_NODELAY,
+    // Nagle's algorithm holds them for the broker's delayed ACK (about 40 ms).
+    net.set_tcp_nodelay(true);
     eventloop.set_network_options(net);
     (client, eventloop)
 }
