@@ -3,7 +3,7 @@
 //! Read-only: opens the ledger without writing, so it is safe beside a running daemon. It
 //! prints what the ledger holds and never decides anything about sharing.
 
-use super::config_or_exit;
+use super::{config_or_exit, print_or_fail};
 use crate::ledger::{AuditRow, DayTotal, Store};
 use hearth_history::format::parse_time;
 use hearth_model::UnixMillis;
@@ -26,16 +26,7 @@ pub fn run(config: &Path, cloud: Option<&str>, since: &str, limit: usize) -> Exi
             .map_err(|e| e.to_string())?;
         Ok(render(&rows, &totals))
     })();
-    match result {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    print_or_fail(result)
 }
 
 /// Rows oldest first (as they happened), then the per-day totals.

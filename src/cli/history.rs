@@ -2,7 +2,7 @@
 //!
 //! Read-only: opens the database without writing, so it is safe beside a running daemon.
 
-use super::config_or_exit;
+use super::{config_or_exit, print_or_fail};
 use hearth_history::Store;
 use hearth_history::format::{self, Format};
 use hearth_model::{Field, UnixMillis};
@@ -81,17 +81,4 @@ pub fn events(config: &Path, since: &str, limit: usize, format: Format) -> ExitC
 fn open(path: &Path) -> Result<Store, String> {
     Store::open_read_only(path)
         .map_err(|e| format!("cannot open the history database {}: {e}", path.display()))
-}
-
-fn print_or_fail(result: Result<String, String>) -> ExitCode {
-    match result {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
 }

@@ -191,3 +191,17 @@ pub(crate) fn config_or_exit(path: &std::path::Path) -> Result<crate::config::Co
         ExitCode::from(EXIT_CONFIG)
     })
 }
+
+/// Print a subcommand's output to stdout and succeed, or its error to stderr and fail.
+pub(crate) fn print_or_fail(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
