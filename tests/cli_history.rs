@@ -1,23 +1,11 @@
 //! `hearthd history` and `hearthd events` against a database written through the history
 //! crate: the values come back in the chosen format, and bad arguments say what is wrong.
 
+mod support;
+
 use hearth_history::{Event, Sample, Store};
 use hearth_model::{Command, CommandKind, Field, LockAction, Source, UnixMillis, Value};
-use std::process::Command as Process;
-
-fn hearthd() -> Process {
-    let bin = env!("CARGO_BIN_EXE_hearthd");
-    let runner = std::env::var("HEARTH_TEST_RUNNER").unwrap_or_default();
-    let mut parts = runner.split_whitespace();
-    match parts.next() {
-        Some(emulator) => {
-            let mut c = Process::new(emulator);
-            c.args(parts).arg(bin);
-            c
-        }
-        None => Process::new(bin),
-    }
-}
+use support::daemon::hearthd_command;
 
 #[test]
 fn history_and_events_print_what_was_stored() {
@@ -58,7 +46,7 @@ fn history_and_events_print_what_was_stored() {
         .unwrap();
     drop(store);
 
-    let out = hearthd()
+    let out = hearthd_command()
         .args([
             "history",
             "thermostat.temperature",
@@ -85,7 +73,7 @@ fn history_and_events_print_what_was_stored() {
     );
     assert!(lines[1].contains(&t1.to_rfc3339()), "{csv}");
 
-    let out = hearthd()
+    let out = hearthd_command()
         .args(["events", "--since", "1h", "--config"])
         .arg(&config)
         .output()
@@ -101,7 +89,7 @@ fn history_and_events_print_what_was_stored() {
         "{table}"
     );
 
-    let out = hearthd()
+    let out = hearthd_command()
         .args([
             "history",
             "thermostat.temperature",
@@ -118,7 +106,7 @@ fn history_and_events_print_what_was_stored() {
         "the error names the argument"
     );
 
-    let out = hearthd()
+    let out = hearthd_command()
         .args(["history", "thermostat.colour", "--config"])
         .arg(&config)
         .output()

@@ -2,9 +2,11 @@
 //! key, and says what is wrong. Also checks that the shipped example loads and that
 //! `hearthd check-config` exits with status 78 on an error.
 
+mod support;
+
 use hearthd::config::{self, ConfigError};
 use std::path::Path;
-use std::process::Command;
+use support::daemon::hearthd_command;
 
 const BASE: &str = "[hardware]\nbackend = \"simulator\"\n";
 
@@ -227,19 +229,4 @@ fn check_config_exits_78_with_the_location_on_stderr() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("simulator"));
-}
-
-/// The hearthd binary, behind the emulator named in HEARTH_TEST_RUNNER when cross-testing.
-fn hearthd_command() -> Command {
-    let bin = env!("CARGO_BIN_EXE_hearthd");
-    let runner = std::env::var("HEARTH_TEST_RUNNER").unwrap_or_default();
-    let mut parts = runner.split_whitespace();
-    match parts.next() {
-        Some(emulator) => {
-            let mut c = Command::new(emulator);
-            c.args(parts).arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    }
 }

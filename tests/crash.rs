@@ -3,11 +3,14 @@
 //! database passes `PRAGMA integrity_check`, and the newest stored reading is no older than
 //! one commit interval (plus one poll and scheduling slack) before the kill.
 
+mod support;
+
 use hearth_model::{Field, UnixMillis};
 use rusqlite::Connection;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use support::daemon::hearthd_command;
 
 const KILLS: usize = 20;
 const COMMIT_MS: i64 = 1000;
@@ -15,18 +18,8 @@ const COMMIT_MS: i64 = 1000;
 const POLL_MS: i64 = 1000;
 
 fn spawn(config: &Path) -> Child {
-    let bin = env!("CARGO_BIN_EXE_hearthd");
-    let runner = std::env::var("HEARTH_TEST_RUNNER").unwrap_or_default();
-    let mut parts = runner.split_whitespace();
-    let mut cmd = match parts.next() {
-        Some(emulator) => {
-            let mut c = Command::new(emulator);
-            c.args(parts).arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    };
-    cmd.args(["run", "--config"])
+    hearthd_command()
+        .args(["run", "--config"])
         .arg(config)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

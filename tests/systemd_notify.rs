@@ -2,6 +2,8 @@
 //! control loop answers, and on SIGTERM STOPPING=1 and a clean exit within the bound.
 //! A Unix datagram socket stands in for systemd's notify socket.
 
+mod support;
+
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 
@@ -41,12 +43,10 @@ fn ready_watchdog_and_stopping_reach_systemd() {
     .unwrap();
 
     // systemd sets WATCHDOG_PID to the service's pid; a shell that execs hearthd knows it.
-    let runner = std::env::var("HEARTH_TEST_RUNNER").unwrap_or_default();
     let child = Command::new("sh")
         .arg("-c")
         .arg("WATCHDOG_PID=$$ exec $0 \"$@\"")
-        .args(runner.split_whitespace())
-        .arg(env!("CARGO_BIN_EXE_hearthd"))
+        .args(support::daemon::hearthd_argv())
         .args(["run", "--config"])
         .arg(&config)
         .env("NOTIFY_SOCKET", &sock_path)

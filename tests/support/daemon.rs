@@ -103,7 +103,7 @@ impl Daemon {
         let config_path = dir.path().join("hearth.toml");
         std::fs::write(&config_path, config.render(dir.path())).expect("writing the test config");
         let log = std::fs::File::create(dir.path().join("hearthd.log")).expect("creating the log");
-        let mut command = runner_command(env!("CARGO_BIN_EXE_hearthd"));
+        let mut command = hearthd_command();
         command
             .arg("run")
             .arg("--config")
@@ -193,21 +193,21 @@ impl Drop for Daemon {
 /// The `hearthd` binary as a command (through `HEARTH_TEST_RUNNER` when set), for CLI
 /// subcommands such as `sign`.
 pub fn hearthd_command() -> Command {
-    runner_command(env!("CARGO_BIN_EXE_hearthd"))
+    let argv = hearthd_argv();
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]);
+    command
 }
 
-/// `program` prefixed by `HEARTH_TEST_RUNNER` when set (split on whitespace).
-fn runner_command(program: &str) -> Command {
+/// The words that start `hearthd`: the `HEARTH_TEST_RUNNER` words (split on whitespace), if
+/// set, then the binary's path. For tests that must start it through another program.
+pub fn hearthd_argv() -> Vec<String> {
     let runner = std::env::var("HEARTH_TEST_RUNNER").unwrap_or_default();
-    let mut parts = runner.split_whitespace();
-    match parts.next() {
-        Some(first) => {
-            let mut c = Command::new(first);
-            c.args(parts).arg(program);
-            c
-        }
-        None => Command::new(program),
-    }
+    runner
+        .split_whitespace()
+        .map(str::to_owned)
+        .chain([env!("CARGO_BIN_EXE_hearthd").to_owned()])
+        .collect()
 }
 
 /// A 0600 file in `dir` (secrets and password files must be private).
