@@ -5,24 +5,21 @@
 //! recorded in the ledger, that an invalid reload is refused and recorded, and that a TLS
 //! client-certificate connection works. Every wait has a timeout.
 
+mod support;
+
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use rusqlite::Connection;
 use serde_json::Value;
-use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::broker::free_port;
+use support::daemon::hearthd_command;
+use support::tls::{make_certs, make_client_cert};
 
 const PREFIX: &str = "cloudtest/home";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
     let end = Instant::now() + timeout;
@@ -167,18 +164,7 @@ impl Daemon {
         let ledger = dir.join("ledger.db");
         let config = dir.join("hearth.toml");
         std::fs::write(&config, daemon_config(dir, cloud_toml, script)).unwrap();
-        let bin = env!("CARGO_BIN_EXE_hearthd");
-        let runner = std::env::var("HEARTH_TEST_RUNNER").unwrap_or_default();
-        let mut parts = runner.split_whitespace();
-        let mut cmd = match parts.next() {
-            Some(emulator) => {
-                let mut c = Command::new(emulator);
-                c.args(parts).arg(bin);
-                c
-            }
-            None => Command::new(bin),
-        };
-        let child = cmd
+        let child = hearthd_command()
             .args(["run", "--config"])
             .arg(&config)
             .env("RUST_LOG", "warn")
@@ -403,107 +389,20 @@ fn a_configured_policy_sends_exactly_the_allowed_transformed_fields() {
     );
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA, a server certificate for 127.0.0.1/localhost and a client certificate.
-fn make_certs(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    // Mosquitto started as root drops to its own user, which must read these throwaway files.
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-subj",
-            "/CN=hearth test CA",
-        ],
-    );
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("client.ext"),
-        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-    )
-    .unwrap();
-    for name in ["server", "client"] {
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                &format!("/CN={name}"),
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-out",
-                &format!("{name}.crt"),
-                "-extfile",
-                &format!("{name}.ext"),
-            ],
-        );
-    }
-    for key in ["ca.key", "server.key", "client.key"] {
-        std::fs::set_permissions(dir.join(key), std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
-}
-
 #[test]
 fn a_tls_client_certificate_connection_works() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    make_certs(d);
+    // Mosquitto started as root drops to its own user, which must read these throwaway files.
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let certs = make_certs(d);
+    let client = make_client_cert(d);
     let tls_port = free_port();
     let listener = format!(
         "listener {tls_port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
-        d.join("ca.crt").display(),
-        d.join("server.crt").display(),
-        d.join("server.key").display()
+        certs.ca.display(),
+        certs.server_cert.display(),
+        certs.server_key.display()
     );
     let broker = Broker::start(d, &listener);
     let cloud = Cloud::connect(broker.port);
@@ -511,9 +410,9 @@ fn a_tls_client_certificate_connection_works() {
         "[[cloud]]\nname = \"home\"\nformat = \"json\"\nhost = \"localhost\"\nport = {tls_port}\n\
          client_id = \"hearth-tls\"\ntopic_prefix = \"{PREFIX}\"\n\
          tls = {{ ca_file = \"{}\", client_cert = \"{}\", client_key = \"{}\" }}\n{POLICY}",
-        d.join("ca.crt").display(),
-        d.join("client.crt").display(),
-        d.join("client.key").display()
+        certs.ca.display(),
+        client.cert.display(),
+        client.key.display()
     );
     let daemon = Daemon::start(d, &cloud_toml, "");
     let discovery = cloud.next_on(&format!("{PREFIX}/discovery"), Duration::from_secs(20));
@@ -525,10 +424,7 @@ fn a_tls_client_certificate_connection_works() {
 }
 
 fn hearthd(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_hearthd"))
-        .args(args)
-        .output()
-        .expect("run hearthd");
+    let out = hearthd_command().args(args).output().expect("run hearthd");
     assert!(
         out.status.success(),
         "hearthd {args:?}: {}",

@@ -1,5 +1,5 @@
 //! Throwaway credentials for broker tests: a CA with a server certificate for
-//! 127.0.0.1/localhost (made with the `openssl` CLI), and a Mosquitto password file (made
+//! 127.0.0.1/localhost and, on request, a client certificate (made with the `openssl` CLI), and a Mosquitto password file (made
 //! with `mosquitto_passwd`). Both tools come with scripts/install-test-deps.sh.
 //!
 //! Files are world-readable on purpose: a broker started as root reads them after dropping to
@@ -103,6 +103,67 @@ pub fn make_certs(dir: &Path) -> Certs {
         ca: dir.join("ca.crt"),
         server_cert: dir.join("server.crt"),
         server_key: dir.join("server.key"),
+    }
+}
+
+/// The files [`make_client_cert`] writes.
+pub struct ClientCert {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// A client certificate (for `require_certificate` listeners) signed by the CA that
+/// [`make_certs`] wrote in `dir` earlier; valid for 2 days.
+pub fn make_client_cert(dir: &Path) -> ClientCert {
+    std::fs::write(
+        dir.join("client.ext"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .expect("writing client.ext");
+    run(
+        dir,
+        "openssl",
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+            "-subj",
+            "/CN=client",
+        ],
+    );
+    run(
+        dir,
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "client.crt",
+            "-extfile",
+            "client.ext",
+        ],
+    );
+    for file in ["client.crt", "client.key"] {
+        std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o644))
+            .expect("chmod a test certificate");
+    }
+    ClientCert {
+        cert: dir.join("client.crt"),
+        key: dir.join("client.key"),
     }
 }
 
