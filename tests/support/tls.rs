@@ -53,56 +53,18 @@ pub fn make_certs(dir: &Path) -> Certs {
             "/CN=hearth test CA",
         ],
     );
-    std::fs::write(
-        dir.join("server.ext"),
+    std::fs::set_permissions(dir.join("ca.crt"), std::fs::Permissions::from_mode(0o644))
+        .expect("chmod a test certificate");
+    let (server_cert, server_key) = signed_cert(
+        dir,
+        "server",
+        "/CN=localhost",
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
-    )
-    .expect("writing server.ext");
-    run(
-        dir,
-        "openssl",
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
     );
-    run(
-        dir,
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-out",
-            "server.crt",
-            "-extfile",
-            "server.ext",
-        ],
-    );
-    for file in ["ca.crt", "server.crt", "server.key"] {
-        std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o644))
-            .expect("chmod a test certificate");
-    }
     Certs {
         ca: dir.join("ca.crt"),
-        server_cert: dir.join("server.crt"),
-        server_key: dir.join("server.key"),
+        server_cert,
+        server_key,
     }
 }
 
@@ -115,25 +77,30 @@ pub struct ClientCert {
 /// A client certificate (for `require_certificate` listeners) signed by the CA that
 /// [`make_certs`] wrote in `dir` earlier; valid for 2 days.
 pub fn make_client_cert(dir: &Path) -> ClientCert {
-    std::fs::write(
-        dir.join("client.ext"),
+    let (cert, key) = signed_cert(
+        dir,
+        "client",
+        "/CN=client",
         "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-    )
-    .expect("writing client.ext");
+    );
+    ClientCert { cert, key }
+}
+
+/// `{name}.key` and `{name}.crt` in `dir`, signed by the CA there for 2 days with the
+/// X.509 extensions in `ext`; returns (certificate, key).
+fn signed_cert(dir: &Path, name: &str, subject: &str, ext: &str) -> (PathBuf, PathBuf) {
+    let (ext_file, csr, crt, key) = (
+        format!("{name}.ext"),
+        format!("{name}.csr"),
+        format!("{name}.crt"),
+        format!("{name}.key"),
+    );
+    std::fs::write(dir.join(&ext_file), ext).expect("writing an openssl extension file");
     run(
         dir,
         "openssl",
         &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "client.key",
-            "-out",
-            "client.csr",
-            "-subj",
-            "/CN=client",
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj", subject,
         ],
     );
     run(
@@ -143,7 +110,7 @@ pub fn make_client_cert(dir: &Path) -> ClientCert {
             "x509",
             "-req",
             "-in",
-            "client.csr",
+            &csr,
             "-CA",
             "ca.crt",
             "-CAkey",
@@ -152,19 +119,16 @@ pub fn make_client_cert(dir: &Path) -> ClientCert {
             "-days",
             "2",
             "-out",
-            "client.crt",
+            &crt,
             "-extfile",
-            "client.ext",
+            &ext_file,
         ],
     );
-    for file in ["client.crt", "client.key"] {
+    for file in [&crt, &key] {
         std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o644))
             .expect("chmod a test certificate");
     }
-    ClientCert {
-        cert: dir.join("client.crt"),
-        key: dir.join("client.key"),
-    }
+    (dir.join(crt), dir.join(key))
 }
 
 /// A Mosquitto password file in `dir` with one user.
