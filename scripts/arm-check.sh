@@ -22,12 +22,16 @@
 # Usage:  bash scripts/arm-check.sh [extra cargo args for both commands, e.g. -p hearth-control;
 #         with -p/--package the default --workspace is dropped]
 # Env:    HEARTH_ARM_TARGETS="aarch64 armv7" (default: both)
+#         HEARTH_ARM_BINARY_TIMEOUT=300: seconds one test binary may run under qemu before it is
+#         killed and counted as failed (a hung test must fail CI, not stall it); the slowest
+#         binary took under a minute when this was written
 # Output: target/arm-check/<triple>/release/; a summary with build time, test time, test counts
 #         and the stripped hearthd size per target. Exits 1 if any build or test failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 targets=${HEARTH_ARM_TARGETS:-"aarch64 armv7"}
+binary_timeout=${HEARTH_ARM_BINARY_TIMEOUT:-300}
 
 bash scripts/install-test-deps.sh arm
 
@@ -57,17 +61,20 @@ for t in $targets; do
   if [ -e "$loader" ]; then runner="$qemu"; else runner="$qemu -L /usr/$gnu"; fi
   upper=$(echo "$triple" | tr 'a-z-' 'A-Z_')
   lower=${triple//-/_}
-  export "CARGO_TARGET_${upper}_LINKER=$gnu-gcc" "CARGO_TARGET_${upper}_RUNNER=$runner" \
+  # cargo runs each test binary through `timeout`; with --no-fail-fast the others still run.
+  export "CARGO_TARGET_${upper}_LINKER=$gnu-gcc" \
+         "CARGO_TARGET_${upper}_RUNNER=timeout -k 10 $binary_timeout $runner" \
          "CC_${lower}=$gnu-gcc" "AR_${lower}=$gnu-ar"
   export HEARTH_TEST_RUNNER="$runner" HEARTH_UNDER_EMULATION=1
   common=(--release "${scope[@]}" --target "$triple" --target-dir "$target_dir")
 
   echo
-  echo "=== arm-check $triple: $rustc_version, runner '$runner'"
+  echo "=== arm-check $triple: $rustc_version, runner '$runner', ${binary_timeout}s per test binary"
   start=$SECONDS
+  stamp=$(mktemp)   # to tell a hearthd built now from one left by an earlier run
   if ! $cargo build "${common[@]}" --bins --tests --examples "$@"; then
     echo "=== arm-check $triple: BUILD FAILED after $((SECONDS - start)) s" >&2
-    summary+=("$triple: build FAILED ($((SECONDS - start)) s)"); failed=1; continue
+    summary+=("$triple: build FAILED ($((SECONDS - start)) s)"); failed=1; rm -f "$stamp"; continue
   fi
   build_s=$((SECONDS - start))
   echo "=== arm-check $triple: built in $build_s s"
@@ -80,20 +87,25 @@ for t in $targets; do
   set -e
   test_s=$((SECONDS - start))
   # Sum every "test result:" line (unit, integration and doctest binaries alike).
+  # A binary killed by a signal (timeout, crash) prints no result line: count those separately.
   counts=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) {
                     if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i;
                     if ($(i+1) ~ /^ignored/) g += $i } }
-                END { printf "%d passed, %d failed, %d ignored", p, f, g }' "$log")
+                /process didn.t exit successfully: .*\(signal: / { k++ }
+                END { printf "%d passed, %d failed, %d ignored", p, f, g
+                      if (k) printf ", %d test binaries killed by a signal", k }' "$log")
   rm -f "$log"
 
   bin=$target_dir/$triple/release/hearthd
   if [ -f "$bin" ]; then
     "$gnu-strip" -o "$bin.stripped" "$bin"
     size="hearthd $(stat -c %s "$bin.stripped") bytes stripped ($(stat -c %s "$bin") as built)"
+    [ "$bin" -nt "$stamp" ] || size="$size, from an earlier run"
     rm -f "$bin.stripped"
   else
     size="hearthd not built"
   fi
+  rm -f "$stamp"
 
   if [ "$test_rc" = 0 ]; then
     verdict="OK"
