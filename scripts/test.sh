@@ -65,7 +65,10 @@ step() {
 skip() { results+=("$(printf '%-8s skipped          (%s)' "$1" "$2")"); echo; echo "================ [$1] skipped: $2"; }
 
 step deps bash scripts/install-test-deps.sh
-echo "cargo: $(command -v cargo) ($(cargo --version)); rustc $(rustc --version)"
+echo "host toolchain: $(command -v cargo) ($(cargo --version)), $(rustc --version)"
+if [ "$(command -v cargo)" = /usr/bin/cargo ]; then
+  echo "warning: using Debian's /usr/bin/cargo for the host steps; rustup's toolchain was not found" >&2
+fi
 echo "HEARTH_ALEXA_SCHEMA=${HEARTH_ALEXA_SCHEMA:-<unset: schema not found next to the repo>}"
 step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
