@@ -40,7 +40,12 @@ wanted=""
 for g in "${groups[@]}"; do
   case $g in
     host) wanted="$wanted $host_pkgs"
-          python3 -c 'import jsonschema' 2>/dev/null || wanted="$wanted python3 python3-jsonschema" ;;
+          # The python3 first on PATH is the one the tests run; it may not be Debian's (pyenv),
+          # so try its own pip first and fall back to Debian's package.
+          if ! python3 -c 'import jsonschema' 2>/dev/null; then
+            python3 -m pip install -q jsonschema 2>/dev/null && python3 -c 'import jsonschema' 2>/dev/null ||
+              wanted="$wanted python3 python3-jsonschema"
+          fi ;;
     arm)  wanted="$wanted $arm_pkgs" ;;
     *) say "unknown group '$g' (use host, arm)" >&2; exit 2 ;;
   esac

@@ -22,12 +22,25 @@ fn status_kib(pid: u32, key: &str) -> Option<u64> {
 /// (nanoseconds on the CPU; no clock-tick rounding).
 pub fn cpu_time(pid: u32) -> Option<Duration> {
     let mut total = 0u64;
-    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
-        let path = entry.ok()?.path().join("schedstat");
-        let text = std::fs::read_to_string(path).ok()?;
-        total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+    let mut read_any = false;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        // A thread may end between listing and reading: skip it rather than fail.
+        let Ok(text) = std::fs::read_to_string(entry.path().join("schedstat")) else {
+            continue;
+        };
+        if let Some(ns) = text
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            total += ns;
+            read_any = true;
+        }
     }
-    Some(Duration::from_nanos(total))
+    read_any.then(|| Duration::from_nanos(total))
 }
 
 #[cfg(test)]
