@@ -125,6 +125,15 @@ impl House {
     fn on_hardware(&mut self, event: HardwareEvent) {
         match event {
             HardwareEvent::Climate { at, reading } => {
+                match &reading {
+                    Ok(r) => tracing::info!(
+                        temperature = r.temperature,
+                        humidity = r.humidity,
+                        action = self.thermostat.action().as_str(),
+                        "reading"
+                    ),
+                    Err(e) => tracing::warn!("sensor read failed: {e}"),
+                }
                 let reading = reading.map_err(|e| e.to_string());
                 self.thermostat.on_reading(reading, at.into_std());
             }
@@ -165,6 +174,7 @@ impl House {
             .into_iter()
             .chain(self.lock.take_events())
         {
+            tracing::info!(event = %serde_json::to_string(&event).unwrap_or_default(), "control");
             self.recorder.control_event(&event, at);
         }
         let outputs = DesiredOutputs {
