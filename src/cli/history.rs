@@ -41,20 +41,8 @@ pub fn history(args: HistoryArgs<'_>) -> ExitCode {
             .map(|e| hearth_model::duration::parse(e).map_err(|m| format!("--every: {m}")))
             .transpose()?;
         let store = open(&cfg.history.path)?;
-        Ok(match step {
-            Some(step) => {
-                let rows = store
-                    .rollup(args.field, since, until, step)
-                    .map_err(|e| e.to_string())?;
-                format::format_rollups(args.field, &rows, args.format)
-            }
-            None => {
-                let rows = store
-                    .range(args.field, since, until)
-                    .map_err(|e| e.to_string())?;
-                format::format_samples(&rows, args.format)
-            }
-        })
+        hearth_history::cli::history_text(&store, args.field, since, until, step, args.format)
+            .map_err(|e| e.to_string())
     })();
     print_or_fail(result)
 }
@@ -70,10 +58,8 @@ pub fn events(config: &Path, since: &str, limit: usize, format: Format) -> ExitC
         let store = open(&cfg.history.path)?;
         // `until` is exclusive: include events stamped this very millisecond.
         let until = now.saturating_add(Duration::from_millis(1));
-        let rows = store
-            .events(since, until, limit)
-            .map_err(|e| e.to_string())?;
-        Ok(format::format_events(&rows, format))
+        hearth_history::cli::events_text(&store, since, until, limit, format)
+            .map_err(|e| e.to_string())
     })();
     print_or_fail(result)
 }

@@ -6,7 +6,7 @@
 //! scripts/install-test-deps.sh, and a silently skipped broker test proves nothing.
 
 use super::scaled;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -163,27 +163,15 @@ impl Drop for Broker {
 
 /// A loopback port free right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .expect("binding a probe socket on 127.0.0.1")
-        .port()
+    hearthd::bench::broker::free_port().expect("binding a probe socket on 127.0.0.1")
 }
 
 /// The mosquitto binary: on PATH, or where the Debian package puts it.
 fn mosquitto() -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("mosquitto"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_default();
-    on_path
-        .or_else(|| Some(PathBuf::from("/usr/sbin/mosquitto")).filter(|p| Path::new(p).is_file()))
-        .unwrap_or_else(|| {
-            panic!(
-                "mosquitto is not installed (not on PATH, not /usr/sbin/mosquitto); the MQTT \
-                 tests need a real broker: run scripts/install-test-deps.sh (CI does)"
-            )
-        })
+    hearthd::bench::broker::mosquitto_path().unwrap_or_else(|| {
+        panic!(
+            "mosquitto is not installed (not on PATH, not /usr/sbin/mosquitto); the MQTT \
+             tests need a real broker: run scripts/install-test-deps.sh (CI does)"
+        )
+    })
 }
