@@ -7,10 +7,12 @@
 //! the same message. This module spells allowed values; it must never add a house value the
 //! engine did not pass in.
 
-use crate::command::{CommandErrorCode, Wanted};
+use crate::command::Wanted;
+use crate::refusal::{CloudError, Refused};
 use crate::config::DeviceNames;
 use crate::format::{
-    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, WireError, find, to_bytes,
+    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, find, strict_json,
+    to_bytes,
 };
 use crate::transform::Transform;
 use hearth_model::{Field, Mode, Value};
@@ -207,11 +209,11 @@ impl Wire for Alexa {
         self.with_context(env, reply, shared, "Response")
     }
 
-    fn error(&self, env: &Env, reply: &ReplyCtx, err: &WireError) -> Vec<u8> {
+    fn error(&self, env: &Env, reply: &ReplyCtx, err: CloudError) -> Vec<u8> {
         let device = reply.devices.first().copied();
-        let (ns, payload) = error_payload(err, device);
+        let payload = error_payload(err, device);
         let mut event = json!({
-            "header": header(env, ns, "ErrorResponse", Some(reply)),
+            "header": header(env, "Alexa", "ErrorResponse", Some(reply)),
             "payload": payload,
         });
         if let Some(d) = device {
@@ -251,38 +253,32 @@ impl Alexa {
     }
 }
 
-fn error_payload(err: &WireError, device: Option<Device>) -> (&'static str, J) {
-    let plain = |t: &str, m: &str| ("Alexa", json!({ "type": t, "message": m }));
-    match err {
-        WireError::Malformed(m) => plain("INVALID_DIRECTIVE", m),
-        WireError::NoSuchDevice(m) => plain("NO_SUCH_ENDPOINT", &format!("no endpoint `{m}`")),
-        WireError::NotAllowed(m) => plain("INSUFFICIENT_PERMISSIONS", m),
-        WireError::PinNeeded | WireError::PinWrong => {
-            plain("INSUFFICIENT_PERMISSIONS", &err.describe())
+/// Alexa's own ErrorResponse types (namespace `Alexa`), with hearth's fixed sentences.
+fn error_payload(err: CloudError, device: Option<Device>) -> J {
+    let t = match err {
+        CloudError::Malformed | CloudError::Replayed => "INVALID_DIRECTIVE",
+        CloudError::NoSuchDevice => "NO_SUCH_ENDPOINT",
+        CloudError::NotAllowed | CloudError::PinNeeded | CloudError::PinWrong => {
+            "INSUFFICIENT_PERMISSIONS"
         }
-        WireError::PinLockedOut => plain("TOO_MANY_FAILED_ATTEMPTS", &err.describe()),
-        WireError::InvalidValue(m) => plain("INVALID_VALUE", m),
-        WireError::Failed(e) => match e.code {
-            CommandErrorCode::OutOfRange if device != Some(Device::Lock) => {
-                let mut p =
-                    json!({ "type": "TEMPERATURE_VALUE_OUT_OF_RANGE", "message": e.message });
-                if let Some((lo, hi)) = e.valid_range {
-                    p["validRange"] =
-                        json!({ "minimumValue": celsius(lo), "maximumValue": celsius(hi) });
-                }
-                ("Alexa", p)
-            }
-            CommandErrorCode::OutOfRange => plain("VALUE_OUT_OF_RANGE", &e.message),
-            CommandErrorCode::NotPossibleNow if device != Some(Device::Lock) => (
-                THERMOSTAT_NS,
-                json!({ "type": "UNWILLING_TO_SET_VALUE", "message": e.message }),
-            ),
-            CommandErrorCode::NotPossibleNow => plain("NOT_IN_OPERATION", &e.message),
-            CommandErrorCode::HardwareFault => plain("HARDWARE_MALFUNCTION", &e.message),
-            CommandErrorCode::Busy => plain("ENDPOINT_BUSY", &e.message),
-            CommandErrorCode::Internal => plain("INTERNAL_ERROR", &e.message),
-        },
-    }
+        CloudError::PinLockedOut => "TOO_MANY_FAILED_ATTEMPTS",
+        CloudError::OutOfRange if device == Some(Device::Thermostat) => {
+            "TEMPERATURE_VALUE_OUT_OF_RANGE"
+        }
+        CloudError::OutOfRange => "VALUE_OUT_OF_RANGE",
+        CloudError::WrongMode => {
+            return json!({
+                "type": "NOT_SUPPORTED_IN_CURRENT_MODE",
+                "message": err.message(),
+                "currentDeviceMode": "OTHER",
+            });
+        }
+        CloudError::DoorOpen => "NOT_IN_OPERATION",
+        CloudError::Busy => "ENDPOINT_BUSY",
+        CloudError::HardwareFault => "HARDWARE_MALFUNCTION",
+        CloudError::Refused => "INTERNAL_ERROR",
+    };
+    json!({ "type": t, "message": err.message() })
 }
 
 fn interface(name: &str, props: Option<(Vec<&str>, bool)>) -> J {
@@ -392,13 +388,10 @@ fn to_celsius(v: &J, delta: bool) -> Result<f64, String> {
 }
 
 fn parse_directive(raw: &[u8], devices: &DeviceNames) -> Request {
-    let invalid = |reply: ReplyCtx, m: String| Request::Invalid {
-        reply,
-        error: WireError::Malformed(m),
-    };
-    let v: J = match serde_json::from_slice(raw) {
+    let invalid = Request::malformed;
+    let v: J = match strict_json(raw) {
         Ok(v) => v,
-        Err(e) => return invalid(ReplyCtx::default(), format!("not JSON: {e}")),
+        Err(e) => return invalid(ReplyCtx::default(), e),
     };
     let d = &v["directive"];
     let h = &d["header"];
@@ -424,7 +417,7 @@ fn parse_directive(raw: &[u8], devices: &DeviceNames) -> Request {
     let Some(device) = devices.device(id) else {
         return Request::Invalid {
             reply,
-            error: WireError::NoSuchDevice(id.to_owned()),
+            error: Refused::new(CloudError::NoSuchDevice, format!("no endpoint `{id}`")),
         };
     };
     reply.devices = vec![device];
@@ -488,5 +481,6 @@ fn parse_directive(raw: &[u8], devices: &DeviceNames) -> Request {
         reply,
         wanted,
         pin: None,
+        msg_id: h["messageId"].as_str().map(str::to_owned),
     }
 }

@@ -5,7 +5,8 @@
 //! `engine`, and whether it is safe is decided by `hearth-control`. It must never execute
 //! anything.
 
-use hearth_model::{CommandKind, HouseState, LockAction, Mode, ThermostatChange};
+use crate::refusal::{CloudError, Refused};
+use hearth_model::{CommandKind, Field, HouseState, LockAction, Mode, ThermostatChange};
 
 /// A command a cloud may be allowed to issue, as written in `commands.allow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,10 +67,11 @@ impl Wanted {
         }
     }
 
-    /// The command for the controllers, or why the request makes no sense right now.
-    pub(crate) fn to_kind(&self, state: &HouseState) -> Result<CommandKind, String> {
+    /// The command for the controllers, or why the request makes no sense right now (a
+    /// refusal that names the mode only when the policy shares it).
+    pub(crate) fn to_kind(&self, state: &HouseState) -> Result<CommandKind, Refused> {
         let t = &state.thermostat;
-        let single = |v: f64| -> Result<ThermostatChange, String> {
+        let single = |v: f64| -> Result<ThermostatChange, Refused> {
             match t.mode {
                 Mode::Heat => Ok(ThermostatChange {
                     setpoint_heat: Some(v),
@@ -79,13 +81,14 @@ impl Wanted {
                     setpoint_cool: Some(v),
                     ..Default::default()
                 }),
-                Mode::Auto => {
-                    Err("the thermostat is in auto mode with two setpoints; give a range".into())
-                }
-                Mode::Off | Mode::FanOnly => Err(format!(
-                    "the thermostat is in mode {}; choose heat or cool first",
-                    t.mode.as_str()
-                )),
+                Mode::Auto | Mode::Off | Mode::FanOnly => Err(Refused::new(
+                    CloudError::WrongMode,
+                    format!(
+                        "a single target setpoint needs heat or cool mode; the thermostat is in mode {}",
+                        t.mode.as_str()
+                    ),
+                )
+                .revealing(&[Field::ThermostatMode])),
             }
         };
         Ok(match self {
@@ -101,7 +104,10 @@ impl Wanted {
                 heat: None,
                 cool: None,
             } => {
-                return Err("give a heat setpoint, a cool setpoint, or both".into());
+                return Err(Refused::new(
+                    CloudError::Malformed,
+                    "give a heat setpoint, a cool setpoint, or both",
+                ));
             }
             Wanted::Range { heat, cool } => CommandKind::Thermostat(ThermostatChange {
                 setpoint_heat: *heat,
@@ -116,42 +122,100 @@ impl Wanted {
             Wanted::Unlock => CommandKind::Lock(LockAction::Unlock),
         })
     }
+
+    /// The fields a failure of this command in the house would reveal, given its public code.
+    pub(crate) fn failure(&self, e: &CommandError) -> Refused {
+        let setpoints = [
+            Field::ThermostatSetpointHeat,
+            Field::ThermostatSetpointCool,
+            Field::ThermostatMode,
+        ];
+        let reason = format!("refused in the house ({}): {}", e.code.as_str(), e.message);
+        let (public, reveals): (CloudError, &[Field]) = match e.code {
+            CommandErrorCode::SetpointOutOfRange => match self {
+                // A delta is relative to the hidden setpoint; a single target goes to the
+                // setpoint the (maybe hidden) mode picks.
+                Wanted::Delta(_) => (CloudError::OutOfRange, &setpoints),
+                Wanted::Target(_) => (CloudError::OutOfRange, &[Field::ThermostatMode]),
+                _ => (CloudError::OutOfRange, &[]),
+            },
+            CommandErrorCode::SetpointsTooClose => match self {
+                // Both given: the cloud knows both already.
+                Wanted::Range {
+                    heat: Some(_),
+                    cool: Some(_),
+                } => (CloudError::OutOfRange, &[]),
+                _ => (CloudError::OutOfRange, &setpoints),
+            },
+            CommandErrorCode::DoorOpen => (CloudError::DoorOpen, &[Field::LockDoor]),
+            CommandErrorCode::LockBusy => (CloudError::Busy, &[Field::LockState]),
+            CommandErrorCode::SensorFault => (CloudError::HardwareFault, &[Field::LockState]),
+            CommandErrorCode::StateUnknown | CommandErrorCode::Internal => {
+                (CloudError::Refused, &[])
+            }
+        };
+        Refused::new(public, reason).revealing(reveals)
+    }
 }
 
-/// Why a command the policy let through failed in the house; the lead maps control errors
-/// onto these and each format turns them into its own error shape.
+/// Why a command the policy let through failed in the house. The lead maps control
+/// refusals onto these with [`CommandErrorCode::from_refusal_code`]; the engine decides what
+/// the cloud may be told (see `refusal`). `message` goes to the ledger only.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandError {
     pub code: CommandErrorCode,
-    /// Said to the person, e.g. "the door is open".
+    /// The real reason, for the ledger; never sent to a cloud.
     pub message: String,
-    /// For `OutOfRange`: the accepted range in °C, when known.
-    pub valid_range: Option<(f64, f64)>,
 }
 
+/// The control refusal codes (`hearth_control::refusal::codes`) plus hearth's own failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommandErrorCode {
-    /// A value outside the configured bounds (setpoint too high, too close to the other).
-    OutOfRange,
-    /// Refused in the current situation (locking with the door open).
-    NotPossibleNow,
-    /// The hardware failed (jammed bolt, sensor fault).
-    HardwareFault,
-    /// Another command is still in progress.
-    Busy,
-    /// Anything else.
+    /// `setpoint_out_of_range`.
+    SetpointOutOfRange,
+    /// `setpoints_too_close`.
+    SetpointsTooClose,
+    /// `door_open`.
+    DoorOpen,
+    /// `lock_busy`.
+    LockBusy,
+    /// `state_unknown`.
+    StateUnknown,
+    /// `sensor_fault`.
+    SensorFault,
+    /// Anything else: shutting down, no answer in time, an unknown code.
     Internal,
 }
 
 impl CommandErrorCode {
+    pub const ALL: [CommandErrorCode; 7] = [
+        CommandErrorCode::SetpointOutOfRange,
+        CommandErrorCode::SetpointsTooClose,
+        CommandErrorCode::DoorOpen,
+        CommandErrorCode::LockBusy,
+        CommandErrorCode::StateUnknown,
+        CommandErrorCode::SensorFault,
+        CommandErrorCode::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
-            CommandErrorCode::OutOfRange => "out_of_range",
-            CommandErrorCode::NotPossibleNow => "not_possible_now",
-            CommandErrorCode::HardwareFault => "hardware_fault",
-            CommandErrorCode::Busy => "busy",
+            CommandErrorCode::SetpointOutOfRange => "setpoint_out_of_range",
+            CommandErrorCode::SetpointsTooClose => "setpoints_too_close",
+            CommandErrorCode::DoorOpen => "door_open",
+            CommandErrorCode::LockBusy => "lock_busy",
+            CommandErrorCode::StateUnknown => "state_unknown",
+            CommandErrorCode::SensorFault => "sensor_fault",
             CommandErrorCode::Internal => "internal",
         }
+    }
+
+    /// A control refusal's stable code; unknown codes are `Internal`.
+    pub fn from_refusal_code(code: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|c| *c != CommandErrorCode::Internal && c.as_str() == code)
+            .unwrap_or(CommandErrorCode::Internal)
     }
 }
 
@@ -160,7 +224,6 @@ impl CommandError {
         Self {
             code,
             message: message.into(),
-            valid_range: None,
         }
     }
 }

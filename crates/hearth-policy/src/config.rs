@@ -32,7 +32,15 @@ pub struct PolicyConfig {
     pub fields: BTreeMap<String, FieldRule>,
     #[serde(default)]
     pub commands: CommandsConfig,
+    /// State requests (Alexa ReportState, Google QUERY, json `state`) answered per sliding
+    /// hour at most; the excess gets the neutral refusal. Keeps `on_request` from becoming
+    /// a live feed for a cloud that polls.
+    #[serde(default)]
+    pub max_requests_per_hour: Option<u32>,
 }
+
+/// `max_requests_per_hour` when the policy does not say: a request a minute on average.
+pub const DEFAULT_MAX_REQUESTS_PER_HOUR: u32 = 60;
 
 /// The rule for one field. Every key is optional; the default shares nothing.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -232,6 +240,7 @@ pub(crate) struct Compiled {
     pub devices: DeviceNames,
     pub allow: BTreeSet<CommandName>,
     pub unlock: Option<UnlockGuard>,
+    pub max_requests_per_hour: u32,
 }
 
 impl Compiled {
@@ -303,6 +312,9 @@ impl PolicyConfig {
                 devices: self.devices.clone(),
                 allow,
                 unlock,
+                max_requests_per_hour: self
+                    .max_requests_per_hour
+                    .unwrap_or(DEFAULT_MAX_REQUESTS_PER_HOUR),
             })
         } else {
             Err(issues)

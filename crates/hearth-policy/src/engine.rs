@@ -6,17 +6,17 @@
 //! format anything but values it has allowed and transformed.
 
 use crate::clock::Now;
-use crate::command::{CommandError, CommandName};
+use crate::command::{CommandError, CommandName, Wanted};
+use crate::guard::{Guard, GuardState, IdCheck};
+use crate::refusal::{CloudError, Refused};
 use crate::config::{Compiled, PolicyConfig, Rule, Share, UnlockGuard};
-use crate::format::{
-    Declaration, Declared, Device, Env, Format, ReplyCtx, Request, Shared, WireError,
-};
+use crate::format::{Declaration, Declared, Device, Env, Format, ReplyCtx, Request, Shared};
 use crate::outbound::{
     Decision, DecisionKind, Outbound, TOPIC_DISCOVERY, TOPIC_RESPONSE, TOPIC_STATE,
 };
-use crate::pin::{PinCheck, PinGuard};
+use crate::pin::PinCheck;
 use crate::transform::show;
-use hearth_model::{Command, ConfigIssue, Field, HouseState, Source, Value};
+use hearth_model::{Command, ConfigIssue, Field, HouseState, Source, UnixMillis, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -27,7 +27,7 @@ pub struct Policy {
     format: Format,
     pub(crate) compiled: Compiled,
     memory: BTreeMap<Field, Memory>,
-    pin_guard: PinGuard,
+    guard: Guard,
     id_prefix: String,
     counter: u64,
 }
@@ -50,6 +50,8 @@ struct Memory {
 pub enum Inbound {
     /// Publish this at once (an answer, an error, a PIN challenge, the capability).
     Reply(Outbound),
+    /// Publish nothing: this cloud's consent has ended. The decisions record the refusal.
+    Silent,
     /// Run this command, then pass `reply` back to [`Policy::command_reply`] with the result.
     Command { command: Command, reply: ReplyToken },
 }
@@ -60,6 +62,9 @@ pub enum Inbound {
 pub struct ReplyToken {
     reply: ReplyCtx,
     name: CommandName,
+    wanted: Wanted,
+    /// For the ledger: what was asked and why the policy let it through.
+    detail: String,
 }
 
 impl ReplyToken {
@@ -100,7 +105,7 @@ impl Policy {
             format,
             compiled,
             memory: BTreeMap::new(),
-            pin_guard: PinGuard::default(),
+            guard: Guard::default(),
             id_prefix: format!("hearth-{:08x}", fastrand::u32(..)),
             counter: 0,
         })
@@ -289,27 +294,32 @@ impl Policy {
     }
 
     /// Answer a state request (Alexa ReportState, Google QUERY, json `{"op":"state"}`):
-    /// `on_request` fields open for this answer only. Anything else gets an error reply.
+    /// `on_request` fields open for this answer only. Anything else gets an error reply;
+    /// `None` when this cloud's consent has ended (it gets nothing at all).
     pub fn answer_state_request(
         &mut self,
         raw_request: &[u8],
         state: &HouseState,
         now: Now,
-    ) -> (Outbound, Vec<Decision>) {
-        match self
+    ) -> (Option<Outbound>, Vec<Decision>) {
+        if let Some(why) = self.consent_over(now) {
+            return (None, vec![self.ignored(None, &why, now)]);
+        }
+        let (o, d) = match self
             .format
             .wire()
             .parse(raw_request, &self.compiled.devices)
         {
-            Request::State { reply, devices } => self.answer(&reply, &devices, state, now),
-            Request::Invalid { reply, error } => self.error_reply(&reply, error, now, Vec::new()),
-            Request::Discovery { reply } | Request::Command { reply, .. } => self.error_reply(
+            Request::State { reply, devices } => self.answer_within_budget(&reply, &devices, state, now),
+            Request::Invalid { reply, error } => self.refuse(&reply, error, None, now),
+            Request::Discovery { reply } | Request::Command { reply, .. } => self.refuse(
                 &reply,
-                WireError::Malformed("expected a state request".into()),
+                Refused::new(CloudError::Malformed, "expected a state request"),
+                None,
                 now,
-                Vec::new(),
             ),
-        }
+        };
+        (Some(o), d)
     }
 
     /// Handle anything a cloud sends: state requests, discovery, commands.
@@ -320,9 +330,16 @@ impl Policy {
         now: Now,
     ) -> (Inbound, Vec<Decision>) {
         let request = self.format.wire().parse(raw, &self.compiled.devices);
-        let (reply, wanted, pin) = match request {
+        if let Some(why) = self.consent_over(now) {
+            let name = match &request {
+                Request::Command { wanted, .. } => Some(wanted.name()),
+                _ => None,
+            };
+            return (Inbound::Silent, vec![self.ignored(name, &why, now)]);
+        }
+        let (reply, wanted, pin, msg_id) = match request {
             Request::State { reply, devices } => {
-                let (o, d) = self.answer(&reply, &devices, state, now);
+                let (o, d) = self.answer_within_budget(&reply, &devices, state, now);
                 return (Inbound::Reply(o), d);
             }
             Request::Discovery { reply } => {
@@ -330,30 +347,63 @@ impl Policy {
                 return (Inbound::Reply(o), d);
             }
             Request::Invalid { reply, error } => {
-                let (o, d) = self.error_reply(&reply, error, now, Vec::new());
+                let (o, d) = self.refuse(&reply, error, None, now);
                 return (Inbound::Reply(o), d);
             }
-            Request::Command { reply, wanted, pin } => (reply, wanted, pin),
+            Request::Command {
+                reply,
+                wanted,
+                pin,
+                msg_id,
+            } => (reply, wanted, pin, msg_id),
         };
         let name = wanted.name();
-        let refuse = |this: &mut Self, error: WireError| {
-            let d = vec![decision(
-                &this.cloud,
-                now,
-                None,
-                DecisionKind::CommandRefused,
-                format!("{}: {}", name.as_str(), error.describe()),
-                None,
-            )];
-            let (o, d) = this.error_reply(&reply, error, now, d);
+        let refuse = |this: &mut Self, error: Refused| {
+            let (o, d) = this.refuse(&reply, error, Some(name), now);
             (Inbound::Reply(o), d)
         };
+        let Some(msg_id) = msg_id.filter(|id| !id.is_empty()) else {
+            return refuse(
+                self,
+                Refused::new(
+                    CloudError::Malformed,
+                    "a command needs a message id (json `id`) so that replays can be refused",
+                ),
+            );
+        };
+        match self.guard.check_id(&msg_id, now.wall) {
+            IdCheck::Fresh => {}
+            IdCheck::Replayed => {
+                return refuse(
+                    self,
+                    Refused::new(
+                        CloudError::Replayed,
+                        format!(
+                            "replay: message id `{msg_id}` was already handled in the last {}",
+                            hearth_model::duration::format(crate::guard::REPLAY_WINDOW)
+                        ),
+                    ),
+                );
+            }
+            IdCheck::MemoryFull => {
+                return refuse(
+                    self,
+                    Refused::new(
+                        CloudError::Refused,
+                        format!(
+                            "{} command ids remembered within the replay window; no more commands until the oldest expire",
+                            crate::guard::MAX_REMEMBERED_IDS
+                        ),
+                    ),
+                );
+            }
+        }
         if !self.compiled.allow.contains(&name) {
             let why = format!(
                 "commands.allow does not include `{}` for this cloud",
                 name.as_str()
             );
-            return refuse(self, WireError::NotAllowed(why));
+            return refuse(self, Refused::new(CloudError::NotAllowed, why));
         }
         let mut how = String::from("allowed by commands.allow");
         if name == CommandName::Unlock {
@@ -361,35 +411,40 @@ impl Policy {
                 None => {
                     return refuse(
                         self,
-                        WireError::NotAllowed(
-                            "unlock needs a voice PIN and none is configured".into(),
+                        Refused::new(
+                            CloudError::NotAllowed,
+                            "unlock needs a voice PIN and none is configured",
                         ),
                     );
                 }
                 Some(UnlockGuard::CheckedByAlexa) => how.push_str("; voice code checked by Alexa"),
                 Some(UnlockGuard::Pin(hash)) => {
-                    match self.pin_guard.check(hash, pin.as_deref(), now.mono) {
+                    let r = |e, m: &str| Refused::new(e, m);
+                    match self.guard.pin.check(hash, pin.as_deref(), now.wall) {
                         PinCheck::Accepted => how.push_str("; voice PIN checked by hearth"),
-                        PinCheck::Missing => return refuse(self, WireError::PinNeeded),
-                        PinCheck::Wrong => return refuse(self, WireError::PinWrong),
-                        PinCheck::LockedOut => return refuse(self, WireError::PinLockedOut),
+                        PinCheck::Missing => {
+                            return refuse(self, r(CloudError::PinNeeded, "no voice PIN given; asked for it"));
+                        }
+                        PinCheck::Wrong => {
+                            return refuse(self, r(CloudError::PinWrong, "wrong voice PIN"));
+                        }
+                        PinCheck::LockedOut => {
+                            let until = self.guard.pin.lockout.locked_until.unwrap_or_default();
+                            let m = format!(
+                                "too many wrong voice PINs: unlocking refused until {}",
+                                UnixMillis(until).to_rfc3339()
+                            );
+                            return refuse(self, r(CloudError::PinLockedOut, &m));
+                        }
                     }
                 }
             }
         }
         let kind = match wanted.to_kind(state) {
             Ok(k) => k,
-            Err(m) => return refuse(self, WireError::InvalidValue(m)),
+            Err(r) => return refuse(self, r),
         };
         let detail = format!("{}: {kind:?} ({how})", name.as_str());
-        let d = vec![decision(
-            &self.cloud,
-            now,
-            None,
-            DecisionKind::CommandAccepted,
-            detail,
-            None,
-        )];
         let command = Command {
             source: Source::Cloud(self.cloud.clone()),
             kind,
@@ -397,14 +452,21 @@ impl Policy {
         (
             Inbound::Command {
                 command,
-                reply: ReplyToken { reply, name },
+                reply: ReplyToken {
+                    reply,
+                    name,
+                    wanted,
+                    detail,
+                },
             },
-            d,
+            Vec::new(),
         )
     }
 
-    /// The reply to a command once the house has run it. A success carries the device's
-    /// state as the policy allows it for an answer (Alexa responses include a snapshot).
+    /// The reply to a command once the house has run it, with its ledger record: accepted,
+    /// or refused with the house's real reason (the cloud gets a fixed code, or the neutral
+    /// refusal when the code would reveal a field it is not given). A success carries the
+    /// device's state as the policy allows it for an answer (Alexa responses include one).
     pub fn command_reply(
         &mut self,
         token: ReplyToken,
@@ -413,9 +475,23 @@ impl Policy {
         now: Now,
     ) -> (Outbound, Vec<Decision>) {
         match result {
-            Err(e) => self.error_reply(&token.reply, WireError::Failed(e), now, Vec::new()),
+            Err(e) => {
+                let refused = token.wanted.failure(&e);
+                let refused = Refused {
+                    reason: format!("{}; {}", token.detail, refused.reason),
+                    ..refused
+                };
+                self.refuse(&token.reply, refused, Some(token.name), now)
+            }
             Ok(()) => {
-                let mut decisions = Vec::new();
+                let mut decisions = vec![decision(
+                    &self.cloud,
+                    now,
+                    None,
+                    DecisionKind::CommandAccepted,
+                    format!("{}; carried out", token.detail),
+                    None,
+                )];
                 let device = token
                     .reply
                     .devices
@@ -433,10 +509,81 @@ impl Policy {
         }
     }
 
-    /// The capability description to publish (on connect, after a policy reload, and when
-    /// the cloud asks): only fields the policy shares, only allowed commands.
-    pub fn capability(&mut self, now: Now) -> (Outbound, Vec<Decision>) {
-        self.describe(None, now)
+    /// The capability description to publish (on connect, after a policy reload): only
+    /// fields the policy shares, only allowed commands. `None` once this cloud's consent
+    /// has ended: it gets no description either.
+    pub fn capability(&mut self, now: Now) -> (Option<Outbound>, Vec<Decision>) {
+        if let Some(why) = self.consent_over(now) {
+            let d = decision(
+                &self.cloud,
+                now,
+                None,
+                DecisionKind::Withheld,
+                format!("capability description not sent: {why}"),
+                None,
+            );
+            return (None, vec![d]);
+        }
+        let (o, d) = self.describe(None, now);
+        (Some(o), d)
+    }
+
+    /// The persisted part of what this policy remembers (PIN lockout, replay memory).
+    pub fn guard_state(&self) -> GuardState {
+        self.guard.state()
+    }
+
+    /// Restore what [`Policy::guard_state`] returned, e.g. after a restart.
+    pub fn restore_guard_state(&mut self, s: GuardState) {
+        self.guard.restore(s);
+    }
+
+    /// Take over what the old policy of this cloud remembers (lockout, replay memory,
+    /// request budget), so a reload gives nobody fresh tries.
+    pub fn carry_over_from(&mut self, old: &mut Policy) {
+        self.guard.carry_from(&mut old.guard);
+    }
+
+    /// Whether this whole cloud's consent has ended; `Some` says why.
+    pub fn consent_over(&self, now: Now) -> Option<String> {
+        let d = self.compiled.consent_until?;
+        (!d.still_valid(now.local_day()))
+            .then(|| format!("consent_until {d} has passed for this cloud: it gets nothing"))
+    }
+
+    fn ignored(&self, command: Option<CommandName>, why: &str, now: Now) -> Decision {
+        let (kind, what) = match command {
+            Some(c) => (
+                DecisionKind::CommandRefused,
+                format!("{}: not carried out", c.as_str()),
+            ),
+            None => (DecisionKind::RequestRefused, "request not answered".into()),
+        };
+        decision(
+            &self.cloud,
+            now,
+            None,
+            kind,
+            format!("{what}, nothing sent: {why}"),
+            None,
+        )
+    }
+
+    fn answer_within_budget(
+        &mut self,
+        reply: &ReplyCtx,
+        devices: &[Device],
+        state: &HouseState,
+        now: Now,
+    ) -> (Outbound, Vec<Decision>) {
+        let max = self.compiled.max_requests_per_hour;
+        if !self.guard.spend_request(max, now.mono) {
+            let why = format!(
+                "max_requests_per_hour = {max} reached: state request refused, no field sent"
+            );
+            return self.refuse(reply, Refused::new(CloudError::Refused, why), None, now);
+        }
+        self.answer(reply, devices, state, now)
     }
 
     fn describe(&mut self, reply: Option<&ReplyCtx>, now: Now) -> (Outbound, Vec<Decision>) {
@@ -598,24 +745,65 @@ impl Policy {
             .collect()
     }
 
-    fn error_reply(
+    /// Refuse with a fixed code, or with the neutral refusal when the code would reveal a
+    /// field not shared with this cloud now. The ledger gets the real reason.
+    fn refuse(
         &mut self,
         reply: &ReplyCtx,
-        error: WireError,
+        error: Refused,
+        command: Option<CommandName>,
         now: Now,
-        mut decisions: Vec<Decision>,
     ) -> (Outbound, Vec<Decision>) {
+        let hidden: Vec<&str> = error
+            .reveals
+            .iter()
+            .filter(|f| !self.shared_now(**f, now))
+            .map(|f| f.name())
+            .collect();
+        let public = if hidden.is_empty() {
+            error.public
+        } else {
+            CloudError::Refused
+        };
+        let mut told = format!("the cloud was told `{}`", public.code());
+        if !hidden.is_empty() {
+            told.push_str(&format!(
+                " (neutral: `{}` would reveal {})",
+                error.public.code(),
+                hidden.join(", ")
+            ));
+        }
+        let (kind, what) = match command {
+            Some(c) => (DecisionKind::CommandRefused, format!("{}: ", c.as_str())),
+            None => (DecisionKind::RequestRefused, String::new()),
+        };
+        let mut decisions = vec![decision(
+            &self.cloud,
+            now,
+            None,
+            kind,
+            format!("{what}{}; {told}", error.reason),
+            None,
+        )];
         let id = self.next_id();
         let env = self.env(id, now);
-        let bytes = self.format.wire().error(&env, reply, &error);
+        let bytes = self.format.wire().error(&env, reply, public);
         let o = self.sealed(
             TOPIC_RESPONSE,
             bytes,
-            format!("error reply: {}", error.describe()),
+            format!("error reply `{}`", public.code()),
             now,
             &mut decisions,
         );
         (o, decisions)
+    }
+
+    /// Whether a value of `field` could be in an answer to this cloud now.
+    fn shared_now(&self, field: Field, now: Now) -> bool {
+        let rule = self.compiled.rule(field);
+        rule.share != Share::Never
+            && self.format.wire().carries(field)
+            && self.gate(field, &rule, now).is_ok()
     }
 
     /// Consent and time-of-day window; `Err` names the rule that closes the field now.

@@ -6,7 +6,8 @@
 //! (`Shared`); it decides how they are spelled, never whether they are sent. It must never
 //! see a `HouseState`.
 
-use crate::command::{CommandError, CommandName, Wanted};
+use crate::command::{CommandName, Wanted};
+use crate::refusal::{CloudError, Refused};
 use crate::config::DeviceNames;
 use crate::transform::Transform;
 use hearth_model::{Field, UnixMillis, Value};
@@ -99,41 +100,89 @@ pub(crate) enum Request {
         reply: ReplyCtx,
         wanted: Wanted,
         pin: Option<String>,
+        /// The message's own id (Alexa `header.messageId`, Google `requestId`, json `id`),
+        /// remembered to refuse replays; a command without one is refused.
+        msg_id: Option<String>,
     },
-    /// Unparseable or unsupported: answered with this error.
-    Invalid { reply: ReplyCtx, error: WireError },
+    /// Unparseable or unsupported: answered with this refusal.
+    Invalid { reply: ReplyCtx, error: Refused },
 }
 
-/// An error reply, before a format spells it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum WireError {
-    Malformed(String),
-    NoSuchDevice(String),
-    /// The policy's allow-list refuses this command from this cloud.
-    NotAllowed(String),
-    PinNeeded,
-    PinWrong,
-    PinLockedOut,
-    /// The request is well-formed but makes no sense now (target setpoint in auto mode).
-    InvalidValue(String),
-    /// The command reached the house and failed there.
-    Failed(CommandError),
+impl Request {
+    /// `Invalid` with a `Malformed` refusal; `reason` goes to the ledger only.
+    pub(crate) fn malformed(reply: ReplyCtx, reason: impl Into<String>) -> Self {
+        Request::Invalid {
+            reply,
+            error: Refused::new(CloudError::Malformed, reason),
+        }
+    }
 }
 
-impl WireError {
-    pub(crate) fn describe(&self) -> String {
-        match self {
-            WireError::Malformed(m) => format!("malformed request: {m}"),
-            WireError::NoSuchDevice(d) => format!("no such device `{d}`"),
-            WireError::NotAllowed(m) => m.clone(),
-            WireError::PinNeeded => "unlock needs the voice PIN; asked for it".into(),
-            WireError::PinWrong => "wrong voice PIN".into(),
-            WireError::PinLockedOut => "too many wrong PINs; unlock refused for now".into(),
-            WireError::InvalidValue(m) => m.clone(),
-            WireError::Failed(e) => {
-                format!("failed in the house ({}): {}", e.code.as_str(), e.message)
+/// Parse a directive as JSON, refusing duplicate keys at any depth: `serde_json` would keep
+/// the last one, so `{"name":"Lock","name":"Unlock"}` would mean whatever came last.
+pub(crate) fn strict_json(raw: &[u8]) -> Result<serde_json::Value, String> {
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let v = Strict::deserialize(&mut de).map_err(|e| format!("not accepted as JSON: {e}"))?;
+    de.end().map_err(|e| format!("not accepted as JSON: {e}"))?;
+    Ok(v.0)
+}
+
+struct Strict(serde_json::Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(out.into())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let Strict(v) = map.next_value()?;
+            if out.insert(k.clone(), v).is_some() {
+                return Err(serde::de::Error::custom(format!("duplicate key `{k}`")));
             }
         }
+        Ok(out.into())
     }
 }
 
@@ -184,7 +233,9 @@ pub(crate) trait Wire: Sync {
     fn report(&self, env: &Env, shared: &[Shared], periodic: bool) -> Vec<Vec<u8>>;
     fn answer(&self, env: &Env, reply: &ReplyCtx, shared: &[Shared]) -> Vec<u8>;
     fn command_done(&self, env: &Env, reply: &ReplyCtx, shared: &[Shared]) -> Vec<u8>;
-    fn error(&self, env: &Env, reply: &ReplyCtx, err: &WireError) -> Vec<u8>;
+    /// An error reply. `err` is a fixed code: a format has no way to add a house value,
+    /// a person or a cloud name to it.
+    fn error(&self, env: &Env, reply: &ReplyCtx, err: CloudError) -> Vec<u8>;
     fn capability(&self, env: &Env, reply: Option<&ReplyCtx>, decl: &Declaration) -> Vec<u8>;
 }
 

@@ -6,10 +6,12 @@
 //! are spelled here and checked by the engine. This module spells allowed values; it must
 //! never add a house value the engine did not pass in.
 
-use crate::command::{CommandErrorCode, Wanted};
+use crate::command::Wanted;
+use crate::refusal::{CloudError, Refused};
 use crate::config::DeviceNames;
 use crate::format::{
-    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, WireError, find, to_bytes,
+    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, find, strict_json,
+    to_bytes,
 };
 use crate::transform::Transform;
 use hearth_model::{Field, Mode, Value};
@@ -188,25 +190,20 @@ impl Wire for Google {
         }))
     }
 
-    fn error(&self, env: &Env, reply: &ReplyCtx, err: &WireError) -> Vec<u8> {
+    fn error(&self, env: &Env, reply: &ReplyCtx, err: CloudError) -> Vec<u8> {
         let (code, challenge) = match err {
-            WireError::Malformed(_) => ("protocolError", None),
-            WireError::NoSuchDevice(_) => ("deviceNotFound", None),
-            WireError::NotAllowed(_) => ("functionNotSupported", None),
-            WireError::PinNeeded => ("challengeNeeded", Some("pinNeeded")),
-            WireError::PinWrong => ("challengeNeeded", Some("challengeFailedPinNeeded")),
-            WireError::PinLockedOut => ("tooManyFailedAttempts", None),
-            WireError::InvalidValue(_) => ("notSupported", None),
-            WireError::Failed(e) => (
-                match e.code {
-                    CommandErrorCode::OutOfRange => "valueOutOfRange",
-                    CommandErrorCode::NotPossibleNow => "actionNotAvailable",
-                    CommandErrorCode::HardwareFault => "hardwareFailure",
-                    CommandErrorCode::Busy => "deviceBusy",
-                    CommandErrorCode::Internal => "transientError",
-                },
-                None,
-            ),
+            CloudError::Malformed | CloudError::Replayed => ("protocolError", None),
+            CloudError::NoSuchDevice => ("deviceNotFound", None),
+            CloudError::NotAllowed => ("functionNotSupported", None),
+            CloudError::PinNeeded => ("challengeNeeded", Some("pinNeeded")),
+            CloudError::PinWrong => ("challengeNeeded", Some("challengeFailedPinNeeded")),
+            CloudError::PinLockedOut => ("tooManyFailedAttempts", None),
+            CloudError::OutOfRange => ("valueOutOfRange", None),
+            CloudError::WrongMode => ("notSupported", None),
+            CloudError::DoorOpen => ("actionNotAvailable", None),
+            CloudError::Busy => ("deviceBusy", None),
+            CloudError::HardwareFault => ("hardwareFailure", None),
+            CloudError::Refused => ("transientError", None),
         };
         let rid = request_id(env, Some(reply));
         if reply.interface.as_deref() == Some(EXECUTE) && !reply.devices.is_empty() {
@@ -219,7 +216,7 @@ impl Wire for Google {
         } else {
             to_bytes(&json!({
                 "requestId": rid,
-                "payload": { "errorCode": code, "debugString": err.describe() },
+                "payload": { "errorCode": code, "debugString": err.message() },
             }))
         }
     }
@@ -276,13 +273,10 @@ impl Wire for Google {
 }
 
 fn parse_intent(raw: &[u8], devices: &DeviceNames) -> Request {
-    let invalid = |reply: ReplyCtx, m: String| Request::Invalid {
-        reply,
-        error: WireError::Malformed(m),
-    };
-    let v: J = match serde_json::from_slice(raw) {
+    let invalid = Request::malformed;
+    let v: J = match strict_json(raw) {
         Ok(v) => v,
-        Err(e) => return invalid(ReplyCtx::default(), format!("not JSON: {e}")),
+        Err(e) => return invalid(ReplyCtx::default(), e),
     };
     let mut reply = ReplyCtx {
         id: v["requestId"].as_str().map(str::to_owned),
@@ -294,7 +288,7 @@ fn parse_intent(raw: &[u8], devices: &DeviceNames) -> Request {
         let id = id.as_str().unwrap_or("");
         devices
             .device(id)
-            .ok_or_else(|| WireError::NoSuchDevice(id.to_owned()))
+            .ok_or_else(|| Refused::new(CloudError::NoSuchDevice, format!("no device `{id}`")))
     };
     match intent {
         "action.devices.SYNC" => {
@@ -345,7 +339,12 @@ fn parse_intent(raw: &[u8], devices: &DeviceNames) -> Request {
             reply.devices = vec![device];
             let pin = exec["challenge"]["pin"].as_str().map(str::to_owned);
             match execution(exec, device) {
-                Ok(wanted) => Request::Command { reply, wanted, pin },
+                Ok(wanted) => Request::Command {
+                    msg_id: reply.id.clone(),
+                    reply,
+                    wanted,
+                    pin,
+                },
                 Err(m) => invalid(reply, m),
             }
         }

@@ -6,9 +6,10 @@
 //! module spells allowed values; it must never add a house value the engine did not pass in.
 
 use crate::command::Wanted;
+use crate::refusal::CloudError;
 use crate::config::DeviceNames;
 use crate::format::{
-    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, WireError, to_bytes,
+    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, strict_json, to_bytes,
 };
 use crate::transform::Transform;
 use hearth_model::{Field, Mode, Value};
@@ -73,22 +74,12 @@ impl Wire for Json {
         self.answer(env, reply, shared)
     }
 
-    fn error(&self, _env: &Env, reply: &ReplyCtx, err: &WireError) -> Vec<u8> {
-        let code = match err {
-            WireError::Malformed(_) => "malformed",
-            WireError::NoSuchDevice(_) => "no_such_device",
-            WireError::NotAllowed(_) => "not_allowed",
-            WireError::PinNeeded => "pin_needed",
-            WireError::PinWrong => "pin_wrong",
-            WireError::PinLockedOut => "pin_locked_out",
-            WireError::InvalidValue(_) => "invalid_value",
-            WireError::Failed(e) => e.code.as_str(),
-        };
+    fn error(&self, _env: &Env, reply: &ReplyCtx, err: CloudError) -> Vec<u8> {
         let mut m = Map::new();
         m.insert("ok".into(), json!(false));
         m.insert(
             "error".into(),
-            json!({ "code": code, "message": err.describe() }),
+            json!({ "code": err.code(), "message": err.message() }),
         );
         with_id(Some(reply), m)
     }
@@ -136,20 +127,22 @@ struct JsonRequest {
 }
 
 fn parse_request(raw: &[u8]) -> Request {
-    let r: JsonRequest = match serde_json::from_slice(raw) {
+    let v = match strict_json(raw) {
+        Ok(v) => v,
+        Err(e) => return Request::malformed(ReplyCtx::default(), e),
+    };
+    // Echo the id when the rest is wrong, so the sender can match the error.
+    let id = v["id"].as_str().map(str::to_owned);
+    let r: JsonRequest = match serde_json::from_value(v) {
         Ok(r) => r,
         Err(e) => {
-            // Echo the id when the rest is wrong, so the sender can match the error.
-            let id = serde_json::from_slice::<J>(raw)
-                .ok()
-                .and_then(|v| v["id"].as_str().map(str::to_owned));
-            return Request::Invalid {
-                reply: ReplyCtx {
+            return Request::malformed(
+                ReplyCtx {
                     id,
                     ..Default::default()
                 },
-                error: WireError::Malformed(e.to_string()),
-            };
+                e.to_string(),
+            );
         }
     };
     let mut reply = ReplyCtx {
@@ -168,36 +161,32 @@ fn parse_request(raw: &[u8]) -> Request {
             (Some(t), None, None) => Wanted::Target(t),
             (None, heat, cool) if heat.is_some() || cool.is_some() => Wanted::Range { heat, cool },
             _ => {
-                return Request::Invalid {
+                return Request::malformed(
                     reply,
-                    error: WireError::Malformed(
-                        "give `setpoint`, or `setpoint_heat` and/or `setpoint_cool`".into(),
-                    ),
-                };
+                    "give `setpoint`, or `setpoint_heat` and/or `setpoint_cool`",
+                );
             }
         },
         "set_mode" => match r.mode {
             Some(m) => Wanted::Mode(m),
             None => {
-                return Request::Invalid {
-                    reply,
-                    error: WireError::Malformed("set_mode needs `mode`".into()),
-                };
+                return Request::malformed(reply, "set_mode needs `mode`");
             }
         },
         "lock" => Wanted::Lock,
         "unlock" => Wanted::Unlock,
         other => {
-            return Request::Invalid {
+            return Request::malformed(
                 reply,
-                error: WireError::Malformed(format!(
+                format!(
                     "unknown op `{other}`; use state, describe, set_setpoint, set_mode, lock or unlock"
-                )),
-            };
+                ),
+            );
         }
     };
     reply.devices = vec![Device::of_command(wanted.name())];
     Request::Command {
+        msg_id: reply.id.clone(),
         reply,
         wanted,
         pin: r.pin,

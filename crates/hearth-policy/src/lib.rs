@@ -16,17 +16,22 @@ mod engine;
 mod explain;
 mod format;
 mod google;
+mod guard;
 mod json;
+pub mod lockout;
 mod outbound;
 pub mod pin;
+mod refusal;
 mod transform;
 
 pub use clock::Now;
 pub use command::{CommandError, CommandErrorCode, CommandName};
 pub use config::{
-    BooleanConfig, BucketsConfig, CommandsConfig, DeviceNames, FieldRule, PinConfig, PolicyConfig,
-    ShareKind,
+    BooleanConfig, BucketsConfig, CommandsConfig, DEFAULT_MAX_REQUESTS_PER_HOUR, DeviceNames,
+    FieldRule, PinConfig, PolicyConfig, ShareKind,
 };
+pub use guard::{GuardState, MAX_REMEMBERED_IDS, REPLAY_WINDOW};
+pub use refusal::CloudError;
 pub use engine::{Inbound, Policy, ReplyToken};
 pub use format::Format;
 pub use outbound::{

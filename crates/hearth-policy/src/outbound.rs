@@ -69,8 +69,14 @@ pub enum DecisionKind {
     Transformed,
     /// A field's value was not sent; `detail` names the rule.
     Withheld,
+    /// A command the policy let through and the house carried out.
     CommandAccepted,
+    /// A command refused by the policy or by the house; `detail` holds the real reason and
+    /// what the cloud was told.
     CommandRefused,
+    /// A request that was not a command (a state request, an unreadable directive) refused
+    /// or left unanswered; `detail` holds the real reason.
+    RequestRefused,
 }
 
 impl DecisionKind {
@@ -82,6 +88,7 @@ impl DecisionKind {
             DecisionKind::Withheld => "withheld",
             DecisionKind::CommandAccepted => "command_accepted",
             DecisionKind::CommandRefused => "command_refused",
+            DecisionKind::RequestRefused => "request_refused",
         }
     }
 }

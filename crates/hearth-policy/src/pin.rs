@@ -6,15 +6,19 @@
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::time::{Duration, Instant};
+use crate::lockout::{Backoff, Lockout, Verdict};
+use hearth_model::UnixMillis;
+use std::time::Duration;
 
 /// Fewer iterations make a stolen config file cheap to brute-force (a 4-digit PIN has only
 /// 10 000 candidates); this floor keeps a guess around a millisecond or more on a Pi.
 pub const MIN_ITERATIONS: u32 = 10_000;
 /// Wrong PINs in a row before hearth stops checking for a while.
 pub const MAX_FAILED_ATTEMPTS: u32 = 5;
-/// How long unlocking stays refused after too many wrong PINs.
+/// How long unlocking stays refused after too many wrong PINs (the first time).
 pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+/// The longest lockout, however many came before.
+pub const MAX_LOCKOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// PBKDF2 with HMAC-SHA256 (RFC 8018), 32-byte output.
 pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
@@ -114,36 +118,36 @@ pub(crate) enum PinCheck {
     LockedOut,
 }
 
-/// Counts wrong PINs and refuses to check any more for `LOCKOUT` after too many.
-#[derive(Debug, Default)]
+/// The voice PIN's lockout: after `MAX_FAILED_ATTEMPTS` wrong PINs unlocking is refused
+/// for `LOCKOUT`, twice as long after each further lockout, up to `MAX_LOCKOUT`.
+pub const BACKOFF: Backoff = Backoff {
+    max_failures: MAX_FAILED_ATTEMPTS,
+    first: LOCKOUT,
+    max: MAX_LOCKOUT,
+};
+
+/// Counts wrong PINs and refuses to check any more while locked out. Its state is a
+/// [`Lockout`], which the daemon persists across reloads and restarts.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct PinGuard {
-    failures: u32,
-    locked_until: Option<Instant>,
+    pub(crate) lockout: Lockout,
 }
 
 impl PinGuard {
-    pub(crate) fn check(&mut self, pin: &PinHash, given: Option<&str>, now: Instant) -> PinCheck {
-        if let Some(until) = self.locked_until {
-            if now < until {
-                return PinCheck::LockedOut;
-            }
-            self.locked_until = None;
-            self.failures = 0;
+    pub(crate) fn check(&mut self, pin: &PinHash, given: Option<&str>, now: UnixMillis) -> PinCheck {
+        if let Verdict::Locked { .. } = self.lockout.check(now) {
+            return PinCheck::LockedOut;
         }
         let Some(given) = given else {
             return PinCheck::Missing;
         };
         if pin.verify(given) {
-            self.failures = 0;
+            self.lockout.succeeded();
             PinCheck::Accepted
+        } else if self.lockout.failed(now, &BACKOFF).is_some() {
+            PinCheck::LockedOut
         } else {
-            self.failures += 1;
-            if self.failures >= MAX_FAILED_ATTEMPTS {
-                self.locked_until = Some(now + LOCKOUT);
-                PinCheck::LockedOut
-            } else {
-                PinCheck::Wrong
-            }
+            PinCheck::Wrong
         }
     }
 }
@@ -189,7 +193,7 @@ mod tests {
     fn guard_locks_out_after_repeated_failures_then_recovers() {
         let pin = PinHash::derive("2468", "salty-salt", 1);
         let mut g = PinGuard::default();
-        let t0 = Instant::now();
+        let t0 = UnixMillis(1_000_000);
         assert_eq!(g.check(&pin, None, t0), PinCheck::Missing);
         for _ in 1..MAX_FAILED_ATTEMPTS {
             assert_eq!(g.check(&pin, Some("0000"), t0), PinCheck::Wrong);
@@ -197,7 +201,7 @@ mod tests {
         assert_eq!(g.check(&pin, Some("0000"), t0), PinCheck::LockedOut);
         // Even the right PIN is not checked during the lockout.
         assert_eq!(g.check(&pin, Some("2468"), t0), PinCheck::LockedOut);
-        let later = t0 + LOCKOUT;
+        let later = UnixMillis(t0.0 + LOCKOUT.as_millis() as i64);
         assert_eq!(g.check(&pin, Some("2468"), later), PinCheck::Accepted);
     }
 
