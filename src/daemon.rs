@@ -123,6 +123,7 @@ pub async fn start(
     let clouds = crate::cloud::supervisor::start(crate::cloud::CloudInputs {
         clouds: cfg.cloud.clone(),
         ledger_path: cfg.ledger.path.clone(),
+        reload_over_mqtt: cfg.ledger.policy_reload_over_mqtt,
         config_path,
         state: state_rx.clone(),
         commands: cmd_tx.clone(),

@@ -48,14 +48,21 @@ pub struct CloudTls {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerConfig {
+    /// The ledger database; the clouds' guard state files (PIN lockout, replay memory) are
+    /// kept beside it.
     #[serde(default = "default_ledger_path")]
     pub path: PathBuf,
+    /// Whether a `policy_reload` request over local MQTT is obeyed. Off by default: any LAN
+    /// client could trigger reloads; SIGHUP (`systemctl reload hearth`) always works.
+    #[serde(default)]
+    pub policy_reload_over_mqtt: bool,
 }
 
 impl Default for LedgerConfig {
     fn default() -> Self {
         Self {
             path: default_ledger_path(),
+            policy_reload_over_mqtt: false,
         }
     }
 }

@@ -41,21 +41,40 @@ pub enum NotSent {
     Offline,
     #[error("connection busy (request queue full)")]
     Busy,
+    /// The message was made by another cloud's policy: a wiring bug, refused rather than
+    /// sent to the wrong cloud.
+    #[error("message made for another cloud; refused")]
+    WrongCloud,
+}
+
+/// A message the cloud published on `<prefix>/directive`, unread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    pub payload: Vec<u8>,
+    /// Delivered because it was retained on the broker, not because the cloud just sent
+    /// it: such a directive is replayed on every (re)connection, so it is never acted on.
+    pub retained: bool,
 }
 
 /// The forwarder's side of a connection.
 pub struct CloudLink {
     client: AsyncClient,
+    /// The configured name of the cloud this link reaches; `publish` checks it.
+    cloud: String,
     prefix: String,
     pub state: watch::Receiver<LinkState>,
-    /// Raw payloads published by the cloud on `<prefix>/directive`.
-    pub inbound: mpsc::Receiver<Vec<u8>>,
+    /// What the cloud published on `<prefix>/directive`.
+    pub inbound: mpsc::Receiver<Directive>,
 }
 
 impl CloudLink {
     /// Publish one policy-approved message on `<topic_prefix>/<suffix>`, or refuse at once
     /// if the cloud is down: nothing waits for a reconnect.
+    /// A message made by another cloud's policy is refused.
     pub fn publish(&self, message: Outbound) -> Result<(), NotSent> {
+        if message.cloud() != self.cloud {
+            return Err(NotSent::WrongCloud);
+        }
         if !self.state.borrow().up {
             return Err(NotSent::Offline);
         }
@@ -75,6 +94,9 @@ impl CloudLink {
     /// so nothing is ever queued for a cloud that is down. The benchmark uses this to measure
     /// the forwarding path's throughput; the forwarder itself never waits.
     pub async fn publish_when_ready(&self, message: Outbound) -> Result<(), NotSent> {
+        if message.cloud() != self.cloud {
+            return Err(NotSent::WrongCloud);
+        }
         if !self.state.borrow().up {
             return Err(NotSent::Offline);
         }
@@ -119,6 +141,7 @@ pub fn spawn(
     (
         CloudLink {
             client,
+            cloud: cfg.name.clone(),
             prefix: cfg.topic_prefix.clone(),
             state: state_rx,
             inbound: in_rx,
@@ -132,7 +155,7 @@ struct Driver {
     client: AsyncClient,
     eventloop: EventLoop,
     state: watch::Sender<LinkState>,
-    inbound: mpsc::Sender<Vec<u8>>,
+    inbound: mpsc::Sender<Directive>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -186,7 +209,11 @@ impl Driver {
                     tracing::info!(cloud = %name, host = %self.cfg.host, "cloud connected");
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) if p.topic == directive => {
-                    if self.inbound.try_send(p.payload.to_vec()).is_err() {
+                    let d = Directive {
+                        payload: p.payload.to_vec(),
+                        retained: p.retain,
+                    };
+                    if self.inbound.try_send(d).is_err() {
                         tracing::warn!(cloud = %name, "directive dropped: the forwarder is behind");
                     }
                 }
@@ -268,18 +295,20 @@ mod tests {
         let (_in_tx, inbound) = mpsc::channel(1);
         let link = CloudLink {
             client,
+            cloud: "c".into(),
             prefix: "house/one".into(),
             state,
             inbound,
         };
         let mut policy = Policy::new("c", Format::Json, &PolicyConfig::default()).unwrap();
+        let mut other = Policy::new("d", Format::Json, &PolicyConfig::default()).unwrap();
         let now = Now {
             wall: UnixMillis(0),
             mono: std::time::Instant::now(),
             utc_offset_minutes: 0,
         };
         assert_eq!(
-            link.publish(policy.capability(now).0),
+            link.publish(policy.capability(now).0.unwrap()),
             Err(NotSent::Offline)
         );
         eventloop.clean();
@@ -289,7 +318,12 @@ mod tests {
             up: true,
             session: 1,
         });
-        link.publish(policy.capability(now).0).unwrap();
+        assert_eq!(
+            link.publish(other.capability(now).0.unwrap()),
+            Err(NotSent::WrongCloud),
+            "a message made for cloud d was handed to cloud c's link"
+        );
+        link.publish(policy.capability(now).0.unwrap()).unwrap();
         eventloop.clean();
         assert_eq!(eventloop.pending.len(), 1);
         match &eventloop.pending[0] {

@@ -7,14 +7,24 @@
 //! new connection it sends the capability description and then the current state as the
 //! policy allows it now — never anything made before. This file never touches raw bytes
 //! for a cloud except the directives it passes, unread, to the policy.
+//!
+//! The ledger is the audit: a message is published only after its `sent` row is queued;
+//! if the ledger cannot take the row, the message is not sent (counted and logged). A
+//! retained directive is never acted on (the broker replays it on every connection); it is
+//! recorded as ignored. The policy's inbound guard (PIN lockout, replay memory) is carried
+//! over on a reload and saved to a state file, so neither a reload nor a restart resets it.
 
-use super::connection::{CloudLink, LinkState};
+use super::connection::{CloudLink, Directive, LinkState};
 use crate::clock::Clock;
 use crate::house::CommandRequest;
 use crate::ledger::{Ledger, Row};
 use hearth_control::Refusal;
 use hearth_model::HouseState;
-use hearth_policy::{CommandError, CommandErrorCode, Decision, Inbound, Now, Outbound, Policy};
+use hearth_policy::{
+    CommandError, CommandErrorCode, Decision, DecisionKind, GuardState, Inbound, Now, Outbound,
+    Policy,
+};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -31,6 +41,9 @@ pub struct ForwarderIo {
     pub ledger: Ledger,
     pub clock: Clock,
     pub shutdown: watch::Receiver<bool>,
+    /// Where this cloud's PIN lockout and replay memory are kept across restarts (`None`:
+    /// not persisted, for tests and benchmarks).
+    pub guard_file: Option<PathBuf>,
 }
 
 enum Wake {
@@ -38,7 +51,7 @@ enum Wake {
     Link,
     State,
     Deadline,
-    Inbound(Vec<u8>),
+    Inbound(Directive),
     Policy(Box<(Policy, bool)>),
 }
 
@@ -47,24 +60,40 @@ pub struct Forwarder {
     /// The policy shares nothing: no capability description is published either.
     silent: bool,
     io: ForwarderIo,
+    /// The guard state last saved (or loaded), to write only on change.
+    saved_guard: GuardState,
+    /// Messages not published because the ledger could not queue their `sent` row.
+    unrecorded: u64,
 }
 
-/// A control refusal as the policy's formats report it.
+/// A control refusal as the policy's formats report it: the stable code is mapped, the
+/// message goes to the ledger only.
 pub fn command_error(r: &Refusal) -> CommandError {
-    let code = match r.code {
-        "setpoint_out_of_range" | "setpoints_too_close" => CommandErrorCode::OutOfRange,
-        "door_open" | "state_unknown" => CommandErrorCode::NotPossibleNow,
-        "sensor_fault" => CommandErrorCode::HardwareFault,
-        "lock_busy" => CommandErrorCode::Busy,
-        _ => CommandErrorCode::Internal,
-    };
-    CommandError::new(code, r.message.clone())
+    CommandError::new(CommandErrorCode::from_refusal_code(r.code), r.message.clone())
 }
 
 impl Forwarder {
-    /// `silent`: see [`super::CloudConfig::shares_nothing`].
-    pub fn new(policy: Policy, silent: bool, io: ForwarderIo) -> Self {
-        Self { policy, silent, io }
+    /// `silent`: see [`super::CloudConfig::shares_nothing`]. Restores the guard state from
+    /// `io.guard_file` when there is one.
+    pub fn new(mut policy: Policy, silent: bool, io: ForwarderIo) -> Self {
+        let mut saved_guard = GuardState::default();
+        if let Some(path) = &io.guard_file {
+            match crate::persist::load::<GuardState>(path) {
+                Ok(Some(s)) => {
+                    policy.restore_guard_state(s.clone());
+                    saved_guard = s;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(cloud = %policy.cloud(), "{e}"),
+            }
+        }
+        Self {
+            policy,
+            silent,
+            io,
+            saved_guard,
+            unrecorded: 0,
+        }
     }
 
     fn now(&self) -> Now {
@@ -80,17 +109,50 @@ impl Forwarder {
         self.io.link.state.borrow().up
     }
 
-    /// Ledger the policy's decisions and publish its message, noting when it could not go.
-    fn emit(&mut self, message: Outbound, decisions: Vec<Decision>) {
-        self.io.ledger.record(decisions);
-        let cloud = message.cloud().to_owned();
-        if let Err(why) = self.io.link.publish(message) {
-            // The policy's `sent` row is already written; this one says it did not leave.
-            self.io.ledger.push(self.note(
-                &cloud,
-                "not_sent",
-                format!("{why}; message dropped, not queued"),
-            ));
+    /// Ledger the decisions and publish the messages: every row but the `sent` ones first,
+    /// then per message its `sent` row, and the message only if that row was queued.
+    fn emit(&mut self, messages: Vec<Outbound>, decisions: Vec<Decision>) {
+        let (sent, other): (Vec<Decision>, Vec<Decision>) = decisions
+            .into_iter()
+            .partition(|d| d.kind == DecisionKind::Sent);
+        // A row lost here is counted and logged by the ledger; the messages' own rows below
+        // decide whether they leave.
+        let _ = self.io.ledger.record(other);
+        debug_assert_eq!(sent.len(), messages.len(), "one sent row per message");
+        for (message, row) in messages.into_iter().zip(sent) {
+            if let Err(why) = self.io.ledger.push(row.into()) {
+                self.unrecorded += 1;
+                tracing::error!(
+                    cloud = %self.policy.cloud(),
+                    not_published = self.unrecorded,
+                    "message not published: its ledger row could not be queued ({why})"
+                );
+                continue;
+            }
+            let cloud = message.cloud().to_owned();
+            if let Err(why) = self.io.link.publish(message) {
+                // The `sent` row is already queued; this one says it did not leave.
+                let _ = self.io.ledger.push(self.note(
+                    &cloud,
+                    "not_sent",
+                    format!("{why}; message dropped, not queued"),
+                ));
+            }
+        }
+    }
+
+    /// Save the guard state if it changed (a wrong PIN, a new command id).
+    fn save_guard(&mut self) {
+        let Some(path) = &self.io.guard_file else {
+            return;
+        };
+        let now = self.policy.guard_state();
+        if now == self.saved_guard {
+            return;
+        }
+        match crate::persist::save(path, &now) {
+            Ok(()) => self.saved_guard = now,
+            Err(e) => tracing::error!(cloud = %self.policy.cloud(), "{e}"),
         }
     }
 
@@ -112,32 +174,46 @@ impl Forwarder {
         let state = self.io.state.borrow().clone();
         let now = self.now();
         let (messages, decisions) = self.policy.on_state(&state, now);
-        self.io.ledger.record(decisions);
-        for m in messages {
-            self.emit(m, Vec::new());
-        }
+        self.emit(messages, decisions);
     }
 
     fn announce(&mut self) {
         if !self.silent {
             let now = self.now();
             let (m, d) = self.policy.capability(now);
-            self.emit(m, d);
+            self.emit(m.into_iter().collect(), d);
         }
         self.report_state();
     }
 
-    async fn inbound(&mut self, raw: Vec<u8>) {
+    async fn inbound(&mut self, directive: Directive) {
+        if directive.retained {
+            let row = self.note(
+                self.policy.cloud(),
+                "directive_ignored",
+                format!(
+                    "retained directive ({} bytes) ignored: the broker replays a retained \
+                     message on every connection, so it is never acted on",
+                    directive.payload.len()
+                ),
+            );
+            let _ = self.io.ledger.push(row);
+            return;
+        }
         let state = self.io.state.borrow().clone();
-        let (inbound, decisions) = self.policy.handle_inbound(&raw, &state, self.now());
+        let (inbound, decisions) =
+            self.policy
+                .handle_inbound(&directive.payload, &state, self.now());
+        self.save_guard();
         match inbound {
-            Inbound::Reply(m) => self.emit(m, decisions),
+            Inbound::Reply(m) => self.emit(vec![m], decisions),
+            Inbound::Silent => self.emit(Vec::new(), decisions),
             Inbound::Command { command, reply } => {
-                self.io.ledger.record(decisions);
+                self.emit(Vec::new(), decisions);
                 let result = self.run_command(command).await;
                 let state = self.io.state.borrow().clone();
                 let (m, d) = self.policy.command_reply(reply, result, &state, self.now());
-                self.emit(m, d);
+                self.emit(vec![m], d);
             }
         }
     }
@@ -178,7 +254,7 @@ impl Forwarder {
                         "cloud offline: nothing is produced or queued for it until it is back"
                             .into(),
                     );
-                    self.io.ledger.push(row);
+                    let _ = self.io.ledger.push(row);
                 }
                 seen = link;
             }
@@ -205,7 +281,10 @@ impl Forwarder {
                 Wake::State | Wake::Deadline => self.report_state(),
                 Wake::Inbound(raw) => self.inbound(raw).await,
                 Wake::Policy(p) => {
-                    (self.policy, self.silent) = *p;
+                    let (mut policy, silent) = *p;
+                    // The lockout, replay memory and request budget outlive the reload.
+                    policy.carry_over_from(&mut self.policy);
+                    (self.policy, self.silent) = (policy, silent);
                     if self.up() {
                         self.announce();
                     }
@@ -221,21 +300,19 @@ mod tests {
 
     #[test]
     fn refusals_map_to_command_errors() {
-        let cases = [
-            ("setpoint_out_of_range", CommandErrorCode::OutOfRange),
-            ("setpoints_too_close", CommandErrorCode::OutOfRange),
-            ("door_open", CommandErrorCode::NotPossibleNow),
-            ("state_unknown", CommandErrorCode::NotPossibleNow),
-            ("sensor_fault", CommandErrorCode::HardwareFault),
-            ("lock_busy", CommandErrorCode::Busy),
-            ("shutting_down", CommandErrorCode::Internal),
-        ];
-        for (code, want) in cases {
+        for code in hearth_control::refusal::codes::ALL {
             let r = Refusal {
                 code,
                 message: "m".into(),
             };
-            assert_eq!(command_error(&r).code, want, "{code}");
+            let e = command_error(&r);
+            assert_eq!(e.code.as_str(), code, "every control code has its own mapping");
+            assert_eq!(e.message, "m");
         }
+        let r = Refusal {
+            code: "shutting_down",
+            message: "m".into(),
+        };
+        assert_eq!(command_error(&r).code, CommandErrorCode::Internal);
     }
 }

@@ -24,6 +24,8 @@ use tokio::task::JoinHandle;
 pub struct CloudInputs {
     pub clouds: Vec<CloudConfig>,
     pub ledger_path: PathBuf,
+    /// `[ledger] policy_reload_over_mqtt`: obey `policy_reload` from local MQTT.
+    pub reload_over_mqtt: bool,
     pub config_path: PathBuf,
     pub state: watch::Receiver<HouseState>,
     pub commands: mpsc::Sender<CommandRequest>,
@@ -65,6 +67,7 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
     let CloudInputs {
         clouds,
         ledger_path,
+        reload_over_mqtt,
         config_path,
         state,
         commands,
@@ -94,6 +97,7 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
             ledger: ledger.clone().expect("a ledger exists when clouds do"),
             clock,
             shutdown: shutdown.clone(),
+            guard_file: Some(crate::persist::guard_file(&ledger_path, &cfg.name)),
         };
         tasks.push(conn);
         tasks.push(tokio::spawn(
@@ -109,6 +113,7 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
         entries,
         ledger,
         ledger_path,
+        reload_over_mqtt,
         config_path,
         clock,
     };
@@ -124,6 +129,7 @@ struct Supervisor {
     entries: Vec<Entry>,
     ledger: Option<Ledger>,
     ledger_path: PathBuf,
+    reload_over_mqtt: bool,
     config_path: PathBuf,
     clock: Clock,
 }
@@ -166,6 +172,20 @@ impl Supervisor {
                     });
                 }
                 Ok(json!({ "clouds": list }))
+            }
+            PolicyOp::Reload if !self.reload_over_mqtt => {
+                let message = "policy reload over local MQTT is disabled; send SIGHUP \
+                               (systemctl reload hearth), or set [ledger] \
+                               policy_reload_over_mqtt = true and restart"
+                    .to_owned();
+                self.record_all(
+                    "policy_reload_refused",
+                    "reload requested over local MQTT refused: policy_reload_over_mqtt is off",
+                );
+                Err(PolicyError {
+                    code: "reload_disabled",
+                    message,
+                })
             }
             PolicyOp::Reload => self
                 .reload()
@@ -211,19 +231,24 @@ impl Supervisor {
                 format!("reload refused, old policy kept: {e}"),
             ),
         };
+        self.record_all(kind, &detail);
+        result
+    }
+
+    /// One ledger row per cloud (a lost row is counted and logged by the ledger).
+    fn record_all(&self, kind: &str, detail: &str) {
         if let Some(ledger) = &self.ledger {
             for e in &self.entries {
-                ledger.push(Row {
+                let _ = ledger.push(Row {
                     time: self.clock.wall_now(),
                     cloud: e.cfg.name.clone(),
                     field: None,
                     kind: kind.into(),
-                    detail: detail.clone(),
+                    detail: detail.to_owned(),
                     payload: None,
                 });
             }
         }
-        result
     }
 
     async fn try_reload(&mut self) -> Result<Vec<String>, String> {
@@ -356,6 +381,7 @@ mod tests {
         let tasks = start(CloudInputs {
             clouds: cfg.cloud.clone(),
             ledger_path: cfg.ledger.path.clone(),
+            reload_over_mqtt: true,
             config_path: path.clone(),
             state,
             commands,
@@ -419,5 +445,51 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(stats.unwrap().dropped, 0);
+    }
+
+    #[tokio::test]
+    async fn reload_over_mqtt_is_refused_unless_enabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hearth.toml");
+        std::fs::write(&path, config(dir.path(), "0.5")).unwrap();
+        let cfg = crate::config::load(&path).unwrap();
+        assert!(!cfg.ledger.policy_reload_over_mqtt, "off by default");
+        let shutdown = crate::shutdown::Shutdown::new();
+        let (_state_tx, state) = watch::channel(house());
+        let (commands, _cmd_rx) = mpsc::channel(1);
+        let (_reload_tx, reload) = mpsc::channel(1);
+        let tasks = start(CloudInputs {
+            clouds: cfg.cloud.clone(),
+            ledger_path: cfg.ledger.path.clone(),
+            reload_over_mqtt: cfg.ledger.policy_reload_over_mqtt,
+            config_path: path.clone(),
+            state,
+            commands,
+            clock: Clock::start(),
+            shutdown: shutdown.subscribe(),
+            reload,
+        })
+        .unwrap();
+        let tx = tasks.requests.clone();
+        std::fs::write(&path, config(dir.path(), "1.0")).unwrap();
+        let refused = ask(&tx, PolicyOp::Reload).await.unwrap_err();
+        assert_eq!(refused.code, "reload_disabled");
+        assert!(refused.message.contains("SIGHUP"), "{}", refused.message);
+        let still = ask(&tx, PolicyOp::Explain { cloud: None }).await.unwrap();
+        assert!(still.to_string().contains("nearest 0.5"), "policy unchanged");
+        shutdown.trigger();
+        drop(tx);
+        tokio::time::timeout(Duration::from_secs(10), tasks.finish())
+            .await
+            .unwrap();
+        let rows = Store::open_read_only(&cfg.ledger.path)
+            .unwrap()
+            .rows(Some("home"), UnixMillis(0), 50)
+            .unwrap();
+        assert!(
+            rows.iter()
+                .any(|r| r.kind == "policy_reload_refused" && r.detail.contains("MQTT")),
+            "{rows:?}"
+        );
     }
 }

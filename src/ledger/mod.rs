@@ -2,8 +2,10 @@
 //! transformed, command accepted or refused) and every policy reload, in SQLite.
 //!
 //! Writes go through a bounded channel to one dedicated thread that commits in batches, so
-//! a slow SD card never blocks a cloud forwarder: when the channel is full the rows are
-//! dropped and counted (the count is logged and returned at the end). Queries for
+//! a slow SD card never blocks a cloud forwarder. Queuing is fallible: when the channel is
+//! full a row is refused ([`LedgerFull`]), counted and logged, and the forwarder then does
+//! not publish the message that row was about — the ledger is the audit, so nothing leaves
+//! without its `sent` row. Queries for
 //! `hearthd audit` open the file read-only. Nothing here decides what is shared.
 
 mod store;
@@ -68,31 +70,48 @@ pub struct LedgerTask {
     thread: std::thread::JoinHandle<(u64, u64)>,
 }
 
+/// Why a row could not be queued; the row is lost and counted, and whatever it was about
+/// must not happen (a message whose `sent` row is not queued is not published).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerFull {
+    #[error("the ledger queue is full (the disk is too slow)")]
+    Full,
+    #[error("the ledger writer has stopped")]
+    Stopped,
+}
+
 impl Ledger {
-    /// Queue decisions; never blocks.
-    pub fn record(&self, decisions: impl IntoIterator<Item = Decision>) {
+    /// Queue decisions in order; never blocks. Stops at the first row that cannot be
+    /// queued (the rest are counted as dropped too) and says why.
+    pub fn record(&self, decisions: impl IntoIterator<Item = Decision>) -> Result<(), LedgerFull> {
+        let mut result = Ok(());
         for d in decisions {
-            self.push(d.into());
+            if result.is_err() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            result = self.push(d.into());
         }
+        result
     }
 
-    /// Queue one row; never blocks.
-    pub fn push(&self, row: Row) {
-        match self.tx.try_send(row) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                if n.is_power_of_two() {
-                    tracing::warn!(
-                        dropped = n,
-                        "ledger queue full: rows dropped (the disk is too slow)"
-                    );
-                }
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+    /// Queue one row; never blocks. A row that cannot be queued is counted and logged.
+    pub fn push(&self, row: Row) -> Result<(), LedgerFull> {
+        let why = match self.tx.try_send(row) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(_)) => LedgerFull::Full,
+            Err(TrySendError::Disconnected(_)) => LedgerFull::Stopped,
+        };
+        let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_power_of_two() {
+            tracing::warn!(dropped = n, "ledger row not queued: {why}");
         }
+        Err(why)
+    }
+
+    /// Rows that could not be queued so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -178,16 +197,19 @@ mod tests {
         let task = LedgerTask::spawn(&path).unwrap();
         let l = task.ledger();
         let day = 86_400_000;
-        l.push(row("a", None, "sent", 10));
-        l.push(row("a", Some("thermostat.temperature"), "transformed", 10));
-        l.push(row("a", Some("thermostat.temperature"), "transformed", 20));
+        l.push(row("a", None, "sent", 10)).unwrap();
+        l.push(row("a", Some("thermostat.temperature"), "transformed", 10))
+            .unwrap();
+        l.push(row("a", Some("thermostat.temperature"), "transformed", 20))
+            .unwrap();
         l.push(row(
             "a",
             Some("thermostat.temperature"),
             "transformed",
             day + 5,
-        ));
-        l.push(row("b", Some("lock.state"), "withheld", 30));
+        ))
+        .unwrap();
+        l.push(row("b", Some("lock.state"), "withheld", 30)).unwrap();
         drop(l);
         let stats = task.finish().await;
         assert_eq!(
