@@ -24,12 +24,15 @@ share = "on_change"
 [commands]
 allow = ["set_setpoint", "set_mode", "lock"]"#;
 
+/// A directive with a fresh messageId each time (a repeated one is refused as a replay).
 fn directive(ns: &str, name: &str, endpoint: &str, payload: J) -> Vec<u8> {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let id = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     serde_json::to_vec(&serde_json::json!({
         "directive": {
             "header": {
                 "namespace": ns, "name": name, "payloadVersion": "3",
-                "messageId": "abc-123", "correlationToken": "corr-token-1"
+                "messageId": format!("abc-{id}"), "correlationToken": "corr-token-1"
             },
             "endpoint": { "endpointId": endpoint, "cookie": {} },
             "payload": payload
@@ -78,9 +81,9 @@ fn sample_messages() -> Vec<(&'static str, Outbound)> {
         &s,
         clock.after(1),
     );
-    out.push(("StateReport", r));
+    out.push(("StateReport", r.unwrap()));
     let (cap, _) = p.capability(clock.after(2));
-    out.push(("Discover.Response", cap));
+    out.push(("Discover.Response", cap.unwrap()));
     let (Inbound::Command { reply, .. }, _) = p.handle_inbound(
         &directive(
             "Alexa.LockController",
@@ -121,11 +124,10 @@ fn sample_messages() -> Vec<(&'static str, Outbound)> {
     ) else {
         panic!("set_setpoint is allowed")
     };
-    let mut err = CommandError::new(
-        CommandErrorCode::OutOfRange,
+    let err = CommandError::new(
+        CommandErrorCode::SetpointOutOfRange,
         "heat setpoint 26.67 is above 26",
     );
-    err.valid_range = Some((5.0, 26.0));
     let (r, _) = p.command_reply(reply, Err(err), &s, clock.after(7));
     out.push(("ErrorResponse.out_of_range", r));
     let (Inbound::Command { reply, .. }, _) = p.handle_inbound(
@@ -143,7 +145,7 @@ fn sample_messages() -> Vec<(&'static str, Outbound)> {
     let (r, _) = p.command_reply(
         reply,
         Err(CommandError::new(
-            CommandErrorCode::NotPossibleNow,
+            CommandErrorCode::SetpointsTooClose,
             "too close to the cool setpoint",
         )),
         &s,
@@ -259,13 +261,13 @@ fn discovery_declares_only_what_the_policy_shares() {
     let mut empty = policy(Format::Alexa, "");
     let (cap, _) = empty.capability(Clock::at("2026-11-25T12:00:00Z").after(0));
     assert_eq!(
-        json(cap.bytes())["event"]["payload"]["endpoints"],
+        json(cap.unwrap().bytes())["event"]["payload"]["endpoints"],
         serde_json::json!([])
     );
     // Commands only: the lock endpoint is there, with no retrievable property.
     let mut cmd = policy(Format::Alexa, "[commands]\nallow = [\"lock\"]");
     let (cap, _) = cmd.capability(Clock::at("2026-11-25T12:00:00Z").after(0));
-    let v = json(cap.bytes());
+    let v = json(cap.unwrap().bytes());
     let eps = v["event"]["payload"]["endpoints"].as_array().unwrap();
     assert_eq!(eps.len(), 1);
     let lock = iface(&eps[0], "Alexa.LockController").unwrap();
@@ -281,6 +283,7 @@ fn directives_become_commands_in_celsius() {
     let run = |p: &mut Policy, raw: Vec<u8>| match p.handle_inbound(&raw, &s, clock.after(0)).0 {
         Inbound::Command { command, .. } => command.kind,
         Inbound::Reply(r) => panic!("refused: {}", String::from_utf8_lossy(r.bytes())),
+        Inbound::Silent => panic!("silent"),
     };
     let k = run(
         &mut p,
@@ -404,10 +407,12 @@ unlock_pin = { checked_by = "alexa" }"#;
         &s,
         clock.after(0),
     );
-    let Inbound::Command { command, .. } = inbound else {
+    let Inbound::Command { command, reply } = inbound else {
         panic!("unlock is allowed")
     };
+    assert!(d.is_empty(), "recorded once carried out: {d:?}");
     assert_eq!(command.kind, CommandKind::Lock(LockAction::Unlock));
+    let (_, d) = p.command_reply(reply, Ok(()), &s, clock.after(1));
     assert!(d[0].detail.contains("voice code checked by Alexa"), "{d:?}");
 }
 

@@ -174,12 +174,10 @@ window = "07:00-22:00""#;
         &house(25.0, LockState::Locked),
         later,
     );
-    assert_eq!(
-        json(answer.bytes()),
-        serde_json::json!({"id":"q","ok":true,"state":{}})
-    );
-    let (cap, _) = p.capability(later);
-    assert_eq!(json(cap.bytes())["fields"], serde_json::json!({}));
+    assert!(answer.is_none(), "ended consent: no answer at all");
+    let (cap, d) = p.capability(later);
+    assert!(cap.is_none(), "ended consent: no capability description");
+    assert!(d[0].detail.contains("consent_until"), "{d:?}");
 }
 
 #[test]
@@ -196,6 +194,7 @@ boolean = { true_when = ["locked"] }"#,
     let s = house(20.0, LockState::Jammed);
     assert!(p.on_state(&s, clock.after(0)).0.is_empty());
     let (answer, d) = p.answer_state_request(br#"{"id":"7","op":"state"}"#, &s, clock.after(1));
+    let answer = answer.unwrap();
     assert_eq!(answer.topic_suffix(), TOPIC_RESPONSE);
     assert_eq!(
         json(answer.bytes()),
@@ -242,9 +241,9 @@ allow = ["lock"]"#,
     };
     assert_eq!(command.source, Source::Cloud("test-cloud".into()));
     assert_eq!(command.kind, CommandKind::Lock(LockAction::Lock));
-    assert!(d.iter().any(|d| d.kind == DecisionKind::CommandAccepted));
+    assert!(d.is_empty(), "recorded once the house answers");
     // The reply's snapshot passes the policy: lock.state is `never`, so it is absent.
-    let (out, _) = p.command_reply(
+    let (out, d) = p.command_reply(
         reply,
         Ok(()),
         &house(20.0, LockState::Locked),
@@ -254,6 +253,7 @@ allow = ["lock"]"#,
         json(out.bytes()),
         serde_json::json!({"id":"2","ok":true,"state":{}})
     );
+    assert!(d.iter().any(|d| d.kind == DecisionKind::CommandAccepted));
 }
 
 #[test]
@@ -278,16 +278,27 @@ allow = ["set_setpoint"]"#,
         panic!()
     };
     assert_eq!(change.setpoint_heat, Some(40.0));
-    let err = CommandError::new(CommandErrorCode::OutOfRange, "heat setpoint 40 is above 30");
+    let err = CommandError::new(
+        CommandErrorCode::SetpointOutOfRange,
+        "heat setpoint 40 is above 30",
+    );
     let (out, d) = p.command_reply(reply, Err(err), &s, clock.after(1));
     let v = json(out.bytes());
-    assert_eq!(v["error"]["code"], "out_of_range");
+    // Which setpoint a single target goes to depends on the mode, which this cloud is not
+    // given: even `out_of_range` would say something about it, so the refusal is neutral.
+    assert_eq!(v["error"]["code"], "refused");
+    assert!(
+        d.iter().any(|d| d.kind == DecisionKind::CommandRefused
+            && d.detail.contains("heat setpoint 40 is above 30")
+            && d.detail.contains("would reveal thermostat.mode")),
+        "{d:?}"
+    );
     assert_eq!(d.last().unwrap().payload.as_deref(), Some(out.bytes()));
     // Off mode: a single setpoint makes no sense and is refused before reaching the house.
     let mut off = s.clone();
     off.thermostat.mode = Mode::Off;
     let (inbound, _) = p.handle_inbound(
-        br#"{"op":"set_setpoint","setpoint":21}"#,
+        br#"{"id":"4","op":"set_setpoint","setpoint":21}"#,
         &off,
         clock.after(2),
     );

@@ -3,18 +3,27 @@
 //! allows for that kind of message, transformed exactly as the policy says, within windows,
 //! consent and rate limits; every message and every changed field has a ledger record.
 //!
+//! Commands too: every kind of directive (allowed or not, replayed, with duplicate keys, for
+//! a device that does not exist), answered by the house with success or with every refusal
+//! the controllers produce, whose messages are full of house values and names. Every error
+//! reply must be a fixed code with a fixed sentence, name a field's state only when that
+//! field is shared, and carry no such value or name; a cloud whose consent ended gets nothing.
+//!
 //! The checks use an independent model of the policy (below), not the crate's internals.
 
 mod common;
 
+use common::commands::{self, Cmd, SENTINELS};
 use common::{Clock, json};
 use hearth_model::{
     DoorState, FanMode, Field, HouseState, HvacAction, LockState, LockStatus, Mode,
     ThermostatState, Value,
 };
+use hearth_policy::pin::PinHash;
 use hearth_policy::{
-    BooleanConfig, BucketsConfig, CommandsConfig, DecisionKind, FieldRule, Format, Inbound, Now,
-    Outbound, Policy, PolicyConfig, ShareKind,
+    BooleanConfig, BucketsConfig, CloudError, CommandError, CommandErrorCode, CommandsConfig,
+    DecisionKind, FieldRule, Format, Inbound, Now, Outbound, PinConfig, Policy, PolicyConfig,
+    ShareKind,
 };
 use proptest::prelude::*;
 use serde_json::Value as J;
@@ -165,10 +174,35 @@ fn fit(format: Format, field: Field, mut g: Gen, alexa_group_proactive: bool) ->
     g
 }
 
+/// Which commands a generated policy allows: set_setpoint, set_mode, lock, unlock.
+type Allow = [bool; 4];
+const NAMES: [&str; 4] = ["set_setpoint", "set_mode", "lock", "unlock"];
+
+fn pin_config(format: Format) -> PinConfig {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if format == Format::Alexa {
+        return PinConfig {
+            checked_by: Some("alexa".into()),
+            ..Default::default()
+        };
+    }
+    let line = HASH.get_or_init(|| {
+        PinHash::derive(commands::PIN, "salt-salt", hearth_policy::pin::MIN_ITERATIONS).to_toml()
+    });
+    let hex = line.split('"').nth(1).unwrap().to_owned();
+    PinConfig {
+        pbkdf2_sha256: Some(hex),
+        salt: Some("salt-salt".into()),
+        iterations: Some(hearth_policy::pin::MIN_ITERATIONS),
+        checked_by: None,
+    }
+}
+
 fn to_config(
     rules: &BTreeMap<Field, Gen>,
     consent: Option<usize>,
-    allow_lock: bool,
+    allow: Allow,
+    format: Format,
 ) -> PolicyConfig {
     let mut cfg = PolicyConfig {
         consent_until: consent.map(|i| DATES[i].0.to_string()),
@@ -215,12 +249,15 @@ fn to_config(
         r.until = g.until.map(|i| DATES[i].0.to_string());
         cfg.fields.insert(f.name().to_string(), r);
     }
-    if allow_lock {
-        cfg.commands = CommandsConfig {
-            allow: vec!["lock".into()],
-            unlock_pin: None,
-        };
-    }
+    cfg.commands = CommandsConfig {
+        allow: NAMES
+            .iter()
+            .zip(allow)
+            .filter(|(_, a)| *a)
+            .map(|(n, _)| n.to_string())
+            .collect(),
+        unlock_pin: allow[3].then(|| pin_config(format)),
+    };
     cfg
 }
 
@@ -289,7 +326,27 @@ enum Step {
     State(u64, HouseState),
     Deadline,
     Request(u64, bool),
-    Lock(u64),
+    /// After this many seconds, send this command (again with the previous id when
+    /// `replay`); the house answers OK (`None`) or with `CommandErrorCode::ALL[i]`.
+    Command {
+        dt: u64,
+        cmd: Cmd,
+        replay: bool,
+        outcome: Option<usize>,
+    },
+}
+
+fn gen_cmd() -> impl Strategy<Value = Cmd> {
+    prop_oneof![
+        Just(Cmd::Lock),
+        any::<bool>().prop_map(Cmd::Unlock),
+        (100i32..350).prop_map(|t| Cmd::Target(f64::from(t) / 10.0)),
+        (-50i32..50).prop_map(|d| Cmd::Delta(f64::from(d) / 10.0)),
+        (150i32..220, 230i32..300).prop_map(|(h, c)| Cmd::Range(f64::from(h) / 10.0, f64::from(c) / 10.0)),
+        proptest::sample::select(vec!["heat", "cool", "auto", "off"]).prop_map(Cmd::Mode),
+        Just(Cmd::DuplicateKey),
+        Just(Cmd::UnknownDevice),
+    ]
 }
 
 fn gen_steps() -> impl Strategy<Value = Vec<Step>> {
@@ -297,7 +354,13 @@ fn gen_steps() -> impl Strategy<Value = Vec<Step>> {
         5 => (prop_oneof![0u64..120, 0u64..4000], gen_state()).prop_map(|(d, s)| Step::State(d, s)),
         2 => Just(Step::Deadline),
         2 => (0u64..2000, any::<bool>()).prop_map(|(d, lock)| Step::Request(d, lock)),
-        1 => (0u64..600).prop_map(Step::Lock),
+        3 => (
+            0u64..600,
+            gen_cmd(),
+            proptest::bool::weighted(0.2),
+            proptest::option::weighted(0.6, 0usize..CommandErrorCode::ALL.len()),
+        )
+            .prop_map(|(dt, cmd, replay, outcome)| Step::Command { dt, cmd, replay, outcome }),
     ];
     proptest::collection::vec(step, 1..50)
 }
@@ -512,13 +575,6 @@ fn state_request(format: Format, to_lock: bool) -> Vec<u8> {
     }
 }
 
-fn lock_command(format: Format) -> Vec<u8> {
-    match format {
-        Format::Json => br#"{"id":"l","op":"lock"}"#.to_vec(),
-        Format::Alexa => br#"{"directive":{"header":{"namespace":"Alexa.LockController","name":"Lock","payloadVersion":"3","messageId":"m2","correlationToken":"c2"},"endpoint":{"endpointId":"hearth-lock"},"payload":{}}}"#.to_vec(),
-        Format::Google => br#"{"requestId":"e","inputs":[{"intent":"action.devices.EXECUTE","payload":{"commands":[{"devices":[{"id":"hearth-lock"}],"execution":[{"command":"action.devices.commands.LockUnlock","params":{"lock":true}}]}]}}]}"#.to_vec(),
-    }
-}
 
 struct Checker {
     format: Format,
@@ -528,7 +584,81 @@ struct Checker {
     last_raw: BTreeMap<Field, Option<Value>>,
 }
 
+const CLOUD: &str = "cloud-zq";
+
+/// A control refusal as the controllers word it: full of house values and names.
+fn house_refusal(code: CommandErrorCode, s: &HouseState) -> CommandError {
+    CommandError::new(
+        code,
+        format!(
+            "{}: lock.door = {:?}, setpoint_heat {} in mode off, moving for local:alice (neighbour-cloud)",
+            code.as_str(),
+            s.lock.door,
+            s.thermostat.setpoint_heat
+        ),
+    )
+}
+
+/// The fields a house refusal of `cmd` would tell about (the independent model).
+fn reveals(code: CommandErrorCode, cmd: Cmd) -> Vec<Field> {
+    let setpoints = vec![
+        Field::ThermostatSetpointHeat,
+        Field::ThermostatSetpointCool,
+        Field::ThermostatMode,
+    ];
+    match (code, cmd) {
+        (CommandErrorCode::SetpointOutOfRange, Cmd::Delta(_)) => setpoints,
+        (CommandErrorCode::SetpointOutOfRange, Cmd::Target(_)) => vec![Field::ThermostatMode],
+        (CommandErrorCode::SetpointsTooClose, Cmd::Range(..)) => vec![],
+        (CommandErrorCode::SetpointsTooClose, _) => setpoints,
+        (CommandErrorCode::DoorOpen, _) => vec![Field::LockDoor],
+        (CommandErrorCode::LockBusy | CommandErrorCode::SensorFault, _) => vec![Field::LockState],
+        _ => vec![],
+    }
+}
+
 impl Checker {
+    fn consent_over(&self, now: &Now) -> bool {
+        let local = now.wall.0 + i64::from(now.utc_offset_minutes) * 60_000;
+        self.consent.is_some_and(|i| local.div_euclid(86_400_000) > DATES[i].1)
+    }
+
+    /// Whether a value of `f` could be in an answer now.
+    fn shared_now(&self, f: Field, now: &Now) -> bool {
+        let g = self.rule(f);
+        g.share != ShareKind::Never && carried(self.format, f) && open_now(&g, self.consent, now)
+    }
+
+    /// An error reply: a fixed sentence, no sentinel, a field-naming code only for shared
+    /// fields, neutral when `reveals` has a field not shared now. Returns (code, sentence);
+    /// ("ok", "") for a reply that is not an error.
+    fn check_error(
+        &self,
+        o: &Outbound,
+        now: &Now,
+        reveals: &[Field],
+    ) -> Result<(String, String), TestCaseError> {
+        let text = String::from_utf8_lossy(o.bytes());
+        for s in SENTINELS.iter().chain([&CLOUD]) {
+            prop_assert!(!text.contains(s), "`{}` reached the cloud: {}", s, text);
+        }
+        let Some((code, sentence)) = commands::error_of(self.format, o.bytes()) else {
+            return Ok(("ok".into(), String::new()));
+        };
+        prop_assert!(
+            CloudError::ALL.iter().any(|e| e.message() == sentence),
+            "not a fixed sentence: {}",
+            sentence
+        );
+        for f in commands::fields_named_by(self.format, &code) {
+            prop_assert!(self.shared_now(*f, now), "`{}` tells about {}, which is not shared: {}", code, f, text);
+        }
+        if reveals.iter().any(|f| !self.shared_now(*f, now)) {
+            prop_assert_eq!(&code, commands::neutral(self.format), "not neutral: {}", text);
+        }
+        Ok((code, sentence))
+    }
+
     fn rule(&self, f: Field) -> Gen {
         self.rules.get(&f).cloned().unwrap_or(Gen {
             share: ShareKind::Never,
@@ -656,7 +786,7 @@ impl Checker {
     }
 }
 
-fn gen_policy() -> impl Strategy<Value = (Format, BTreeMap<Field, Gen>, Option<usize>, bool)> {
+fn gen_policy() -> impl Strategy<Value = (Format, BTreeMap<Field, Gen>, Option<usize>, Allow)> {
     let format = prop_oneof![
         Just(Format::Json),
         Just(Format::Alexa),
@@ -668,15 +798,15 @@ fn gen_policy() -> impl Strategy<Value = (Format, BTreeMap<Field, Gen>, Option<u
         rules,
         proptest::option::weighted(0.3, 0usize..3),
         any::<bool>(),
-        any::<bool>(),
+        (any::<bool>(), any::<bool>(), any::<bool>(), proptest::bool::weighted(0.3)),
     )
-        .prop_map(|(format, rules, consent, group, allow_lock)| {
+        .prop_map(|(format, rules, consent, group, (a, b, c, d))| {
             let rules = Field::ALL
                 .into_iter()
                 .zip(rules)
                 .map(|(f, g)| (f, fit(format, f, g, group)))
                 .collect();
-            (format, rules, consent, allow_lock)
+            (format, rules, consent, [a, b, c, d])
         })
 }
 
@@ -685,18 +815,20 @@ proptest! {
 
     #[test]
     fn nothing_leaves_but_what_the_policy_allows(
-        (format, rules, consent, allow_lock) in gen_policy(),
+        (format, rules, consent, allow) in gen_policy(),
         offset in (-20i32..20).prop_map(|h| h * 30),
         first in gen_state(),
         steps in gen_steps(),
     ) {
-        let cfg = to_config(&rules, consent, allow_lock);
-        let mut policy = Policy::new("prop", format, &cfg).map_err(|e| TestCaseError::fail(format!("generated policy invalid: {e:?}")))?;
+        let cfg = to_config(&rules, consent, allow, format);
+        let mut policy = Policy::new(CLOUD, format, &cfg).map_err(|e| TestCaseError::fail(format!("generated policy invalid: {e:?}")))?;
         let mut clock = Clock::at("2026-11-25T00:00:00Z");
         clock.offset_minutes = offset;
         let mut checker = Checker { format, rules, consent, last_sent: BTreeMap::new(), last_raw: BTreeMap::new() };
         let mut t = Duration::ZERO;
         let mut state = first;
+        let mut last_id = String::new();
+        let mut seen_ids = std::collections::HashSet::new();
         let now = clock.after_d(t);
         let (out, d) = policy.on_state(&state, now);
         checker.check(&out, &d, &state, &now, true)?;
@@ -723,21 +855,67 @@ proptest! {
                     t += Duration::from_secs(dt);
                     let now = clock.after_d(t);
                     let (o, d) = policy.answer_state_request(&state_request(format, to_lock), &state, now);
-                    checker.check(std::slice::from_ref(&o), &d, &state, &now, false)?;
+                    let out: Vec<Outbound> = o.into_iter().collect();
+                    checker.check(&out, &d, &state, &now, false)?;
                 }
-                Step::Lock(dt) => {
+                Step::Command { dt, cmd, replay, outcome } => {
                     t += Duration::from_secs(dt);
                     let now = clock.after_d(t);
-                    match policy.handle_inbound(&lock_command(format), &state, now) {
-                        (Inbound::Reply(o), d) => {
-                            prop_assert!(!allow_lock, "an allowed lock was refused");
-                            prop_assert!(d.iter().any(|d| d.kind == DecisionKind::CommandRefused));
+                    if !replay || last_id.is_empty() {
+                        last_id = format!("cmd-{t:?}-{}", last_id.len());
+                    }
+                    let raw = commands::directive(format, cmd, &last_id);
+                    // A replay is refused as one once the directive reads as a command.
+                    let was_seen = seen_ids.contains(&last_id)
+                        && !matches!(cmd, Cmd::DuplicateKey | Cmd::UnknownDevice);
+                    if !checker.consent_over(&now) && !matches!(cmd, Cmd::DuplicateKey | Cmd::UnknownDevice) {
+                        seen_ids.insert(last_id.clone());
+                    }
+                    let (inbound, d) = policy.handle_inbound(&raw, &state, now);
+                    if checker.consent_over(&now) {
+                        prop_assert!(matches!(inbound, Inbound::Silent), "ended consent still answered");
+                        prop_assert!(d.iter().all(|d| d.kind != DecisionKind::Sent && d.payload.is_none()));
+                        prop_assert!(d.iter().any(|d| matches!(d.kind, DecisionKind::CommandRefused | DecisionKind::RequestRefused)));
+                        continue;
+                    }
+                    match inbound {
+                        Inbound::Silent => prop_assert!(false, "silent while consent holds"),
+                        Inbound::Reply(o) => {
+                            prop_assert!(d.iter().any(|d| matches!(d.kind, DecisionKind::CommandRefused | DecisionKind::RequestRefused)));
+                            let (code, _) = checker.check_error(&o, &now, &[])?;
+                            if was_seen {
+                                let want = match format {
+                                    Format::Json => "replayed",
+                                    Format::Alexa => "INVALID_DIRECTIVE",
+                                    Format::Google => "protocolError",
+                                };
+                                prop_assert_eq!(code, want, "a replay was not refused as one");
+                            }
                             checker.check(std::slice::from_ref(&o), &d, &state, &now, false)?;
                         }
-                        (Inbound::Command { reply, .. }, d) => {
-                            prop_assert!(allow_lock, "a lock outside the allow-list was accepted");
-                            prop_assert!(d.iter().any(|d| d.kind == DecisionKind::CommandAccepted));
-                            let (o, d) = policy.command_reply(reply, Ok(()), &state, now);
+                        Inbound::Command { command, reply } => {
+                            prop_assert!(!was_seen, "a replayed command was accepted");
+                            let name = NAMES.iter().position(|n| *n == reply.command_name().as_str()).unwrap();
+                            prop_assert!(allow[name], "{} outside the allow-list was accepted", NAMES[name]);
+                            prop_assert_eq!(command.source, hearth_model::Source::Cloud(CLOUD.into()));
+                            let result = outcome.map(|i| house_refusal(CommandErrorCode::ALL[i], &state));
+                            let (o, d) = policy.command_reply(reply, result.clone().map_or(Ok(()), Err), &state, now);
+                            match &result {
+                                None => prop_assert!(d.iter().any(|d| d.kind == DecisionKind::CommandAccepted)),
+                                Some(e) => {
+                                    prop_assert!(d.iter().any(|d| d.kind == DecisionKind::CommandRefused && d.detail.contains(&e.message)), "the real reason is in the ledger");
+                                    // json has no delta: its "delta" directive is a target.
+                                    let asked = match (format, cmd) {
+                                        (Format::Json, Cmd::Delta(d)) => Cmd::Target(d),
+                                        _ => cmd,
+                                    };
+                                    let reveals = reveals(e.code, asked);
+                                    let (code, _) = checker.check_error(&o, &now, &reveals)?;
+                                    if matches!(e.code, CommandErrorCode::StateUnknown | CommandErrorCode::Internal) {
+                                        prop_assert_eq!(code, commands::neutral(format));
+                                    }
+                                }
+                            }
                             checker.check(std::slice::from_ref(&o), &d, &state, &now, false)?;
                         }
                     }
@@ -747,8 +925,8 @@ proptest! {
         // The capability never declares a `never` field (json lists them by name).
         if format == Format::Json {
             let (cap, _) = policy.capability(clock.after_d(t));
-            for (k, _) in json(cap.bytes())["fields"].as_object().unwrap() {
-                let f = Field::from_name(k).unwrap();
+            for (k, _) in cap.iter().flat_map(|c| json(c.bytes())["fields"].as_object().cloned().unwrap()) {
+                let f = Field::from_name(&k).unwrap();
                 prop_assert!(checker.rule(f).share != ShareKind::Never, "{} declared", f);
             }
         }

@@ -2,6 +2,8 @@
 //! from TOML. Test support only; nothing here may be used to build an `Outbound`.
 #![allow(dead_code)]
 
+pub mod commands;
+
 use hearth_model::{
     DoorState, FanMode, HouseState, HvacAction, LockState, LockStatus, Mode, ThermostatState,
     UnixMillis,
