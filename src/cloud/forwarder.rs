@@ -69,7 +69,10 @@ pub struct Forwarder {
 /// A control refusal as the policy's formats report it: the stable code is mapped, the
 /// message goes to the ledger only.
 pub fn command_error(r: &Refusal) -> CommandError {
-    CommandError::new(CommandErrorCode::from_refusal_code(r.code), r.message.clone())
+    CommandError::new(
+        CommandErrorCode::from_refusal_code(r.code),
+        r.message.clone(),
+    )
 }
 
 impl Forwarder {
@@ -306,7 +309,11 @@ mod tests {
                 message: "m".into(),
             };
             let e = command_error(&r);
-            assert_eq!(e.code.as_str(), code, "every control code has its own mapping");
+            assert_eq!(
+                e.code.as_str(),
+                code,
+                "every control code has its own mapping"
+            );
             assert_eq!(e.message, "m");
         }
         let r = Refusal {

@@ -476,7 +476,10 @@ mod tests {
         assert_eq!(refused.code, "reload_disabled");
         assert!(refused.message.contains("SIGHUP"), "{}", refused.message);
         let still = ask(&tx, PolicyOp::Explain { cloud: None }).await.unwrap();
-        assert!(still.to_string().contains("nearest 0.5"), "policy unchanged");
+        assert!(
+            still.to_string().contains("nearest 0.5"),
+            "policy unchanged"
+        );
         shutdown.trigger();
         drop(tx);
         tokio::time::timeout(Duration::from_secs(10), tasks.finish())

@@ -209,7 +209,8 @@ mod tests {
             day + 5,
         ))
         .unwrap();
-        l.push(row("b", Some("lock.state"), "withheld", 30)).unwrap();
+        l.push(row("b", Some("lock.state"), "withheld", 30))
+            .unwrap();
         drop(l);
         let stats = task.finish().await;
         assert_eq!(

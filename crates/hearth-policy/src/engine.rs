@@ -7,14 +7,14 @@
 
 use crate::clock::Now;
 use crate::command::{CommandError, CommandName, Wanted};
-use crate::guard::{Guard, GuardState, IdCheck};
-use crate::refusal::{CloudError, Refused};
 use crate::config::{Compiled, PolicyConfig, Rule, Share, UnlockGuard};
 use crate::format::{Declaration, Declared, Device, Env, Format, ReplyCtx, Request, Shared};
+use crate::guard::{Guard, GuardState, IdCheck};
 use crate::outbound::{
     Decision, DecisionKind, Outbound, TOPIC_DISCOVERY, TOPIC_RESPONSE, TOPIC_STATE,
 };
 use crate::pin::PinCheck;
+use crate::refusal::{CloudError, Refused};
 use crate::transform::show;
 use hearth_model::{Command, ConfigIssue, Field, HouseState, Source, UnixMillis, Value};
 use std::collections::BTreeMap;
@@ -310,7 +310,9 @@ impl Policy {
             .wire()
             .parse(raw_request, &self.compiled.devices)
         {
-            Request::State { reply, devices } => self.answer_within_budget(&reply, &devices, state, now),
+            Request::State { reply, devices } => {
+                self.answer_within_budget(&reply, &devices, state, now)
+            }
             Request::Invalid { reply, error } => self.refuse(&reply, error, None, now),
             Request::Discovery { reply } | Request::Command { reply, .. } => self.refuse(
                 &reply,
@@ -423,7 +425,10 @@ impl Policy {
                     match self.guard.pin.check(hash, pin.as_deref(), now.wall) {
                         PinCheck::Accepted => how.push_str("; voice PIN checked by hearth"),
                         PinCheck::Missing => {
-                            return refuse(self, r(CloudError::PinNeeded, "no voice PIN given; asked for it"));
+                            return refuse(
+                                self,
+                                r(CloudError::PinNeeded, "no voice PIN given; asked for it"),
+                            );
                         }
                         PinCheck::Wrong => {
                             return refuse(self, r(CloudError::PinWrong, "wrong voice PIN"));

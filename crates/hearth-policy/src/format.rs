@@ -7,8 +7,8 @@
 //! see a `HouseState`.
 
 use crate::command::{CommandName, Wanted};
-use crate::refusal::{CloudError, Refused};
 use crate::config::DeviceNames;
+use crate::refusal::{CloudError, Refused};
 use crate::transform::Transform;
 use hearth_model::{Field, UnixMillis, Value};
 use serde::{Deserialize, Serialize};

@@ -7,12 +7,12 @@
 //! never add a house value the engine did not pass in.
 
 use crate::command::Wanted;
-use crate::refusal::{CloudError, Refused};
 use crate::config::DeviceNames;
 use crate::format::{
     Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, find, strict_json,
     to_bytes,
 };
+use crate::refusal::{CloudError, Refused};
 use crate::transform::Transform;
 use hearth_model::{Field, Mode, Value};
 use serde_json::{Map, Value as J, json};

@@ -6,11 +6,11 @@
 //! module spells allowed values; it must never add a house value the engine did not pass in.
 
 use crate::command::Wanted;
-use crate::refusal::CloudError;
 use crate::config::DeviceNames;
 use crate::format::{
     Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, strict_json, to_bytes,
 };
+use crate::refusal::CloudError;
 use crate::transform::Transform;
 use hearth_model::{Field, Mode, Value};
 use serde::Deserialize;

@@ -30,10 +30,10 @@ pub use config::{
     BooleanConfig, BucketsConfig, CommandsConfig, DEFAULT_MAX_REQUESTS_PER_HOUR, DeviceNames,
     FieldRule, PinConfig, PolicyConfig, ShareKind,
 };
-pub use guard::{GuardState, MAX_REMEMBERED_IDS, REPLAY_WINDOW};
-pub use refusal::CloudError;
 pub use engine::{Inbound, Policy, ReplyToken};
 pub use format::Format;
+pub use guard::{GuardState, MAX_REMEMBERED_IDS, REPLAY_WINDOW};
 pub use outbound::{
     Decision, DecisionKind, Outbound, TOPIC_DISCOVERY, TOPIC_RESPONSE, TOPIC_STATE,
 };
+pub use refusal::CloudError;

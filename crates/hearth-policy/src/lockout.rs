@@ -71,7 +71,9 @@ impl Lockout {
             return None;
         }
         let d = b.duration(self.level);
-        let until = now.0.saturating_add(d.as_millis().min(i64::MAX as u128) as i64);
+        let until = now
+            .0
+            .saturating_add(d.as_millis().min(i64::MAX as u128) as i64);
         self.locked_until = Some(until);
         self.level = self.level.saturating_add(1);
         Some(UnixMillis(until))

@@ -4,10 +4,10 @@
 //! numbers Python's `hashlib.pbkdf2_hmac("sha256", pin, salt, iterations).hex()` produces.
 //! This module never stores, logs or returns a PIN in clear, and compares in constant time.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use crate::lockout::{Backoff, Lockout, Verdict};
 use hearth_model::UnixMillis;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use std::time::Duration;
 
 /// Fewer iterations make a stolen config file cheap to brute-force (a 4-digit PIN has only
@@ -134,7 +134,12 @@ pub(crate) struct PinGuard {
 }
 
 impl PinGuard {
-    pub(crate) fn check(&mut self, pin: &PinHash, given: Option<&str>, now: UnixMillis) -> PinCheck {
+    pub(crate) fn check(
+        &mut self,
+        pin: &PinHash,
+        given: Option<&str>,
+        now: UnixMillis,
+    ) -> PinCheck {
         if let Verdict::Locked { .. } = self.lockout.check(now) {
             return PinCheck::LockedOut;
         }

@@ -130,7 +130,11 @@ mod tests {
     #[test]
     fn codes_are_unique_and_sentences_fixed() {
         for (i, e) in CloudError::ALL.iter().enumerate() {
-            assert!(!CloudError::ALL[i + 1..].iter().any(|o| o.code() == e.code()));
+            assert!(
+                !CloudError::ALL[i + 1..]
+                    .iter()
+                    .any(|o| o.code() == e.code())
+            );
             assert!(e.message().ends_with('.'), "{e:?}");
         }
     }

@@ -187,7 +187,12 @@ fn pin_config(format: Format) -> PinConfig {
         };
     }
     let line = HASH.get_or_init(|| {
-        PinHash::derive(commands::PIN, "salt-salt", hearth_policy::pin::MIN_ITERATIONS).to_toml()
+        PinHash::derive(
+            commands::PIN,
+            "salt-salt",
+            hearth_policy::pin::MIN_ITERATIONS,
+        )
+        .to_toml()
     });
     let hex = line.split('"').nth(1).unwrap().to_owned();
     PinConfig {
@@ -342,7 +347,8 @@ fn gen_cmd() -> impl Strategy<Value = Cmd> {
         any::<bool>().prop_map(Cmd::Unlock),
         (100i32..350).prop_map(|t| Cmd::Target(f64::from(t) / 10.0)),
         (-50i32..50).prop_map(|d| Cmd::Delta(f64::from(d) / 10.0)),
-        (150i32..220, 230i32..300).prop_map(|(h, c)| Cmd::Range(f64::from(h) / 10.0, f64::from(c) / 10.0)),
+        (150i32..220, 230i32..300)
+            .prop_map(|(h, c)| Cmd::Range(f64::from(h) / 10.0, f64::from(c) / 10.0)),
         proptest::sample::select(vec!["heat", "cool", "auto", "off"]).prop_map(Cmd::Mode),
         Just(Cmd::DuplicateKey),
         Just(Cmd::UnknownDevice),
@@ -575,7 +581,6 @@ fn state_request(format: Format, to_lock: bool) -> Vec<u8> {
     }
 }
 
-
 struct Checker {
     format: Format,
     rules: BTreeMap<Field, Gen>,
@@ -620,7 +625,8 @@ fn reveals(code: CommandErrorCode, cmd: Cmd) -> Vec<Field> {
 impl Checker {
     fn consent_over(&self, now: &Now) -> bool {
         let local = now.wall.0 + i64::from(now.utc_offset_minutes) * 60_000;
-        self.consent.is_some_and(|i| local.div_euclid(86_400_000) > DATES[i].1)
+        self.consent
+            .is_some_and(|i| local.div_euclid(86_400_000) > DATES[i].1)
     }
 
     /// Whether a value of `f` could be in an answer now.
@@ -651,10 +657,21 @@ impl Checker {
             sentence
         );
         for f in commands::fields_named_by(self.format, &code) {
-            prop_assert!(self.shared_now(*f, now), "`{}` tells about {}, which is not shared: {}", code, f, text);
+            prop_assert!(
+                self.shared_now(*f, now),
+                "`{}` tells about {}, which is not shared: {}",
+                code,
+                f,
+                text
+            );
         }
         if reveals.iter().any(|f| !self.shared_now(*f, now)) {
-            prop_assert_eq!(&code, commands::neutral(self.format), "not neutral: {}", text);
+            prop_assert_eq!(
+                &code,
+                commands::neutral(self.format),
+                "not neutral: {}",
+                text
+            );
         }
         Ok((code, sentence))
     }
@@ -798,7 +815,12 @@ fn gen_policy() -> impl Strategy<Value = (Format, BTreeMap<Field, Gen>, Option<u
         rules,
         proptest::option::weighted(0.3, 0usize..3),
         any::<bool>(),
-        (any::<bool>(), any::<bool>(), any::<bool>(), proptest::bool::weighted(0.3)),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            proptest::bool::weighted(0.3),
+        ),
     )
         .prop_map(|(format, rules, consent, group, (a, b, c, d))| {
             let rules = Field::ALL

@@ -39,12 +39,15 @@ fn alexa(ns: &str, name: &str, endpoint: &str, id: &str, payload: J) -> Vec<u8> 
 }
 
 fn google(id: &str, device: &str, command: &str, params: J, pin: bool) -> Vec<u8> {
-    let mut exec = json!({"command": format!("action.devices.commands.{command}"), "params": params});
+    let mut exec =
+        json!({"command": format!("action.devices.commands.{command}"), "params": params});
     if pin {
         exec["challenge"] = json!({"pin": PIN});
     }
-    serde_json::to_vec(&json!({"requestId": id, "inputs": [{"intent": "action.devices.EXECUTE",
-        "payload": {"commands": [{"devices": [{"id": device}], "execution": [exec]}]}}]}))
+    serde_json::to_vec(
+        &json!({"requestId": id, "inputs": [{"intent": "action.devices.EXECUTE",
+        "payload": {"commands": [{"devices": [{"id": device}], "execution": [exec]}]}}]}),
+    )
     .unwrap()
 }
 
@@ -189,7 +192,10 @@ pub fn error_of(format: Format, bytes: &[u8]) -> Option<(String, String)> {
                 if c.get("status") != Some(&json!("ERROR")) {
                     return None;
                 }
-                keys(&p["commands"][0], &["ids", "status", "errorCode", "challengeNeeded"]);
+                keys(
+                    &p["commands"][0],
+                    &["ids", "status", "errorCode", "challengeNeeded"],
+                );
                 // EXECUTE errors carry no sentence; the code is the whole message.
                 let code = s(&p["commands"][0]["errorCode"]);
                 return Some((code, CloudError::Refused.message().to_owned()));

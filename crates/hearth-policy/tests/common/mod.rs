@@ -77,3 +77,59 @@ pub fn policy(format: Format, toml_text: &str) -> Policy {
 pub fn json(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes).expect("payloads are JSON")
 }
+
+/// Validate Alexa messages against Amazon's schema (HEARTH_ALEXA_SCHEMA) with Python's
+/// jsonschema (draft-04); prints why and returns when either is missing.
+pub fn validate_alexa(msgs: &[(String, Vec<u8>)]) {
+    let Ok(schema) = std::env::var("HEARTH_ALEXA_SCHEMA") else {
+        eprintln!(
+            "SKIPPED: set HEARTH_ALEXA_SCHEMA to alexa_smart_home_message_schema.json to validate Alexa messages"
+        );
+        return;
+    };
+    let has_jsonschema = std::process::Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !has_jsonschema {
+        eprintln!("SKIPPED: python3 with the jsonschema module is needed (pip install jsonschema)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, bytes) in msgs {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, bytes).unwrap();
+        files.push(path.display().to_string());
+    }
+    let script = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+validator = jsonschema.Draft4Validator(schema)
+bad = 0
+for path in sys.argv[2:]:
+    errors = list(validator.iter_errors(json.load(open(path))))
+    if errors:
+        bad += 1
+        best = jsonschema.exceptions.best_match(errors)
+        print("INVALID", path, best.message[:400], list(best.absolute_path))
+    else:
+        print("valid", path)
+sys.exit(1 if bad else 0)
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&schema)
+        .args(&files)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{report}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "some Alexa messages do not validate:\n{report}"
+    );
+    assert_eq!(report.matches("valid ").count(), msgs.len());
+}
