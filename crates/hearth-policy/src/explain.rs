@@ -20,13 +20,26 @@ impl Policy {
         );
         if let Some(d) = c.consent_until {
             out.push_str(&format!(
-                "  Consent for this cloud ends after {d}; from then on nothing is sent to it.\n"
+                "  Consent for this cloud ends after {d}; from then on it receives nothing at all: \
+                 no reports, no capability description, no answers, no error replies, and its \
+                 commands are not carried out (each refusal is written to the ledger).\n"
             ));
         }
         for field in Field::ALL {
             out.push_str(&format!("  {field}: {}\n", self.explain_field(field)));
         }
         out.push_str(&format!("  Commands: {}\n", self.explain_commands()));
+        out.push_str(&format!(
+            "  Requests: at most {} state requests an hour are answered; beyond that it gets \
+             a refusal that says nothing.\n",
+            c.max_requests_per_hour
+        ));
+        out.push_str(
+            "  Refusals: a fixed code and sentence only, never a house value or a name; when \
+             even the code would tell a field it is not given (say, that the door is open), \
+             it gets a refusal that says nothing, and the ledger keeps the real reason. A \
+             command id it already used is refused (replays).\n",
+        );
         out
     }
 
@@ -97,9 +110,11 @@ impl Policy {
                     }
                     Some(UnlockGuard::Pin(_)) => format!(
                         "unlock the door after hearth checks the voice PIN (after {} wrong PINs, \
-                         unlocking is refused for {})",
+                         unlocking is refused for {}, twice as long after each further lockout \
+                         up to {}; neither a reload nor a restart ends a lockout)",
                         crate::pin::MAX_FAILED_ATTEMPTS,
-                        hearth_model::duration::format(crate::pin::LOCKOUT)
+                        hearth_model::duration::format(crate::pin::LOCKOUT),
+                        hearth_model::duration::format(crate::pin::MAX_LOCKOUT)
                     ),
                     None => continue,
                 },

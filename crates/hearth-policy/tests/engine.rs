@@ -357,3 +357,32 @@ buckets = { bounds = [30, 60], names = ["dry", "ok", "humid"] }"#,
     assert!(text.contains("lock.door: never sent."), "{text}");
     assert!(text.contains("Commands: none allowed"), "{text}");
 }
+
+#[test]
+fn explain_says_what_ended_consent_budget_and_refusals_mean() {
+    let p = policy(
+        Format::Json,
+        "consent_until = \"2026-12-31\"\nmax_requests_per_hour = 12\n[commands]\nallow = [\"lock\"]",
+    );
+    let text = p.explain();
+    assert!(
+        text.contains(
+            "Consent for this cloud ends after 2026-12-31; from then on it receives nothing at all: no reports, no capability description, no answers, no error replies, and its commands are not carried out"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("at most 12 state requests an hour are answered"),
+        "{text}"
+    );
+    assert!(text.contains("never a house value or a name"), "{text}");
+    let default = policy(Format::Json, "");
+    assert!(
+        default.explain().contains(&format!(
+            "at most {} state requests",
+            hearth_policy::DEFAULT_MAX_REQUESTS_PER_HOUR
+        )),
+        "{}",
+        default.explain()
+    );
+}
