@@ -108,6 +108,30 @@ impl CloudLink {
     }
 }
 
+/// A link to no broker, for tests of the forwarder: the caller drives `up` and reads what
+/// was handed to rumqttc from the returned event loop.
+#[cfg(test)]
+pub(crate) fn test_link(
+    cloud: &str,
+) -> (
+    CloudLink,
+    EventLoop,
+    watch::Sender<LinkState>,
+    mpsc::Sender<Directive>,
+) {
+    let (client, eventloop) = AsyncClient::new(MqttOptions::new("t", "127.0.0.1", 1), 8);
+    let (state_tx, state) = watch::channel(LinkState::default());
+    let (in_tx, inbound) = mpsc::channel(4);
+    let link = CloudLink {
+        client,
+        cloud: cloud.to_owned(),
+        prefix: "p".into(),
+        state,
+        inbound,
+    };
+    (link, eventloop, state_tx, in_tx)
+}
+
 pub fn directive_topic(prefix: &str) -> String {
     format!("{prefix}/directive")
 }

@@ -301,6 +301,27 @@ impl Forwarder {
 mod tests {
     use super::*;
 
+    fn house() -> HouseState {
+        use hearth_model::*;
+        HouseState {
+            thermostat: ThermostatState {
+                mode: Mode::Heat,
+                fan: FanMode::Auto,
+                setpoint_heat: 20.0,
+                setpoint_cool: 26.0,
+                temperature: Some(20.3),
+                humidity: Some(41.0),
+                action: HvacAction::Idle,
+                faults: Vec::new(),
+            },
+            lock: LockStatus {
+                state: LockState::Locked,
+                door: Some(DoorState::Closed),
+                faults: Vec::new(),
+            },
+        }
+    }
+
     #[test]
     fn refusals_map_to_command_errors() {
         for code in hearth_control::refusal::codes::ALL {
@@ -321,5 +342,80 @@ mod tests {
             message: "m".into(),
         };
         assert_eq!(command_error(&r).code, CommandErrorCode::Internal);
+    }
+
+    /// A forwarder for cloud "c" (json, sharing lock.state on change, allowed to lock) with
+    /// a ledger queue of `capacity` rows; the link is up.
+    fn forwarder(
+        capacity: usize,
+    ) -> (
+        Forwarder,
+        rumqttc::EventLoop,
+        std::sync::mpsc::Receiver<Row>,
+        watch::Sender<LinkState>,
+    ) {
+        let cfg: hearth_policy::PolicyConfig = toml::from_str(
+            "[fields.\"lock.state\"]\nshare = \"on_change\"\n[commands]\nallow = [\"lock\"]",
+        )
+        .unwrap();
+        let policy = Policy::new("c", hearth_policy::Format::Json, &cfg).unwrap();
+        let (link, eventloop, up, _in) = super::super::connection::test_link("c");
+        up.send_replace(LinkState {
+            up: true,
+            session: 1,
+        });
+        let (ledger, rows) = Ledger::for_test(capacity);
+        let (_state_tx, state) = watch::channel(house());
+        let (commands, _rx) = mpsc::channel(1);
+        let (_ptx, policies) = mpsc::channel(1);
+        let (_stx, shutdown) = watch::channel(false);
+        let io = ForwarderIo {
+            link,
+            state,
+            commands,
+            policies,
+            ledger,
+            clock: Clock::start(),
+            shutdown,
+            guard_file: None,
+        };
+        (Forwarder::new(policy, false, io), eventloop, rows, up)
+    }
+
+    #[tokio::test]
+    async fn nothing_is_published_unless_its_sent_row_is_queued() {
+        // Room for every row: the capability description is published after its row.
+        let (mut f, mut ev, rows, _up) = forwarder(64);
+        f.announce();
+        ev.clean();
+        let published = ev.pending.len();
+        assert!(published >= 1, "the capability description left");
+        let sent_rows = rows.try_iter().filter(|r| r.kind == "sent").count();
+        assert_eq!(sent_rows, published, "one sent row per published message");
+
+        // No room at all: nothing leaves, and the loss is counted.
+        let (mut f, mut ev, rows, _up) = forwarder(0);
+        f.announce();
+        ev.clean();
+        assert!(ev.pending.is_empty(), "published without a ledger row");
+        assert!(f.unrecorded >= 1);
+        assert!(f.io.ledger.dropped() >= 1);
+        drop(rows);
+    }
+
+    #[tokio::test]
+    async fn a_retained_directive_is_recorded_and_never_acted_on() {
+        let (mut f, mut ev, rows, _up) = forwarder(64);
+        f.inbound(Directive {
+            payload: br#"{"id":"r1","op":"lock"}"#.to_vec(),
+            retained: true,
+        })
+        .await;
+        ev.clean();
+        assert!(ev.pending.is_empty(), "a retained directive got a reply");
+        let rows: Vec<Row> = rows.try_iter().collect();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].kind, "directive_ignored");
+        assert!(rows[0].detail.contains("retained"), "{}", rows[0].detail);
     }
 }

@@ -113,6 +113,19 @@ impl Ledger {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+
+    /// A handle whose queue holds `capacity` rows and is read by nobody but the caller.
+    #[cfg(test)]
+    pub(crate) fn for_test(capacity: usize) -> (Ledger, std::sync::mpsc::Receiver<Row>) {
+        let (tx, rx) = sync_channel(capacity);
+        (
+            Ledger {
+                tx,
+                dropped: Arc::new(AtomicU64::new(0)),
+            },
+            rx,
+        )
+    }
 }
 
 impl LedgerTask {
@@ -240,5 +253,25 @@ mod tests {
         );
         assert!(totals.iter().any(|t| t.day == "1970-01-02" && t.count == 1));
         assert!(totals.iter().all(|t| t.cloud == "a"));
+    }
+
+    #[test]
+    fn a_full_queue_refuses_rows_and_counts_them() {
+        let (l, rx) = Ledger::for_test(1);
+        l.push(row("a", None, "sent", 1)).unwrap();
+        assert_eq!(l.push(row("a", None, "sent", 2)), Err(LedgerFull::Full));
+        assert_eq!(l.dropped(), 1);
+        let d = hearth_policy::Decision {
+            time: UnixMillis(3),
+            cloud: "a".into(),
+            field: None,
+            kind: hearth_policy::DecisionKind::Withheld,
+            detail: "x".into(),
+            payload: None,
+        };
+        assert_eq!(l.record([d.clone(), d]), Err(LedgerFull::Full));
+        assert_eq!(l.dropped(), 3, "every row of a failed record is counted");
+        drop(rx);
+        assert_eq!(l.push(row("a", None, "sent", 4)), Err(LedgerFull::Stopped));
     }
 }
