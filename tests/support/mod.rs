@@ -9,6 +9,7 @@
 
 pub mod broker;
 pub mod client;
+pub mod cloud;
 pub mod daemon;
 pub mod tls;
 
