@@ -449,7 +449,7 @@ impl Policy {
             Ok(k) => k,
             Err(r) => return refuse(self, r),
         };
-        let detail = format!("{}: {kind:?} ({how})", name.as_str());
+        let detail = format!("{kind:?} ({how})");
         let command = Command {
             source: Source::Cloud(self.cloud.clone()),
             kind,
@@ -494,7 +494,7 @@ impl Policy {
                     now,
                     None,
                     DecisionKind::CommandAccepted,
-                    format!("{}; carried out", token.detail),
+                    format!("{}: {}; carried out", token.name.as_str(), token.detail),
                     None,
                 )];
                 let device = token
