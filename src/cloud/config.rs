@@ -53,7 +53,7 @@ pub struct LedgerConfig {
     #[serde(default = "default_ledger_path")]
     pub path: PathBuf,
     /// Whether a `policy_reload` request over local MQTT is obeyed. Off by default: any LAN
-    /// client could trigger reloads; SIGHUP (`systemctl reload hearth`) always works.
+    /// client could trigger reloads; SIGHUP (`systemctl reload hearthd`) always works.
     #[serde(default)]
     pub policy_reload_over_mqtt: bool,
 }

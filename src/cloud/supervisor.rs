@@ -175,7 +175,7 @@ impl Supervisor {
             }
             PolicyOp::Reload if !self.reload_over_mqtt => {
                 let message = "policy reload over local MQTT is disabled; send SIGHUP \
-                               (systemctl reload hearth), or set [ledger] \
+                               (systemctl reload hearthd), or set [ledger] \
                                policy_reload_over_mqtt = true and restart"
                     .to_owned();
                 self.record_all(
