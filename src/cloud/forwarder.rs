@@ -212,8 +212,14 @@ impl Forwarder {
             Inbound::Reply(m) => self.emit(vec![m], decisions),
             Inbound::Silent => self.emit(Vec::new(), decisions),
             Inbound::Command { command, reply } => {
-                self.emit(Vec::new(), decisions);
-                let result = self.run_command(command).await;
+                // Nothing moves without a record: no row, no command.
+                let result = match self.io.ledger.record(decisions) {
+                    Ok(()) => self.run_command(command).await,
+                    Err(why) => Err(CommandError::new(
+                        CommandErrorCode::Internal,
+                        format!("not carried out: its ledger row could not be queued ({why})"),
+                    )),
+                };
                 let state = self.io.state.borrow().clone();
                 let (m, d) = self.policy.command_reply(reply, result, &state, self.now());
                 self.emit(vec![m], d);
@@ -352,7 +358,7 @@ mod tests {
         Forwarder,
         rumqttc::EventLoop,
         std::sync::mpsc::Receiver<Row>,
-        watch::Sender<LinkState>,
+        mpsc::Receiver<CommandRequest>,
     ) {
         let cfg: hearth_policy::PolicyConfig = toml::from_str(
             "[fields.\"lock.state\"]\nshare = \"on_change\"\n[commands]\nallow = [\"lock\"]",
@@ -366,7 +372,7 @@ mod tests {
         });
         let (ledger, rows) = Ledger::for_test(capacity);
         let (_state_tx, state) = watch::channel(house());
-        let (commands, _rx) = mpsc::channel(1);
+        let (commands, house_rx) = mpsc::channel(1);
         let (_ptx, policies) = mpsc::channel(1);
         let (_stx, shutdown) = watch::channel(false);
         let io = ForwarderIo {
@@ -379,13 +385,15 @@ mod tests {
             shutdown,
             guard_file: None,
         };
-        (Forwarder::new(policy, false, io), eventloop, rows, up)
+        // Dropping the sender keeps its last value: the link reads as up.
+        drop(up);
+        (Forwarder::new(policy, false, io), eventloop, rows, house_rx)
     }
 
     #[tokio::test]
     async fn nothing_is_published_unless_its_sent_row_is_queued() {
         // Room for every row: the capability description is published after its row.
-        let (mut f, mut ev, rows, _up) = forwarder(64);
+        let (mut f, mut ev, rows, _house) = forwarder(64);
         f.announce();
         ev.clean();
         let published = ev.pending.len();
@@ -394,7 +402,7 @@ mod tests {
         assert_eq!(sent_rows, published, "one sent row per published message");
 
         // No room at all: nothing leaves, and the loss is counted.
-        let (mut f, mut ev, rows, _up) = forwarder(0);
+        let (mut f, mut ev, rows, _house) = forwarder(0);
         f.announce();
         ev.clean();
         assert!(ev.pending.is_empty(), "published without a ledger row");
@@ -405,7 +413,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_retained_directive_is_recorded_and_never_acted_on() {
-        let (mut f, mut ev, rows, _up) = forwarder(64);
+        let (mut f, mut ev, rows, _house) = forwarder(64);
         f.inbound(Directive {
             payload: br#"{"id":"r1","op":"lock"}"#.to_vec(),
             retained: true,
@@ -417,5 +425,22 @@ mod tests {
         assert_eq!(rows.len(), 1, "{rows:?}");
         assert_eq!(rows[0].kind, "directive_ignored");
         assert!(rows[0].detail.contains("retained"), "{}", rows[0].detail);
+    }
+
+    #[tokio::test]
+    async fn a_command_the_ledger_cannot_record_is_not_carried_out() {
+        let (mut f, mut ev, rows, mut house) = forwarder(0);
+        f.inbound(Directive {
+            payload: br#"{"id":"c1","op":"lock"}"#.to_vec(),
+            retained: false,
+        })
+        .await;
+        assert!(
+            house.try_recv().is_err(),
+            "the house got an unrecorded command"
+        );
+        ev.clean();
+        assert!(ev.pending.is_empty(), "a reply left without its row");
+        drop(rows);
     }
 }

@@ -173,7 +173,8 @@ impl Supervisor {
                 }
                 Ok(json!({ "clouds": list }))
             }
-            PolicyOp::Reload if !self.reload_over_mqtt => {
+            // With no cloud a reload swaps nothing, so there is nothing to protect.
+            PolicyOp::Reload if !self.reload_over_mqtt && !self.entries.is_empty() => {
                 let message = "policy reload over local MQTT is disabled; send SIGHUP \
                                (systemctl reload hearthd), or set [ledger] \
                                policy_reload_over_mqtt = true and restart"

@@ -52,7 +52,8 @@ pub enum Inbound {
     Reply(Outbound),
     /// Publish nothing: this cloud's consent has ended. The decisions record the refusal.
     Silent,
-    /// Run this command, then pass `reply` back to [`Policy::command_reply`] with the result.
+    /// Run this command — only once its `command_allowed` row is in the ledger — then pass
+    /// `reply` back to [`Policy::command_reply`] with the result.
     Command { command: Command, reply: ReplyToken },
 }
 
@@ -450,6 +451,14 @@ impl Policy {
             Err(r) => return refuse(self, r),
         };
         let detail = format!("{kind:?} ({how})");
+        let allowed = decision(
+            &self.cloud,
+            now,
+            None,
+            DecisionKind::CommandAllowed,
+            format!("{}: {detail}; handed to the house", name.as_str()),
+            None,
+        );
         let command = Command {
             source: Source::Cloud(self.cloud.clone()),
             kind,
@@ -464,7 +473,7 @@ impl Policy {
                     detail,
                 },
             },
-            Vec::new(),
+            vec![allowed],
         )
     }
 

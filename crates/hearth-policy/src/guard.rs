@@ -26,7 +26,8 @@ const HOUR: Duration = Duration::from_secs(3600);
 #[serde(deny_unknown_fields)]
 pub struct GuardState {
     pub pin: Lockout,
-    /// Command ids already handled and their wall time (ms), oldest first.
+    /// Command ids already handled (a SHA-256 prefix in hex, so a cloud's long ids cost
+    /// nothing) and their wall time (ms), oldest first.
     pub seen: VecDeque<(String, i64)>,
 }
 
@@ -65,6 +66,7 @@ impl Guard {
 
     /// Remember `id` unless it was seen within the window.
     pub(crate) fn check_id(&mut self, id: &str, now: UnixMillis) -> IdCheck {
+        let id = &digest(id);
         let window = REPLAY_WINDOW.as_millis() as i64;
         while self
             .seen
@@ -100,6 +102,12 @@ impl Guard {
     }
 }
 
+/// What is remembered of an id: 128 bits of its SHA-256, in hex.
+fn digest(id: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(id.as_bytes())[..16])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +120,13 @@ mod tests {
         assert_eq!(g.check_id("a", t), IdCheck::Replayed);
         let later = UnixMillis(t.0 + REPLAY_WINDOW.as_millis() as i64);
         assert_eq!(g.check_id("a", later), IdCheck::Fresh);
+        let long = "x".repeat(100_000);
+        assert_eq!(g.check_id(&long, later), IdCheck::Fresh);
+        assert_eq!(g.check_id(&long, later), IdCheck::Replayed);
+        assert!(
+            g.state().seen.iter().all(|(d, _)| d.len() == 32),
+            "ids are kept short"
+        );
     }
 
     #[test]

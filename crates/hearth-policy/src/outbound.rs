@@ -69,6 +69,9 @@ pub enum DecisionKind {
     Transformed,
     /// A field's value was not sent; `detail` names the rule.
     Withheld,
+    /// A command passed the policy and is handed to the house (written before it runs, so
+    /// nothing moves without a record).
+    CommandAllowed,
     /// A command the policy let through and the house carried out.
     CommandAccepted,
     /// A command refused by the policy or by the house; `detail` holds the real reason and
@@ -86,6 +89,7 @@ impl DecisionKind {
             DecisionKind::Included => "included",
             DecisionKind::Transformed => "transformed",
             DecisionKind::Withheld => "withheld",
+            DecisionKind::CommandAllowed => "command_allowed",
             DecisionKind::CommandAccepted => "command_accepted",
             DecisionKind::CommandRefused => "command_refused",
             DecisionKind::RequestRefused => "request_refused",

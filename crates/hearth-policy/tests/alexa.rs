@@ -410,7 +410,8 @@ unlock_pin = { checked_by = "alexa" }"#;
     let Inbound::Command { command, reply } = inbound else {
         panic!("unlock is allowed")
     };
-    assert!(d.is_empty(), "recorded once carried out: {d:?}");
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].kind, hearth_policy::DecisionKind::CommandAllowed);
     assert_eq!(command.kind, CommandKind::Lock(LockAction::Unlock));
     let (_, d) = p.command_reply(reply, Ok(()), &s, clock.after(1));
     assert!(d[0].detail.contains("voice code checked by Alexa"), "{d:?}");

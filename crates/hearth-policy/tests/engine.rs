@@ -241,7 +241,12 @@ allow = ["lock"]"#,
     };
     assert_eq!(command.source, Source::Cloud("test-cloud".into()));
     assert_eq!(command.kind, CommandKind::Lock(LockAction::Lock));
-    assert!(d.is_empty(), "recorded once the house answers");
+    assert_eq!(
+        d.len(),
+        1,
+        "the command_allowed row, written before it runs"
+    );
+    assert_eq!(d[0].kind, DecisionKind::CommandAllowed);
     // The reply's snapshot passes the policy: lock.state is `never`, so it is absent.
     let (out, d) = p.command_reply(
         reply,

@@ -141,7 +141,8 @@ fn unlock_asks_for_the_pin_checks_it_and_locks_out_guessers() {
         panic!("right PIN is accepted")
     };
     assert_eq!(command.kind, CommandKind::Lock(LockAction::Unlock));
-    assert!(d.is_empty(), "recorded when carried out");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].kind, hearth_policy::DecisionKind::CommandAllowed);
     let (done, d) = p.command_reply(
         reply,
         Ok(()),

@@ -917,6 +917,7 @@ proptest! {
                         }
                         Inbound::Command { command, reply } => {
                             prop_assert!(!was_seen, "a replayed command was accepted");
+                            prop_assert!(d.iter().any(|d| d.kind == DecisionKind::CommandAllowed), "recorded before it runs");
                             let name = NAMES.iter().position(|n| *n == reply.command_name().as_str()).unwrap();
                             prop_assert!(allow[name], "{} outside the allow-list was accepted", NAMES[name]);
                             prop_assert_eq!(command.source, hearth_model::Source::Cloud(CLOUD.into()));
