@@ -13,7 +13,10 @@ use serde_json::Value;
 use std::time::Duration;
 use support::cloud::{Broker, Cloud, Daemon, count_rows, wait_until};
 
-const T: Duration = Duration::from_secs(10);
+/// The deadline of one wait, stretched under emulation.
+fn t() -> Duration {
+    support::scaled(Duration::from_secs(10))
+}
 
 fn cloud_toml(name: &str, format: &str, port: u16, prefix: &str, policy: &str) -> String {
     format!(
@@ -26,7 +29,7 @@ fn cloud_toml(name: &str, format: &str, port: u16, prefix: &str, policy: &str) -
 /// returned; all of it is appended to `log`.
 fn next_response(cloud: &Cloud, log: &mut Vec<(String, Vec<u8>)>) -> Vec<u8> {
     let topic = format!("{}/response", cloud.prefix);
-    let end = std::time::Instant::now() + T;
+    let end = std::time::Instant::now() + t();
     while std::time::Instant::now() < end {
         for m in cloud.collect_for(Duration::from_millis(100)) {
             log.push(m.clone());
@@ -35,7 +38,7 @@ fn next_response(cloud: &Cloud, log: &mut Vec<(String, Vec<u8>)>) -> Vec<u8> {
             }
         }
     }
-    panic!("no response within {T:?}; got {log:?}");
+    panic!("no response within {:?}; got {log:?}", t());
 }
 
 /// The ledger's `sent` payloads for `cloud`, in the order they were written.
@@ -81,7 +84,7 @@ fn refusals_reveal_nothing_and_the_ledger_holds_every_byte_sent() {
         "initial_lock = \"unlocked\"\ninitial_door = \"open\"\n",
     );
     let mut log = Vec::new();
-    wait_until("the capability description", T * 2, || {
+    wait_until("the capability description", t() * 2, || {
         log.extend(cloud.collect_for(Duration::from_millis(100)));
         log.iter().any(|(t, _)| t.ends_with("/discovery"))
     });
@@ -167,7 +170,7 @@ fn lock_state(cloud: &Cloud, id: &str) -> String {
 
 fn wait_lock(cloud: &Cloud, want: &str) {
     let mut n = 0;
-    wait_until(&format!("the bolt {want}"), T, || {
+    wait_until(&format!("the bolt {want}"), t(), || {
         n += 1;
         std::thread::sleep(Duration::from_millis(300));
         lock_state(cloud, &format!("w-{want}-{n}")) == want
@@ -190,7 +193,7 @@ fn replays_retained_directives_duplicate_keys_and_pin_guessing_get_nowhere() {
     // A retained unlock with the right PIN waits on the broker before hearth connects.
     cloud.publish_directive(br#"{"id":"ret-1","op":"unlock","pin":"1234"}"#, true);
     let daemon = Daemon::start(dir.path(), &toml, sim);
-    wait_until("the retained directive to be ignored", T * 2, || {
+    wait_until("the retained directive to be ignored", t() * 2, || {
         daemon.ledger_rows("kind = 'directive_ignored'") == 1
     });
     assert_eq!(lock_state(&cloud, "s0"), "locked", "a retained unlock ran");
@@ -224,7 +227,7 @@ fn replays_retained_directives_duplicate_keys_and_pin_guessing_get_nowhere() {
     assert_eq!(last["error"]["code"], "pin_locked_out", "{last}");
     // ... and still after a reload ...
     daemon.signal("-HUP");
-    wait_until("the reload", T, || {
+    wait_until("the reload", t(), || {
         daemon.ledger_rows("kind = 'policy_reloaded'") == 1
     });
     let after = json_reply(&cloud, r#"{"id":"u2","op":"unlock","pin":"1234"}"#);
@@ -241,9 +244,11 @@ fn replays_retained_directives_duplicate_keys_and_pin_guessing_get_nowhere() {
     // ... and after a restart; the replay memory survives it too, and the retained
     // directive is ignored again on the new connection.
     let daemon = Daemon::start(dir.path(), &toml, sim);
-    wait_until("the retained directive to be ignored again", T * 2, || {
-        daemon.ledger_rows("kind = 'directive_ignored'") == 2
-    });
+    wait_until(
+        "the retained directive to be ignored again",
+        t() * 2,
+        || daemon.ledger_rows("kind = 'directive_ignored'") == 2,
+    );
     let after = json_reply(&cloud, r#"{"id":"u3","op":"unlock","pin":"1234"}"#);
     assert_eq!(after["error"]["code"], "pin_locked_out", "{after}");
     let replay = json_reply(&cloud, r#"{"id":"l1","op":"lock"}"#);
@@ -283,11 +288,11 @@ fn an_expired_cloud_gets_nothing_and_a_polling_cloud_meets_its_budget() {
         &clouds,
         "initial_lock = \"unlocked\"\nlock_travel_time = \"200ms\"\n",
     );
-    wait_until("both clouds connected", T * 2, || {
+    wait_until("both clouds connected", t() * 2, || {
         daemon.ledger_rows("cloud = 'gone'") > 0 && daemon.ledger_rows("cloud = 'home'") > 0
     });
     gone.directive(r#"{"id":"x1","op":"lock"}"#);
-    wait_until("the expired cloud's lock to be refused", T, || {
+    wait_until("the expired cloud's lock to be refused", t(), || {
         daemon.ledger_rows(
             "cloud = 'gone' AND kind = 'command_refused' AND detail LIKE '%consent_until%'",
         ) == 1

@@ -15,9 +15,12 @@ use hearth_policy::{CommandError, CommandErrorCode, DecisionKind, Format, Inboun
 
 /// Every field a refusal could name is shared on request; every command allowed.
 fn shared(format: Format) -> Policy {
+    static PIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let pin = match format {
         Format::Alexa => "unlock_pin = { checked_by = \"alexa\" }".to_owned(),
-        _ => PinHash::derive("1234", "salt-salt", MIN_ITERATIONS).to_toml(),
+        _ => PIN
+            .get_or_init(|| PinHash::derive("1234", "salt-salt", MIN_ITERATIONS).to_toml())
+            .clone(),
     };
     let door = if format == Format::Json {
         "[fields.\"lock.door\"]\nshare = \"on_request\"\n"
