@@ -119,10 +119,8 @@ pub async fn forwarding(
         // A new temperature every time, so on_change sends every state.
         let (out, decisions) =
             policy.on_state(&house(20.0 + (i + 1) as f64 * 0.01), now(Instant::now()));
-        ledger
-            .ledger()
-            .record(decisions)
-            .map_err(|e| anyhow::anyhow!("ledger: {e}"))?;
+        // Rows the queue cannot take are counted and reported in the note below.
+        let _ = ledger.ledger().record(decisions);
         for message in out {
             payload_bytes = message.bytes().len();
             link.publish_when_ready(message)

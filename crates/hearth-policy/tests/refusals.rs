@@ -299,6 +299,30 @@ fn parser_and_policy_refusals_are_fixed_bytes() {
     let (o, _) = p.answer_state_request(br#"{"id":"q","op":"state"}"#, &s, clock.after(3601));
     assert_eq!(json(o.unwrap().bytes())["ok"], true, "the budget refills");
 
+    // The budget in the other formats: the neutral refusal to a state request.
+    let mut p = shared(Format::Alexa);
+    let report_state = br#"{"directive":{"header":{"namespace":"Alexa","name":"ReportState","payloadVersion":"3","messageId":"rs","correlationToken":"ct"},"endpoint":{"endpointId":"hearth-lock"},"payload":{}}}"#;
+    for i in 0..2 {
+        p.answer_state_request(report_state, &s, clock.after(i));
+    }
+    let (o, _) = p.answer_state_request(report_state, &s, clock.after(3));
+    let a = o.unwrap().into_bytes();
+    expect(Format::Alexa, &a, &alexa_err(LK, "INTERNAL_ERROR", NEUTRAL));
+    alexa_msgs.push(("budget", a));
+    let mut p = shared(Format::Google);
+    let query = br#"{"requestId":"gq","inputs":[{"intent":"action.devices.QUERY","payload":{"devices":[{"id":"hearth-lock"}]}}]}"#;
+    for i in 0..2 {
+        p.answer_state_request(query, &s, clock.after(i));
+    }
+    let (o, _) = p.answer_state_request(query, &s, clock.after(3));
+    expect(
+        Format::Google,
+        o.unwrap().bytes(),
+        &format!(
+            r#"{{"payload":{{"debugString":"{NEUTRAL}","errorCode":"transientError"}},"requestId":"gq"}}"#
+        ),
+    );
+
     let named: Vec<(String, Vec<u8>)> = alexa_msgs
         .into_iter()
         .map(|(n, b)| (n.to_string(), b))
