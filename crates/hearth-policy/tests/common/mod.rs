@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod commands;
+pub mod replies;
 
 use hearth_model::{
     DoorState, FanMode, HouseState, HvacAction, LockState, LockStatus, Mode, ThermostatState,
