@@ -15,6 +15,8 @@ use rumqttc::{
     AsyncClient, ClientError, Event, EventLoop, MqttOptions, Packet, QoS, TlsConfiguration,
     Transport,
 };
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -65,6 +67,8 @@ pub struct CloudLink {
     pub state: watch::Receiver<LinkState>,
     /// What the cloud published on `<prefix>/directive`.
     pub inbound: mpsc::Receiver<Directive>,
+    /// Directives dropped because the forwarder was behind, not yet written to the ledger.
+    pub dropped: Arc<AtomicU64>,
 }
 
 impl CloudLink {
@@ -128,6 +132,7 @@ pub(crate) fn test_link(
         prefix: "p".into(),
         state,
         inbound,
+        dropped: Arc::default(),
     };
     (link, eventloop, state_tx, in_tx)
 }
@@ -153,12 +158,14 @@ pub fn spawn(
     eventloop.set_network_options(net);
     let (state_tx, state_rx) = watch::channel(LinkState::default());
     let (in_tx, in_rx) = mpsc::channel(INBOUND_CAP);
+    let dropped = Arc::new(AtomicU64::new(0));
     let task = Driver {
         cfg: cfg.clone(),
         client: client.clone(),
         eventloop,
         state: state_tx,
         inbound: in_tx,
+        dropped: dropped.clone(),
         shutdown,
     };
     let handle = tokio::spawn(task.run());
@@ -169,6 +176,7 @@ pub fn spawn(
             prefix: cfg.topic_prefix.clone(),
             state: state_rx,
             inbound: in_rx,
+            dropped,
         },
         handle,
     )
@@ -180,6 +188,7 @@ struct Driver {
     eventloop: EventLoop,
     state: watch::Sender<LinkState>,
     inbound: mpsc::Sender<Directive>,
+    dropped: Arc<AtomicU64>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -238,6 +247,7 @@ impl Driver {
                         retained: p.retain,
                     };
                     if self.inbound.try_send(d).is_err() {
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(cloud = %name, "directive dropped: the forwarder is behind");
                     }
                 }
@@ -323,6 +333,7 @@ mod tests {
             prefix: "house/one".into(),
             state,
             inbound,
+            dropped: Arc::default(),
         };
         let mut policy = Policy::new("c", Format::Json, &PolicyConfig::default()).unwrap();
         let mut other = Policy::new("d", Format::Json, &PolicyConfig::default()).unwrap();

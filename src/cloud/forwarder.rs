@@ -189,7 +189,25 @@ impl Forwarder {
         self.report_state();
     }
 
+    /// Write a row for directives the connection dropped because this task was behind.
+    fn note_dropped(&mut self) {
+        let n = self
+            .io
+            .link
+            .dropped
+            .swap(0, std::sync::atomic::Ordering::Relaxed);
+        if n > 0 {
+            let row = self.note(
+                self.policy.cloud(),
+                "directive_dropped",
+                format!("{n} directive(s) dropped unread: they came faster than hearth handles them; none was answered"),
+            );
+            let _ = self.io.ledger.push(row);
+        }
+    }
+
     async fn inbound(&mut self, directive: Directive) {
+        self.note_dropped();
         if directive.retained {
             let row = self.note(
                 self.policy.cloud(),
@@ -284,6 +302,7 @@ impl Forwarder {
                     _ = sleep => Wake::Deadline,
                 }
             };
+            self.note_dropped();
             match wake {
                 Wake::Stop => break,
                 Wake::Link => {}
@@ -442,5 +461,29 @@ mod tests {
         ev.clean();
         assert!(ev.pending.is_empty(), "a reply left without its row");
         drop(rows);
+    }
+
+    #[tokio::test]
+    async fn directives_dropped_by_the_connection_are_recorded() {
+        let (mut f, _ev, rows, _house) = forwarder(64);
+        f.io.link
+            .dropped
+            .store(3, std::sync::atomic::Ordering::Relaxed);
+        f.inbound(Directive {
+            payload: br#"{"id":"s1","op":"state"}"#.to_vec(),
+            retained: false,
+        })
+        .await;
+        let rows: Vec<Row> = rows.try_iter().collect();
+        assert_eq!(rows[0].kind, "directive_dropped", "{rows:?}");
+        assert!(
+            rows[0].detail.starts_with("3 directive(s)"),
+            "{}",
+            rows[0].detail
+        );
+        assert_eq!(
+            f.io.link.dropped.load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
     }
 }
