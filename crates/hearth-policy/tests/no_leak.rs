@@ -13,17 +13,15 @@
 
 mod common;
 
-use common::commands::{self, Cmd, SENTINELS};
+use common::commands::{self, Cmd, SENTINELS, gen_cmd, house_refusal, pin_config, reveals};
 use common::{Clock, json};
 use hearth_model::{
     DoorState, FanMode, Field, HouseState, HvacAction, LockState, LockStatus, Mode,
     ThermostatState, Value,
 };
-use hearth_policy::pin::PinHash;
 use hearth_policy::{
-    BooleanConfig, BucketsConfig, CloudError, CommandError, CommandErrorCode, CommandsConfig,
-    DecisionKind, FieldRule, Format, Inbound, Now, Outbound, PinConfig, Policy, PolicyConfig,
-    ShareKind,
+    BooleanConfig, BucketsConfig, CloudError, CommandErrorCode, CommandsConfig, DecisionKind,
+    FieldRule, Format, Inbound, Now, Outbound, Policy, PolicyConfig, ShareKind,
 };
 use proptest::prelude::*;
 use serde_json::Value as J;
@@ -178,31 +176,6 @@ fn fit(format: Format, field: Field, mut g: Gen, alexa_group_proactive: bool) ->
 type Allow = [bool; 4];
 const NAMES: [&str; 4] = ["set_setpoint", "set_mode", "lock", "unlock"];
 
-fn pin_config(format: Format) -> PinConfig {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    if format == Format::Alexa {
-        return PinConfig {
-            checked_by: Some("alexa".into()),
-            ..Default::default()
-        };
-    }
-    let line = HASH.get_or_init(|| {
-        PinHash::derive(
-            commands::PIN,
-            "salt-salt",
-            hearth_policy::pin::MIN_ITERATIONS,
-        )
-        .to_toml()
-    });
-    let hex = line.split('"').nth(1).unwrap().to_owned();
-    PinConfig {
-        pbkdf2_sha256: Some(hex),
-        salt: Some("salt-salt".into()),
-        iterations: Some(hearth_policy::pin::MIN_ITERATIONS),
-        checked_by: None,
-    }
-}
-
 fn to_config(
     rules: &BTreeMap<Field, Gen>,
     consent: Option<usize>,
@@ -339,20 +312,6 @@ enum Step {
         replay: bool,
         outcome: Option<usize>,
     },
-}
-
-fn gen_cmd() -> impl Strategy<Value = Cmd> {
-    prop_oneof![
-        Just(Cmd::Lock),
-        any::<bool>().prop_map(Cmd::Unlock),
-        (100i32..350).prop_map(|t| Cmd::Target(f64::from(t) / 10.0)),
-        (-50i32..50).prop_map(|d| Cmd::Delta(f64::from(d) / 10.0)),
-        (150i32..220, 230i32..300)
-            .prop_map(|(h, c)| Cmd::Range(f64::from(h) / 10.0, f64::from(c) / 10.0)),
-        proptest::sample::select(vec!["heat", "cool", "auto", "off"]).prop_map(Cmd::Mode),
-        Just(Cmd::DuplicateKey),
-        Just(Cmd::UnknownDevice),
-    ]
 }
 
 fn gen_steps() -> impl Strategy<Value = Vec<Step>> {
@@ -590,37 +549,6 @@ struct Checker {
 }
 
 const CLOUD: &str = "cloud-zq";
-
-/// A control refusal as the controllers word it: full of house values and names.
-fn house_refusal(code: CommandErrorCode, s: &HouseState) -> CommandError {
-    CommandError::new(
-        code,
-        format!(
-            "{}: lock.door = {:?}, setpoint_heat {} in mode off, moving for local:alice (neighbour-cloud)",
-            code.as_str(),
-            s.lock.door,
-            s.thermostat.setpoint_heat
-        ),
-    )
-}
-
-/// The fields a house refusal of `cmd` would tell about (the independent model).
-fn reveals(code: CommandErrorCode, cmd: Cmd) -> Vec<Field> {
-    let setpoints = vec![
-        Field::ThermostatSetpointHeat,
-        Field::ThermostatSetpointCool,
-        Field::ThermostatMode,
-    ];
-    match (code, cmd) {
-        (CommandErrorCode::SetpointOutOfRange, Cmd::Delta(_)) => setpoints,
-        (CommandErrorCode::SetpointOutOfRange, Cmd::Target(_)) => vec![Field::ThermostatMode],
-        (CommandErrorCode::SetpointsTooClose, Cmd::Range(..)) => vec![],
-        (CommandErrorCode::SetpointsTooClose, _) => setpoints,
-        (CommandErrorCode::DoorOpen, _) => vec![Field::LockDoor],
-        (CommandErrorCode::LockBusy | CommandErrorCode::SensorFault, _) => vec![Field::LockState],
-        _ => vec![],
-    }
-}
 
 impl Checker {
     fn consent_over(&self, now: &Now) -> bool {

@@ -3,8 +3,10 @@
 //! and a code that names a field's state only when that field is shared.
 #![allow(dead_code)]
 
-use hearth_model::Field;
-use hearth_policy::{CloudError, Format};
+use hearth_model::{Field, HouseState};
+use hearth_policy::pin::PinHash;
+use hearth_policy::{CloudError, CommandError, CommandErrorCode, Format, PinConfig};
+use proptest::prelude::*;
 use serde_json::{Value as J, json};
 
 /// The voice PIN of the generated policies.
@@ -230,5 +232,72 @@ pub fn fields_named_by(format: Format, code: &str) -> &'static [Field] {
         | (Format::Alexa, "NOT_SUPPORTED_IN_CURRENT_MODE")
         | (Format::Google, "notSupported") => &[Field::ThermostatMode],
         _ => &[],
+    }
+}
+
+/// The voice PIN settings of a generated policy that allows unlock.
+pub fn pin_config(format: Format) -> PinConfig {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if format == Format::Alexa {
+        return PinConfig {
+            checked_by: Some("alexa".into()),
+            ..Default::default()
+        };
+    }
+    let line = HASH.get_or_init(|| {
+        PinHash::derive(PIN, "salt-salt", hearth_policy::pin::MIN_ITERATIONS).to_toml()
+    });
+    let hex = line.split('"').nth(1).unwrap().to_owned();
+    PinConfig {
+        pbkdf2_sha256: Some(hex),
+        salt: Some("salt-salt".into()),
+        iterations: Some(hearth_policy::pin::MIN_ITERATIONS),
+        checked_by: None,
+    }
+}
+
+/// Any command, in every shape.
+pub fn gen_cmd() -> impl Strategy<Value = Cmd> {
+    prop_oneof![
+        Just(Cmd::Lock),
+        any::<bool>().prop_map(Cmd::Unlock),
+        (100i32..350).prop_map(|t| Cmd::Target(f64::from(t) / 10.0)),
+        (-50i32..50).prop_map(|d| Cmd::Delta(f64::from(d) / 10.0)),
+        (150i32..220, 230i32..300)
+            .prop_map(|(h, c)| Cmd::Range(f64::from(h) / 10.0, f64::from(c) / 10.0)),
+        proptest::sample::select(vec!["heat", "cool", "auto", "off"]).prop_map(Cmd::Mode),
+        Just(Cmd::DuplicateKey),
+        Just(Cmd::UnknownDevice),
+    ]
+}
+
+/// A control refusal as the controllers word it: full of house values and names.
+pub fn house_refusal(code: CommandErrorCode, s: &HouseState) -> CommandError {
+    CommandError::new(
+        code,
+        format!(
+            "{}: lock.door = {:?}, setpoint_heat {} in mode off, moving for local:alice (neighbour-cloud)",
+            code.as_str(),
+            s.lock.door,
+            s.thermostat.setpoint_heat
+        ),
+    )
+}
+
+/// The fields a house refusal of `cmd` would tell about (the independent model).
+pub fn reveals(code: CommandErrorCode, cmd: Cmd) -> Vec<Field> {
+    let setpoints = vec![
+        Field::ThermostatSetpointHeat,
+        Field::ThermostatSetpointCool,
+        Field::ThermostatMode,
+    ];
+    match (code, cmd) {
+        (CommandErrorCode::SetpointOutOfRange, Cmd::Delta(_)) => setpoints,
+        (CommandErrorCode::SetpointOutOfRange, Cmd::Target(_)) => vec![Field::ThermostatMode],
+        (CommandErrorCode::SetpointsTooClose, Cmd::Range(..)) => vec![],
+        (CommandErrorCode::SetpointsTooClose, _) => setpoints,
+        (CommandErrorCode::DoorOpen, _) => vec![Field::LockDoor],
+        (CommandErrorCode::LockBusy | CommandErrorCode::SensorFault, _) => vec![Field::LockState],
+        _ => vec![],
     }
 }
