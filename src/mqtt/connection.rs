@@ -379,7 +379,7 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = options(&cfg, &topics).unwrap_err().to_string();
         assert!(
-            err.starts_with("mqtt.password_file:") && err.contains("chmod 600"),
+            err.starts_with("mqtt.password_file:") && err.contains("chmod 640"),
             "{err}"
         );
     }
