@@ -7,6 +7,7 @@
 mod audit;
 mod bench;
 mod check_config;
+pub mod doctor;
 mod history;
 mod policy;
 mod run;
@@ -49,6 +50,17 @@ pub enum Command {
         /// Config file.
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
+    },
+    /// Check everything a first start needs, as the service user sees it: config, files,
+    /// devices and overlays, groups, broker, clouds, clock, Pi model. Prints a checklist with
+    /// a fix per failure. Exit 0: ready; 1: a check failed; 78: the config cannot be loaded.
+    Doctor {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The account hearthd runs as (the unit's User=).
+        #[arg(long, default_value = doctor::access::SERVICE_USER)]
+        user: String,
     },
     /// Show recorded values of one field: raw samples, or rollups with --every.
     History {
@@ -143,6 +155,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => run::run(&config),
         Command::CheckConfig { config } => check_config::run(&config),
+        Command::Doctor { config, user } => doctor::run(&config, &user),
         Command::History {
             field,
             since,

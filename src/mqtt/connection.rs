@@ -102,7 +102,7 @@ pub fn options(cfg: &MqttConfig, topics: &Topics) -> Result<MqttOptions, SetupEr
 /// A rustls client config with the ring provider chosen here, so no process-wide default
 /// provider is needed, and certificate files are checked at start-up rather than on every
 /// connection attempt.
-fn tls_config(tls: &hearth_api::TlsConfig) -> Result<rustls::ClientConfig, SetupError> {
+pub fn tls_config(tls: &hearth_api::TlsConfig) -> Result<rustls::ClientConfig, SetupError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in read_certs("ca_file", &tls.ca_file)? {
         roots.add(cert).map_err(|e| SetupError::Tls {

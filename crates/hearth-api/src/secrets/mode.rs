@@ -29,7 +29,10 @@ impl Reader {
             status
                 .lines()
                 .find_map(|l| l.strip_prefix(name))
-                .map(|rest| rest.split_whitespace().filter_map(|n| n.parse::<u32>().ok()))
+                .map(|rest| {
+                    rest.split_whitespace()
+                        .filter_map(|n| n.parse::<u32>().ok())
+                })
         };
         // "Uid: real effective saved fs": the effective one decides.
         let uid = field("Uid:")?.nth(1)?;
