@@ -124,7 +124,7 @@ mod tests {
         let text = render(&checks);
         assert!(text.contains("[ ok ] config: valid\n"), "{text}");
         assert!(
-            text.contains("[FAIL] broker: refused\n       fix: start it:\n           systemctl start mosquitto\n"),
+            text.contains("[FAIL] broker: refused\n       fix: start it:\n            systemctl start mosquitto\n"),
             "{text}"
         );
         assert!(
