@@ -51,9 +51,14 @@ pub enum Command {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
-    /// Check everything a first start needs, as the service user sees it: config, files,
-    /// devices and overlays, groups, broker, clouds, clock, Pi model. Prints a checklist with
-    /// a fix per failure. Exit 0: ready; 1: a check failed; 78: the config cannot be loaded.
+    /// Check what a first start needs, as the service user sees it, with a fix per failure.
+    ///
+    /// Checks the config, the service user and groups, that the files it names are readable
+    /// and the databases writable by that user, the Pi model, the GPIO/I2C/1-Wire devices and
+    /// config.txt overlays, the boot-time relay states, the local broker (MQTT CONNACK with
+    /// TLS and login), each cloud (TLS handshake with its client certificate) and the clock.
+    /// Run it as root. Exit status: 0 ready (warnings allowed), 1 a check failed, 78 the
+    /// config cannot be loaded.
     Doctor {
         /// Config file.
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
@@ -126,7 +131,7 @@ pub enum Command {
         /// Client name, as in the secrets file's [clients] table.
         #[arg(long)]
         client: String,
-        /// The secrets file holding the client's key (must be chmod 600).
+        /// The secrets file holding the client's key (root:hearth 0640 or chmod 600).
         #[arg(long)]
         key_file: PathBuf,
         /// Command id, echoed in the reply.
