@@ -22,7 +22,8 @@ out=target/debian
 say() { echo "package: $*"; }
 fail() { echo "package: FAILED: $*" >&2; exit 1; }
 
-cargo_deb=$(command -v cargo-deb || true)
+cargo_deb=$(command -v cargo-deb || echo "${CARGO_HOME:-$HOME/.cargo}/bin/cargo-deb")
+[ -x "$cargo_deb" ] || cargo_deb=""
 [ -n "$cargo_deb" ] || fail "cargo-deb not found; run scripts/install-test-deps.sh package"
 version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)-1
 
