@@ -79,7 +79,7 @@ pub fn broker(cfg: Option<&MqttConfig>) -> Check {
             ),
         ),
         Err(e) => {
-            let fix = match &e {
+            let fix = match &*e {
                 ConnectionError::ConnectionRefused(rumqttc::ConnectReturnCode::BadUserNamePassword | rumqttc::ConnectReturnCode::NotAuthorized) => {
                     "check mqtt.username and the password file against the broker's password_file (mosquitto_passwd)".to_owned()
                 }
@@ -91,11 +91,11 @@ pub fn broker(cfg: Option<&MqttConfig>) -> Check {
     }
 }
 
-fn connack(opts: MqttOptions) -> Result<(), ConnectionError> {
+fn connack(opts: MqttOptions) -> Result<(), Box<ConnectionError>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(ConnectionError::Io)?;
+        .map_err(|e| Box::new(ConnectionError::Io(e)))?;
     rt.block_on(async move {
         let (client, mut eventloop) = rumqttc::AsyncClient::new(opts, 4);
         let mut net = rumqttc::NetworkOptions::new();
@@ -110,8 +110,8 @@ fn connack(opts: MqttOptions) -> Result<(), ConnectionError> {
             }
         };
         let result = match tokio::time::timeout(TIMEOUT, attempt).await {
-            Ok(r) => r,
-            Err(_) => Err(ConnectionError::NetworkTimeout),
+            Ok(r) => r.map_err(Box::new),
+            Err(_) => Err(Box::new(ConnectionError::NetworkTimeout)),
         };
         if result.is_ok() {
             let _ = client.try_disconnect();
