@@ -431,7 +431,7 @@ pub fn clock(root: &Path) -> Check {
         Check::warn(
             "clock",
             "not known to be synchronised: a Pi has no battery clock, so until NTP answers, time windows, consent dates and history times are wrong",
-            "sudo timedatectl set-ntp true, and check the network; hearthd's unit waits for time-sync.target",
+            "sudo timedatectl set-ntp true, and check the network (the unit is ordered after time-sync.target)",
         )
     }
 }

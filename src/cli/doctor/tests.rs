@@ -431,3 +431,25 @@ fn a_cloud_that_does_not_answer_is_named_with_its_fix() {
     assert_fix(c, Status::Fail, "start the loopback bridge");
     assert!(c.detail.contains(&format!("127.0.0.1:{port}")), "{c:?}");
 }
+
+#[test]
+fn check_config_as_root_names_each_file_the_service_cannot_read() {
+    let t = Tree::new();
+    t.healthy_pi();
+    t.write("etc/hearth/keys.toml", "[clients]\n");
+    t.mode("etc/hearth/keys.toml", 0o600);
+    let cfg = config("[hardware]\n[mqtt]\nsecrets_file = \"/etc/hearth/keys.toml\"\n");
+    let config = Path::new("/etc/hearth/hearth.toml");
+    let warnings = service_warnings(t.root(), "hearth", config, &cfg);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .starts_with("the service user hearth could not read it: /etc/hearth/keys.toml:")
+            && warnings[0].contains("fix: sudo chown root:hearth /etc/hearth/keys.toml"),
+        "{warnings:?}"
+    );
+    t.mode("etc/hearth/keys.toml", 0o640);
+    assert!(service_warnings(t.root(), "hearth", config, &cfg).is_empty());
+    let w = service_warnings(t.root(), "nobody", config, &cfg);
+    assert!(w[0].contains("there is no user `nobody`"), "{w:?}");
+}
