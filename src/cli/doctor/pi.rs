@@ -182,20 +182,31 @@ pub fn hardware(root: &Path, account: &Account, hw: &HardwareConfig) -> Vec<Chec
     checks
 }
 
-fn gpio(root: &Path, account: &Account) -> Check {
-    let mut chips: Vec<String> = std::fs::read_dir(root.join("dev"))
+/// Device node names under `<root>/dev` starting with `prefix`, sorted.
+fn dev_nodes(root: &Path, prefix: &str) -> Vec<String> {
+    let mut nodes: Vec<String> = std::fs::read_dir(root.join("dev"))
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("gpiochip"))
+                .filter(|n| n.starts_with(prefix))
                 .collect()
         })
         .unwrap_or_default();
-    chips.sort();
+    nodes.sort();
+    nodes
+}
+
+/// rppal needs the GPIO character devices (`/dev/gpiochip*`, edges) and the register window
+/// (`/dev/gpiomem` on Pi 1-4, `/dev/gpiomem0` on Pi 5), read-write for the service.
+fn gpio(root: &Path, account: &Account) -> Check {
     let fix = format!(
-        "the gpio group must own /dev/gpiochip* with mode 0660 (Raspberry Pi OS's udev rules do this; elsewhere add a udev rule SUBSYSTEM==\"gpio\", GROUP=\"gpio\", MODE=\"0660\"); `sudo systemd-sysusers` adds {} to gpio",
+        "the gpio group must own /dev/gpiochip* and /dev/gpiomem* with mode 0660 (Raspberry Pi \
+         OS's udev rules do this; elsewhere add udev rules SUBSYSTEM==\"gpio\", GROUP=\"gpio\", \
+         MODE=\"0660\" and KERNEL==\"gpiomem*\", GROUP=\"gpio\", MODE=\"0660\"); `sudo \
+         systemd-sysusers` adds {} to gpio",
         account.name
     );
+    let (chips, mem) = (dev_nodes(root, "gpiochip"), dev_nodes(root, "gpiomem"));
     if chips.is_empty() {
         return Check::fail(
             "gpio",
@@ -203,19 +214,24 @@ fn gpio(root: &Path, account: &Account) -> Check {
             fix,
         );
     }
-    for chip in &chips {
-        if let Err(d) = access::check(
-            root,
-            account,
-            &Path::new("/dev").join(chip),
-            Want::ReadWrite,
-        ) {
+    if mem.is_empty() {
+        return Check::fail(
+            "gpio",
+            "no /dev/gpiomem or /dev/gpiomem0: without it rppal needs root (/dev/mem)",
+            "use Raspberry Pi OS's kernel (it provides /dev/gpiomem), or a kernel with the \
+             bcm2835-gpiomem (Pi 1-4) or rpi-gpiomem (Pi 5) driver",
+        );
+    }
+    for node in chips.iter().chain(&mem) {
+        let path = Path::new("/dev").join(node);
+        if let Err(d) = access::check(root, account, &path, Want::ReadWrite) {
             return Check::fail("gpio", format!("{}: {}", d.at.display(), d.reason), fix);
         }
     }
+    let all: Vec<String> = chips.into_iter().chain(mem).collect();
     Check::ok(
         "gpio",
-        format!("{} can use {}", account.name, chips.join(", ")),
+        format!("{} can use {}", account.name, all.join(", ")),
     )
 }
 

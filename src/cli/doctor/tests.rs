@@ -92,6 +92,8 @@ impl Tree {
         self.write("proc/device-tree/model", "Raspberry Pi 4 Model B Rev 1.4\0");
         self.write("dev/gpiochip0", "");
         self.mode("dev/gpiochip0", 0o660);
+        self.write("dev/gpiomem", "");
+        self.mode("dev/gpiomem", 0o660);
         self.write("sys/bus/w1/devices/28-0000075a1234/w1_slave", "");
         self.write(
             "boot/firmware/config.txt",
@@ -309,8 +311,15 @@ fn gpio_chips_must_exist_and_be_usable_by_the_service() {
     let c = hw_check(&t, "gpio");
     assert_fix(&c, Status::Fail, "GROUP=\"gpio\", MODE=\"0660\"");
     assert!(c.detail.contains("/dev/gpiochip0"), "{c:?}");
+    t.mode("dev/gpiochip0", 0o660);
+    t.mode("dev/gpiomem", 0o600);
+    let c = hw_check(&t, "gpio");
+    assert_fix(&c, Status::Fail, "KERNEL==\"gpiomem*\", GROUP=\"gpio\"");
+    assert!(c.detail.contains("/dev/gpiomem"), "{c:?}");
+    fs::remove_file(t.root().join("dev/gpiomem")).unwrap();
+    assert_fix(&hw_check(&t, "gpio"), Status::Fail, "bcm2835-gpiomem");
     fs::remove_file(t.root().join("dev/gpiochip0")).unwrap();
-    assert_fix(&hw_check(&t, "gpio"), Status::Fail, "udev rule");
+    assert_fix(&hw_check(&t, "gpio"), Status::Fail, "udev rules");
 }
 
 #[test]
