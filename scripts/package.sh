@@ -4,8 +4,9 @@
 # Usage:
 #   bash scripts/package.sh host           release-build hearthd for this machine (amd64), package
 #                                          it, lintian, check its contents, then install, run,
-#                                          upgrade and purge it here (needs root; works without
-#                                          systemd as PID 1). test.sh's `package` step.
+#                                          upgrade and purge it here (as root, or through sudo;
+#                                          works without systemd as PID 1). test.sh's `package`
+#                                          step.
 #   bash scripts/package.sh arm TRIPLE DIR package the hearthd that scripts/arm-check.sh built in
 #                                          DIR/TRIPLE/release (aarch64 -> arm64, armv7 -> armhf),
 #                                          lintian, check `dpkg-deb --info/--contents`.
@@ -116,4 +117,8 @@ mkdir -p "$out/upgrade"
 "$cargo_deb" --no-build --no-strip --deb-revision 2 -o "$out/upgrade/" >/dev/null
 deb2=$out/upgrade/hearth_${version%-1}-2_amd64.deb
 
-exec bash scripts/package-install-test.sh "$deb" "$deb2"
+if [ "$(id -u)" = 0 ]; then
+  exec bash scripts/package-install-test.sh "$deb" "$deb2"
+fi
+command -v sudo >/dev/null || fail "installing the package needs root or sudo"
+exec sudo bash scripts/package-install-test.sh "$deb" "$deb2"

@@ -7,7 +7,7 @@
 #   test      cargo test --workspace, on this machine
 #   systemd   scripts/check-systemd.sh: unit syntax, sysusers, hardening exposure <= 4.0
 #   package   scripts/package.sh host: release build, the amd64 .deb (cargo-deb), lintian; install,
-#             doctor + daemon as `hearth`, upgrade and purge on this machine (root; skipped if not)
+#             doctor + daemon as `hearth`, upgrade and purge on this machine (root or sudo)
 #   arm       scripts/arm-check.sh: aarch64 + armv7 release builds, whole suite under qemu, and
 #             the arm64 + armhf .debs from those binaries
 # A summary line per step with its duration is printed at the end, also after a failure.
@@ -81,10 +81,10 @@ if command -v systemd-analyze >/dev/null; then
 else
   skip systemd "systemd-analyze not available on this machine"
 fi
-if [ "$(id -u)" = 0 ]; then
+if [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; then
   step package bash scripts/package.sh host
 else
-  skip package "installing the .deb needs root"
+  skip package "installing the .deb needs root or sudo"
 fi
 if [ "${HEARTH_SKIP_ARM:-0}" = 1 ]; then
   skip arm "HEARTH_SKIP_ARM=1"
