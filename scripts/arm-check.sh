@@ -25,15 +25,17 @@
 #         HEARTH_ARM_BINARY_TIMEOUT=300: seconds one test binary may run under qemu before it is
 #         killed and counted as failed (a hung test must fail CI, not stall it); the slowest
 #         binary took under a minute when this was written
-# Output: target/arm-check/<triple>/release/; a summary with build time, test time, test counts
-#         and the stripped hearthd size per target. Exits 1 if any build or test failed.
+# Output: target/arm-check/<triple>/release/; target/debian/hearth_<version>_{arm64,armhf}.deb
+#         (scripts/package.sh arm, from the hearthd built here); a summary with build time, test
+#         time, test counts, the stripped hearthd size and the package per target. Exits 1 if any
+#         build, test or package check failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 targets=${HEARTH_ARM_TARGETS:-"aarch64 armv7"}
 binary_timeout=${HEARTH_ARM_BINARY_TIMEOUT:-300}
 
-bash scripts/install-test-deps.sh arm
+bash scripts/install-test-deps.sh arm package
 
 # Debian's toolchain only, by absolute path: rustup's cargo/rustc/rustdoc (1.95) may come first
 # on PATH, and its rustdoc fails the cross doctests with E0514 against the 1.96 std.
@@ -107,12 +109,19 @@ for t in $targets; do
   fi
   rm -f "$stamp"
 
+  start=$SECONDS
+  if bash scripts/package.sh arm "$triple" "$target_dir"; then
+    package="package ok ($((SECONDS - start)) s)"
+  else
+    package="PACKAGE FAILED"; failed=1
+  fi
+
   if [ "$test_rc" = 0 ]; then
     verdict="OK"
   else
     verdict="TESTS FAILED"; failed=1
   fi
-  line="$triple: $verdict; build $build_s s, tests $test_s s ($counts); $size"
+  line="$triple: $verdict; build $build_s s, tests $test_s s ($counts); $size; $package"
   echo "=== arm-check $line"
   summary+=("$line")
 done

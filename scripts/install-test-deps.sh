@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # install-test-deps.sh: install what hearth's checks need on Debian 12 (bookworm), idempotently.
 #
-# Usage: bash scripts/install-test-deps.sh [host] [arm]     (no argument: both groups)
+# Usage: bash scripts/install-test-deps.sh [host] [arm] [package]   (no argument: all groups)
 #   host : mosquitto      the real MQTT broker the integration tests start on loopback ports
 #          systemd        systemd-analyze, for scripts/check-systemd.sh
 #          openssl        test certificates for the TLS tests
 #          python3-jsonschema  validates Alexa payloads against Amazon's schema (skipped when
 #                         `import jsonschema` already works, e.g. from pip)
+#   package: lintian, and cargo-deb (pinned: $cargo_deb_version, `cargo install --locked`, about
+#          1.5 min to compile once) with the cargo first on PATH, for scripts/package.sh
 #   arm  : Debian's rustc-web/cargo-web, the aarch64 and armhf cross gcc + libc, qemu-user-static,
 #          and a target std for aarch64 and armv7 at exactly rustc-web's version (see
 #          install_target_std), for scripts/arm-check.sh
@@ -18,7 +20,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 groups=("$@")
 if [ ${#groups[@]} -eq 0 ]; then
-  groups=(host)
+  groups=(host package)
   [ "${HEARTH_SKIP_ARM:-0}" = 1 ] || groups+=(arm)
 fi
 
@@ -26,6 +28,8 @@ host_pkgs="mosquitto systemd openssl ca-certificates"
 arm_pkgs="rustc-web cargo-web libstd-rust-web-dev qemu-user-static curl ca-certificates
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
           gcc-arm-linux-gnueabihf libc6-dev-armhf-cross binutils-arm-linux-gnueabihf"
+package_pkgs="lintian"
+cargo_deb_version=3.6.2
 # Rust targets for the arm group: "<rust triple> <Debian architecture>".
 arm_targets=("aarch64-unknown-linux-gnu arm64" "armv7-unknown-linux-gnueabihf armhf")
 
@@ -47,7 +51,8 @@ for g in "${groups[@]}"; do
               wanted="$wanted python3 python3-jsonschema"
           fi ;;
     arm)  wanted="$wanted $arm_pkgs" ;;
-    *) say "unknown group '$g' (use host, arm)" >&2; exit 2 ;;
+    package) wanted="$wanted $package_pkgs" ;;
+    *) say "unknown group '$g' (use host, arm, package)" >&2; exit 2 ;;
   esac
 done
 
@@ -109,3 +114,14 @@ for g in "${groups[@]}"; do
 done
 # The Debian mosquitto package starts a system broker on :1883; the tests start their own on
 # free ports and never use it, so it is left as the package set it up.
+
+# cargo-deb builds the .deb packages (scripts/package.sh). Installed into cargo's bin directory
+# by the cargo first on PATH (test.sh puts rustup's first), only when that exact version is
+# missing; --locked uses the versions cargo-deb was released with.
+for g in "${groups[@]}"; do
+  [ "$g" = package ] || continue
+  if [ "$(cargo-deb --version 2>/dev/null)" != "cargo-deb $cargo_deb_version" ]; then
+    say "installing cargo-deb $cargo_deb_version (cargo install --locked)"
+    cargo install --locked --quiet cargo-deb --version "$cargo_deb_version"
+  fi
+done

@@ -6,7 +6,10 @@
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   test      cargo test --workspace, on this machine
 #   systemd   scripts/check-systemd.sh: unit syntax, sysusers, hardening exposure <= 4.0
-#   arm       scripts/arm-check.sh: aarch64 + armv7 release builds, whole suite under qemu
+#   package   scripts/package.sh host: release build, the amd64 .deb (cargo-deb), lintian; install,
+#             doctor + daemon as `hearth`, upgrade and purge on this machine (root or sudo)
+#   arm       scripts/arm-check.sh: aarch64 + armv7 release builds, whole suite under qemu, and
+#             the arm64 + armhf .debs from those binaries
 # A summary line per step with its duration is printed at the end, also after a failure.
 #
 # Env: HEARTH_SKIP_ARM=1  skip the ARM step (quick local runs; CI never sets it)
@@ -77,6 +80,11 @@ if command -v systemd-analyze >/dev/null; then
   step systemd bash scripts/check-systemd.sh
 else
   skip systemd "systemd-analyze not available on this machine"
+fi
+if [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; then
+  step package bash scripts/package.sh host
+else
+  skip package "installing the .deb needs root or sudo"
 fi
 if [ "${HEARTH_SKIP_ARM:-0}" = 1 ]; then
   skip arm "HEARTH_SKIP_ARM=1"

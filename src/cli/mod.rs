@@ -7,6 +7,7 @@
 mod audit;
 mod bench;
 mod check_config;
+pub mod doctor;
 mod history;
 mod policy;
 mod run;
@@ -49,6 +50,22 @@ pub enum Command {
         /// Config file.
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
+    },
+    /// Check what a first start needs, as the service user sees it, with a fix per failure.
+    ///
+    /// Checks the config, the service user and groups, that the files it names are readable
+    /// and the databases writable by that user, the Pi model, the GPIO/I2C/1-Wire devices and
+    /// config.txt overlays, the boot-time relay states, the local broker (MQTT CONNACK with
+    /// TLS and login), each cloud (TLS handshake with its client certificate) and the clock.
+    /// Run it as root. Exit status: 0 ready (warnings allowed), 1 a check failed, 78 the
+    /// config cannot be loaded.
+    Doctor {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The account hearthd runs as (the unit's User=).
+        #[arg(long, default_value = doctor::access::SERVICE_USER)]
+        user: String,
     },
     /// Show recorded values of one field: raw samples, or rollups with --every.
     History {
@@ -114,7 +131,7 @@ pub enum Command {
         /// Client name, as in the secrets file's [clients] table.
         #[arg(long)]
         client: String,
-        /// The secrets file holding the client's key (must be chmod 600).
+        /// The secrets file holding the client's key (root:hearth 0640 or chmod 600).
         #[arg(long)]
         key_file: PathBuf,
         /// Command id, echoed in the reply.
@@ -143,6 +160,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => run::run(&config),
         Command::CheckConfig { config } => check_config::run(&config),
+        Command::Doctor { config, user } => doctor::run(&config, &user),
         Command::History {
             field,
             since,

@@ -102,7 +102,7 @@ pub fn options(cfg: &MqttConfig, topics: &Topics) -> Result<MqttOptions, SetupEr
 /// A rustls client config with the ring provider chosen here, so no process-wide default
 /// provider is needed, and certificate files are checked at start-up rather than on every
 /// connection attempt.
-fn tls_config(tls: &hearth_api::TlsConfig) -> Result<rustls::ClientConfig, SetupError> {
+pub fn tls_config(tls: &hearth_api::TlsConfig) -> Result<rustls::ClientConfig, SetupError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in read_certs("ca_file", &tls.ca_file)? {
         roots.add(cert).map_err(|e| SetupError::Tls {
@@ -379,7 +379,7 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = options(&cfg, &topics).unwrap_err().to_string();
         assert!(
-            err.starts_with("mqtt.password_file:") && err.contains("chmod 600"),
+            err.starts_with("mqtt.password_file:") && err.contains("chmod 640"),
             "{err}"
         );
     }

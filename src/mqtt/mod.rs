@@ -18,7 +18,7 @@ mod publish;
 mod requests;
 mod sim;
 
-pub use connection::{LinkState, SetupError};
+pub use connection::{LinkState, SetupError, tls_config};
 
 use crate::clock::Clock;
 use crate::config::Config;

@@ -1,14 +1,18 @@
 //! Loading the per-client unlock keys (and the broker password) from files that only hearth
 //! may read.
 //!
-//! This is the crate's only file I/O. It refuses a file that group or others can access, so
-//! a key never sits world-readable on the SD card. It must never log or print a key.
+//! This is the crate's only file I/O. It refuses a file that others can access, that its
+//! group can write, or that a group hearthd is not in can read (see [`mode`]), so a key never
+//! sits world-readable on the SD card while the packaged `root:hearth 0640` layout works.
+//! It must never log or print a key.
+
+pub mod mode;
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Shortest key accepted: HMAC-SHA256 is only as strong as a 32-byte key.
@@ -81,10 +85,15 @@ pub enum SecretsError {
     #[error("{path} is not a regular file")]
     NotAFile { path: PathBuf },
     #[error(
-        "{path} can be accessed by group or others (mode {mode:04o}); it holds secrets, so \
-         run `chmod 600 {path}` (owned by the user hearthd runs as) and start again"
+        "{path} is too open (mode {mode:04o}: {why}); it holds secrets, so run \
+         `chown root:hearth {path} && chmod 640 {path}` (or `chmod 600`, owned by the user \
+         hearthd runs as) and start again"
     )]
-    TooOpen { path: PathBuf, mode: u32 },
+    TooOpen {
+        path: PathBuf,
+        mode: u32,
+        why: &'static str,
+    },
     #[error("{path} is larger than 1 MiB; it should hold a few short lines")]
     TooLarge { path: PathBuf },
     #[error(
@@ -108,7 +117,7 @@ pub enum SecretsError {
 /// alice = "5f1c…"   # hex, at least 32 bytes (64 hex digits)
 /// ```
 ///
-/// The file must not be accessible by group or others.
+/// The file must not be accessible by others nor writable by its group; see [`mode`].
 pub fn load_secrets(path: &Path) -> Result<Secrets, SecretsError> {
     let text = read_private_file(path)?;
     parse_secrets(&text, path)
@@ -174,10 +183,11 @@ fn read_private_file(path: &Path) -> Result<String, SecretsError> {
         });
     }
     let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o077 != 0 {
+    if let Some(why) = mode::too_open(mode, meta.gid(), mode::Reader::current().as_ref()) {
         return Err(SecretsError::TooOpen {
             path: path.to_owned(),
             mode,
+            why,
         });
     }
     if meta.len() > MAX_SECRET_FILE_BYTES {
@@ -256,9 +266,9 @@ mod tests {
     }
 
     #[test]
-    fn refuses_a_file_readable_by_group_or_others() {
+    fn refuses_a_file_others_can_access_or_its_group_can_write() {
         let dir = tempfile::tempdir().unwrap();
-        for mode in [0o640, 0o604, 0o644, 0o660, 0o606] {
+        for mode in [0o604, 0o644, 0o660, 0o606] {
             let text = format!("[clients]\nalice = \"{KEY_HEX}\"\n");
             let path = write(&dir, &format!("keys-{mode:o}.toml"), &text, mode);
             let err = load_secrets(&path).unwrap_err();
@@ -268,12 +278,16 @@ mod tests {
             );
             let msg = err.to_string();
             assert!(
-                msg.contains("chmod 600") && msg.contains(&format!("{mode:04o}")),
+                msg.contains("chmod 640") && msg.contains(&format!("{mode:04o}")),
                 "{msg}"
             );
             assert!(msg.contains(path.to_str().unwrap()), "{msg}");
         }
         let path = write(&dir, "ok.toml", "[clients]\n", 0o400);
+        assert!(load_secrets(&path).unwrap().is_empty());
+        // Group-readable by the reader's own group (here: the file's group is the test's
+        // primary group, as root:hearth is for the service) is accepted.
+        let path = write(&dir, "group.toml", "[clients]\n", 0o640);
         assert!(load_secrets(&path).unwrap().is_empty());
     }
 
