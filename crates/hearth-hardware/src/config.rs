@@ -37,6 +37,9 @@ pub struct HardwareConfig {
     pub outputs: OutputsConfig,
     pub motor: MotorConfig,
     pub inputs: InputsConfig,
+    /// The single-instance lock, taken before any pin is touched. Default: none for the
+    /// simulator, [`crate::instance::DEFAULT_LOCK_FILE`] for the `raspberry_pi` backend.
+    pub lock_file: Option<PathBuf>,
 }
 
 impl Default for HardwareConfig {
@@ -49,6 +52,7 @@ impl Default for HardwareConfig {
             outputs: OutputsConfig::default(),
             motor: MotorConfig::default(),
             inputs: InputsConfig::default(),
+            lock_file: None,
         }
     }
 }
@@ -214,6 +218,12 @@ impl HardwareConfig {
                 "must be at least 1s: a DS18B20 needs 750ms for one conversion",
             ));
         }
+        if self.poll_interval > Duration::from_secs(600) {
+            issues.push(ConfigIssue::new(
+                "hardware.poll_interval",
+                "must be at most 10m: the thermostat works from these readings",
+            ));
+        }
         if self.input_poll_interval.is_zero() || self.input_poll_interval > Duration::from_secs(10)
         {
             issues.push(ConfigIssue::new(
@@ -302,7 +312,17 @@ impl HardwareConfig {
         uses
     }
 
-    fn output_entries(&self) -> Vec<(&'static str, (u8, Active))> {
+    /// Where the single-instance lock lives for this backend, if anywhere.
+    pub fn lock_path(&self) -> Option<PathBuf> {
+        match (&self.lock_file, self.backend) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Backend::RaspberryPi) => Some(PathBuf::from(crate::instance::DEFAULT_LOCK_FILE)),
+            (None, Backend::Simulator) => None,
+        }
+    }
+
+    /// Every configured output with its pin and polarity, by config key.
+    pub(crate) fn output_entries(&self) -> Vec<(&'static str, (u8, Active))> {
         let o = &self.outputs;
         let m = &self.motor;
         [
@@ -367,6 +387,7 @@ impl HardwareConfig {
             poll_interval: self.poll_interval,
             input_poll_interval: self.input_poll_interval,
             debounce,
+            read_timeout: crate::poller::SENSOR_READ_TIMEOUT,
         }
     }
 }
