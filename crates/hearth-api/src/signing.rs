@@ -351,7 +351,7 @@ mod tests {
         }
         let key = b"0123456789abcdef0123456789abcdef".to_vec();
         let mut g = CommandGuard::new(
-            Secrets::single("phone", key.clone()),
+            Secrets::from_keys([("phone", key.clone())]).unwrap(),
             UnixMillis(0),
             Duration::from_secs(10),
         );
