@@ -66,7 +66,10 @@ impl WallSource for SimulatedWall {
         let base = self
             .start_wall
             .saturating_add(Instant::now().saturating_duration_since(self.start));
-        UnixMillis(base.0.saturating_add(self.stepped_ms.load(Ordering::SeqCst)))
+        UnixMillis(
+            base.0
+                .saturating_add(self.stepped_ms.load(Ordering::SeqCst)),
+        )
     }
 }
 
@@ -251,11 +254,19 @@ mod tests {
         assert_eq!(c.wall(before), UnixMillis(1_005_000 + 10_800_000));
         wall.step(-60_000);
         let held = c.wall_now();
-        assert_eq!(held, UnixMillis(1_010_000 + 10_800_000), "holds, never goes back");
+        assert_eq!(
+            held,
+            UnixMillis(1_010_000 + 10_800_000),
+            "holds, never goes back"
+        );
         tokio::time::sleep(Duration::from_secs(30)).await;
         assert_eq!(c.wall_now(), held, "still behind the last reading");
         tokio::time::sleep(Duration::from_secs(31)).await;
-        assert_eq!(c.wall_now(), UnixMillis(held.0 + 1000), "moves again once past it");
+        assert_eq!(
+            c.wall_now(),
+            UnixMillis(held.0 + 1000),
+            "moves again once past it"
+        );
     }
 
     #[tokio::test(start_paused = true)]

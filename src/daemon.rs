@@ -299,7 +299,11 @@ impl Running {
             Some(poller)
         } else if self.history.is_finished() {
             Some(history)
-        } else if self.mqtt.as_ref().is_some_and(crate::mqtt::MqttTask::is_finished) {
+        } else if self
+            .mqtt
+            .as_ref()
+            .is_some_and(crate::mqtt::MqttTask::is_finished)
+        {
             Some(mqtt)
         } else if self.clouds.is_finished() {
             Some(cloud)

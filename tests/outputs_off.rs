@@ -120,12 +120,17 @@ fn a_kill_without_destructors_then_exec_stop_post_leaves_the_outputs_off() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config(dir.path(), "");
         let mut daemon = spawn(&cfg, &dir.path().join("hearthd.log"));
-        wait_until("heating", dir.path(), Duration::from_secs(15), || heating(dir.path()));
+        wait_until("heating", dir.path(), Duration::from_secs(15), || {
+            heating(dir.path())
+        });
         signal(&daemon, sig);
         let status = wait_exit(&mut daemon, Duration::from_secs(10));
         assert_eq!(status.signal(), Some(signo), "{sig}: {status}");
         // Nothing ran on the way out: the relay is still energised...
-        assert!(heating(dir.path()), "{sig}: the kill itself switched nothing off");
+        assert!(
+            heating(dir.path()),
+            "{sig}: the kill itself switched nothing off"
+        );
         // ...until systemd's ExecStopPost= runs.
         let out = outputs_off(&cfg);
         assert!(
@@ -146,7 +151,9 @@ fn a_second_instance_is_refused_and_touches_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), "");
     let mut first = spawn(&cfg, &dir.path().join("hearthd.log"));
-    wait_until("heating", dir.path(), Duration::from_secs(15), || heating(dir.path()));
+    wait_until("heating", dir.path(), Duration::from_secs(15), || {
+        heating(dir.path())
+    });
     let before = std::fs::read(dir.path().join("outputs")).unwrap();
 
     let second = hearthd_command()
@@ -171,7 +178,10 @@ fn a_second_instance_is_refused_and_touches_nothing() {
     let refused = outputs_off(&cfg);
     assert!(!refused.status.success());
     assert!(heating(dir.path()));
-    assert!(first.0.try_wait().unwrap().is_none(), "the first instance died");
+    assert!(
+        first.0.try_wait().unwrap().is_none(),
+        "the first instance died"
+    );
 
     signal(&first, "-TERM");
     assert!(wait_exit(&mut first, Duration::from_secs(10)).success());
@@ -239,21 +249,31 @@ fn sigterm_before_ready_ends_start_up_promptly() {
             .unwrap(),
     );
     // Started far enough to have opened the hardware (outputs mirrored, all off).
-    wait_until("the simulator opened", dir.path(), Duration::from_secs(10), || {
-        outputs(dir.path()).is_some()
-    });
+    wait_until(
+        "the simulator opened",
+        dir.path(),
+        Duration::from_secs(10),
+        || outputs(dir.path()).is_some(),
+    );
     std::thread::sleep(Duration::from_millis(300));
     let mut buf = [0u8; 256];
     let mut seen = String::new();
     while let Ok(n) = sock.recv(&mut buf) {
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
-    assert!(!seen.contains("READY=1"), "READY before a valid reading: {seen}");
+    assert!(
+        !seen.contains("READY=1"),
+        "READY before a valid reading: {seen}"
+    );
     let asked = Instant::now();
     signal(&daemon, "-TERM");
     let status = wait_exit(&mut daemon, Duration::from_secs(5));
     assert!(status.success(), "{status}");
-    assert!(asked.elapsed() < scaled(Duration::from_secs(3)), "{:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < scaled(Duration::from_secs(3)),
+        "{:?}",
+        asked.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,7 +313,9 @@ async fn after_sigterm_the_retained_state_is_the_state_left_behind() {
         .wait_json(state, support::reply_timeout(), |_| true)
         .await;
     assert_eq!(t["action"], "idle", "{t}");
-    let l = late.wait_json(lock, support::reply_timeout(), |_| true).await;
+    let l = late
+        .wait_json(lock, support::reply_timeout(), |_| true)
+        .await;
     assert_eq!(l["state"], "unknown", "the bolt stopped mid-travel: {l}");
     let avail = late
         .wait_for("availability", support::reply_timeout(), |m| {

@@ -59,7 +59,10 @@ async fn every_essential_task_that_dies_stops_hearth_with_outputs_off() {
             assert!(Instant::now() < deadline, "{task}: heating never started");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(running.ended_task().is_none(), "{task}: something ended early");
+        assert!(
+            running.ended_task().is_none(),
+            "{task}: something ended early"
+        );
 
         running.kill_task_for_drill(task);
         let result = tokio::time::timeout(

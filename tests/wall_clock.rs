@@ -32,9 +32,9 @@ fn window_open(p: &mut Policy, state: &mut HouseState, now: Now) -> (bool, Strin
     let t = state.thermostat.temperature.unwrap_or(20.0) + 0.5;
     state.thermostat.temperature = Some(t);
     let (out, decisions) = p.on_state(state, now);
-    let closed = decisions
-        .iter()
-        .find(|d| d.field == Some(Field::ThermostatTemperature) && d.detail.starts_with("outside window"));
+    let closed = decisions.iter().find(|d| {
+        d.field == Some(Field::ThermostatTemperature) && d.detail.starts_with("outside window")
+    });
     match closed {
         Some(d) => (false, d.detail.clone()),
         None => (!out.is_empty(), String::new()),
@@ -60,9 +60,10 @@ async fn a_clock_step_of_three_hours_after_start_moves_timestamps_and_windows() 
     let wall = Arc::new(SimulatedWall::new(t0));
     let clock = Clock::with_source(wall.clone(), berlin());
     let (_reload_tx, reload_rx) = mpsc::channel(1);
-    let running = daemon::start_with_clock(cfg, "test.toml".into(), Shutdown::new(), reload_rx, clock)
-        .await
-        .unwrap();
+    let running =
+        daemon::start_with_clock(cfg, "test.toml".into(), Shutdown::new(), reload_rx, clock)
+            .await
+            .unwrap();
     let mut policy = window_policy();
     let mut state = running.state.borrow().clone();
     state.lock.state = LockState::Locked;
@@ -77,9 +78,16 @@ async fn a_clock_step_of_three_hours_after_start_moves_timestamps_and_windows() 
     wall.step(3 * HOUR_MS);
     tokio::time::sleep(10 * MINUTE).await;
     let after = running.clock.policy_now();
-    assert_eq!(after.wall.0, t0.0 + 3 * HOUR_MS + 20 * 60_000, "wall time follows the step");
+    assert_eq!(
+        after.wall.0,
+        t0.0 + 3 * HOUR_MS + 20 * 60_000,
+        "wall time follows the step"
+    );
     assert_eq!(after.utc_offset_minutes, 60);
-    assert!(window_open(&mut policy, &mut state, after).0, "08:20 local is inside the window");
+    assert!(
+        window_open(&mut policy, &mut state, after).0,
+        "08:20 local is inside the window"
+    );
     running.stop().await.unwrap();
 
     // History: ordered, samples before the step at the old time, after it at the new one.
@@ -91,7 +99,10 @@ async fn a_clock_step_of_three_hours_after_start_moves_timestamps_and_windows() 
         .map(|k| k.unwrap() >> 7)
         .collect();
     assert!(times.len() > 20, "{} samples", times.len());
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "history in time order");
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "history in time order"
+    );
     let step_at = t0.0 + 10 * 60_000;
     let old: Vec<_> = times.iter().filter(|t| **t <= step_at).collect();
     let new: Vec<_> = times.iter().filter(|t| **t > step_at).collect();

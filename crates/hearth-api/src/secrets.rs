@@ -359,7 +359,13 @@ mod tests {
         // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
         // Without O_NONBLOCK both calls would wait forever for a writer.
-        assert!(matches!(load_secrets(&path), Err(SecretsError::NotAFile { .. })));
-        assert!(matches!(read_password_file(&path), Err(SecretsError::NotAFile { .. })));
+        assert!(matches!(
+            load_secrets(&path),
+            Err(SecretsError::NotAFile { .. })
+        ));
+        assert!(matches!(
+            read_password_file(&path),
+            Err(SecretsError::NotAFile { .. })
+        ));
     }
 }

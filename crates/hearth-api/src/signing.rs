@@ -342,10 +342,18 @@ mod tests {
     fn extreme_timestamps_are_refused_not_overflowed() {
         // `now - ts` with ts = i64::MIN overflowed (a panic in debug builds, a wrap in release).
         let g = CommandGuard::new(Secrets::empty(), UnixMillis(0), Duration::from_secs(10));
-        for now in [UnixMillis(0), UnixMillis(1_795_610_096_000), UnixMillis(i64::MAX), UnixMillis(i64::MIN)] {
+        for now in [
+            UnixMillis(0),
+            UnixMillis(1_795_610_096_000),
+            UnixMillis(i64::MAX),
+            UnixMillis(i64::MIN),
+        ] {
             for ts in [i64::MIN, i64::MIN + 1, -1, i64::MAX, i64::MAX - 1] {
                 if let Err(e) = g.check_fresh(ts, now) {
-                    assert!([code::EXPIRED, code::FUTURE_TIMESTAMP].contains(&e.code), "{e:?}");
+                    assert!(
+                        [code::EXPIRED, code::FUTURE_TIMESTAMP].contains(&e.code),
+                        "{e:?}"
+                    );
                 }
             }
         }
@@ -358,9 +366,20 @@ mod tests {
         for ts in [i64::MIN, i64::MAX] {
             let nonce = "abcdefghijklmnop";
             let sig = signature_hex(&key, "phone", ts, nonce, "");
-            let cmd = SignedUnlock { client: "phone", ts, nonce, sig: &sig, id: "" };
-            let e = g.verify_unlock(&cmd, UnixMillis(1_795_610_096_000)).unwrap_err();
-            assert!([code::EXPIRED, code::FUTURE_TIMESTAMP].contains(&e.code), "{e:?}");
+            let cmd = SignedUnlock {
+                client: "phone",
+                ts,
+                nonce,
+                sig: &sig,
+                id: "",
+            };
+            let e = g
+                .verify_unlock(&cmd, UnixMillis(1_795_610_096_000))
+                .unwrap_err();
+            assert!(
+                [code::EXPIRED, code::FUTURE_TIMESTAMP].contains(&e.code),
+                "{e:?}"
+            );
         }
     }
 }

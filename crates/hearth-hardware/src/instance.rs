@@ -89,7 +89,10 @@ mod tests {
         };
         let msg = e.to_string();
         assert!(matches!(e, HardwareError::AlreadyRunning { .. }), "{e:?}");
-        assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
         assert!(msg.contains("hearthd.lock"), "{msg}");
         drop(first);
         InstanceLock::acquire(&path).expect("free again once the first holder is gone");

@@ -129,7 +129,10 @@ pub fn open(
     match hw.backend {
         Backend::Simulator => {
             let (sim, handle) = Simulator::new(sim);
-            Ok((Box::new(OutputsOffGuard::with_lock(sim, lock)), Some(handle)))
+            Ok((
+                Box::new(OutputsOffGuard::with_lock(sim, lock)),
+                Some(handle),
+            ))
         }
         Backend::RaspberryPi => {
             let pi = rpi::open(hw)?;
@@ -214,7 +217,10 @@ mod tests {
         };
         assert!(matches!(e, HardwareError::AlreadyRunning { .. }), "{e:?}");
         // The first instance's outputs are as it left them: nothing was reset or rewritten.
-        assert_eq!(sim::state_file::read(&state).unwrap(), (heat, MotorDrive::Off));
+        assert_eq!(
+            sim::state_file::read(&state).unwrap(),
+            (heat, MotorDrive::Off)
+        );
         drop(first);
         assert_eq!(
             sim::state_file::read(&state).unwrap(),

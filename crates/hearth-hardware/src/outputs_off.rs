@@ -184,7 +184,11 @@ mod tests {
         .map(|_| ())
         .unwrap_err();
         assert!(e.to_string().contains("17"), "{e}");
-        assert_eq!(log.lock().unwrap().len(), 3, "the three other outputs were still driven");
+        assert_eq!(
+            log.lock().unwrap().len(),
+            3,
+            "the three other outputs were still driven"
+        );
     }
 
     #[test]
@@ -208,8 +212,14 @@ mod tests {
         };
         let held = InstanceLock::acquire(&lock).unwrap();
         let refused = outputs_off(&hw, &sim).unwrap_err();
-        assert!(matches!(refused, HardwareError::AlreadyRunning { .. }), "{refused:?}");
-        assert_eq!(crate::sim::state_file::read(&state).unwrap(), (heat, MotorDrive::Locking));
+        assert!(
+            matches!(refused, HardwareError::AlreadyRunning { .. }),
+            "{refused:?}"
+        );
+        assert_eq!(
+            crate::sim::state_file::read(&state).unwrap(),
+            (heat, MotorDrive::Locking)
+        );
         drop(held);
         assert_eq!(
             outputs_off(&hw, &sim).unwrap(),

@@ -272,7 +272,9 @@ fn write_with_retry(
                 return Ok(());
             }
             Err(e) => {
-                tracing::warn!("writing {what} failed (attempt {attempt} of {WRITE_ATTEMPTS}): {e}");
+                tracing::warn!(
+                    "writing {what} failed (attempt {attempt} of {WRITE_ATTEMPTS}): {e}"
+                );
                 last = Some(e);
             }
         }

@@ -74,7 +74,10 @@ mod tests {
             let e = parse(bad).unwrap_err();
             assert!(e.contains(bad), "{e}");
         }
-        assert!(parse("-5s").is_err(), "negative durations are not durations");
+        assert!(
+            parse("-5s").is_err(),
+            "negative durations are not durations"
+        );
     }
 
     #[test]

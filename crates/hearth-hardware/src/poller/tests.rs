@@ -299,7 +299,11 @@ async fn a_panicking_read_reports_back_and_readings_resume() {
     let mut rig = start(fake, cfg);
     let first = next_climate(&mut rig).await.unwrap_err();
     assert!(first.to_string().contains("panic"), "{first}");
-    assert_eq!(next_climate(&mut rig).await, Ok(READING), "the next read runs");
+    assert_eq!(
+        next_climate(&mut rig).await,
+        Ok(READING),
+        "the next read runs"
+    );
 }
 
 #[tokio::test]
@@ -348,8 +352,14 @@ async fn desired_outputs_are_rewritten_every_poll_interval() {
     rig.outputs.send(heat).unwrap();
     tokio::time::sleep(Duration::from_secs(25)).await;
     let calls = rig.fake.calls();
-    let heat_writes = calls.iter().filter(|c| **c == Call::Hvac(heat.hvac)).count();
-    assert_eq!(heat_writes, 3, "once on change, then at 10 s and 20 s: {calls:?}");
+    let heat_writes = calls
+        .iter()
+        .filter(|c| **c == Call::Hvac(heat.hvac))
+        .count();
+    assert_eq!(
+        heat_writes, 3,
+        "once on change, then at 10 s and 20 s: {calls:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -367,12 +377,19 @@ async fn a_write_that_keeps_failing_is_retried_then_ends_the_poller_with_outputs
         })
         .unwrap();
     let e = rig.task.await.unwrap().unwrap_err();
-    assert!(matches!(e, HardwareError::OutputWrite { attempts: 3, .. }), "{e:?}");
+    assert!(
+        matches!(e, HardwareError::OutputWrite { attempts: 3, .. }),
+        "{e:?}"
+    );
     let calls = fake.calls();
     let tries = calls
         .iter()
         .filter(|c| **c == Call::Motor(MotorDrive::Locking))
         .count();
     assert_eq!(tries, 3);
-    assert_eq!(calls[calls.len() - 2..], OFF_CALLS, "driven off on the way out");
+    assert_eq!(
+        calls[calls.len() - 2..],
+        OFF_CALLS,
+        "driven off on the way out"
+    );
 }
