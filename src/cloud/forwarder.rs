@@ -129,7 +129,11 @@ impl Forwarder {
 
     async fn inbound(&mut self, raw: Vec<u8>) {
         let state = self.io.state.borrow().clone();
-        let (inbound, decisions) = self.policy.handle_inbound(&raw, &state, self.now());
+        let now = self.now();
+        let policy = &mut self.policy;
+        // A voice PIN is checked with PBKDF2 (100 000 rounds): never on an async worker.
+        let (inbound, decisions) =
+            crate::offload::off_worker(|| policy.handle_inbound(&raw, &state, now));
         match inbound {
             Inbound::Reply(m) => self.emit(m, decisions),
             Inbound::Command { command, reply } => {
