@@ -230,7 +230,7 @@ pub async fn start_with_clock(
         shutdown: shutdown.subscribe(),
     };
     let house = tokio::spawn(house.run(io));
-    let clouds = crate::cloud::supervisor::start(crate::cloud::CloudInputs {
+    let cloud_inputs = crate::cloud::CloudInputs {
         clouds: cfg.cloud.clone(),
         ledger_path: cfg.ledger.path.clone(),
         config_path,
@@ -239,8 +239,10 @@ pub async fn start_with_clock(
         clock,
         shutdown: shutdown.subscribe(),
         reload,
-    })
-    .context("starting the cloud forwarders")?;
+    };
+    // Opening the ledger's SQLite file (on an SD card) blocks: not on an async worker.
+    let clouds = crate::offload::off_worker(|| crate::cloud::supervisor::start(cloud_inputs))
+        .context("starting the cloud forwarders")?;
     let mqtt = mqtt.map(|prepared| {
         prepared.spawn(crate::mqtt::MqttIo {
             state: state_rx.clone(),

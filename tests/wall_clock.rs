@@ -166,3 +166,34 @@ fn house_state() -> HouseState {
     }))
     .expect("a house state")
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_applies_a_new_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hearth.toml");
+    let body = format!(
+        "[hardware]\nbackend = \"simulator\"\n[history]\npath = \"{}\"\n",
+        dir.path().join("history.db").display()
+    );
+    std::fs::write(&path, format!("[daemon]\ntime_zone = \"UTC\"\n{body}")).unwrap();
+    let cfg = config::load(&path).unwrap();
+    let t0 = UnixMillis::parse_rfc3339("2026-07-01T12:00:00Z").unwrap();
+    let clock = Clock::with_source(SimulatedWall::new(t0), cfg.daemon.zone());
+    let (reload_tx, reload_rx) = mpsc::channel(1);
+    let running = daemon::start_with_clock(cfg, path.clone(), Shutdown::new(), reload_rx, clock)
+        .await
+        .unwrap();
+    assert_eq!(running.clock.utc_offset_minutes(), 0);
+    std::fs::write(&path, format!("[daemon]\ntime_zone = \"Europe/Berlin\"\n{body}")).unwrap();
+    reload_tx.send(()).await.unwrap();
+    let mut waited = Duration::ZERO;
+    while running.clock.utc_offset_minutes() != 120 {
+        assert!(waited < Duration::from_secs(10), "the new zone never applied");
+        // The reload reads the file on a blocking thread; real time must pass for it.
+        tokio::task::yield_now().await;
+        std::thread::sleep(Duration::from_millis(5));
+        waited += Duration::from_millis(5);
+    }
+    assert_eq!(running.clock.time_zone().iana_name(), Some("Europe/Berlin"));
+    running.stop().await.unwrap();
+}
