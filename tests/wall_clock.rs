@@ -184,11 +184,18 @@ async fn a_reload_applies_a_new_time_zone() {
         .await
         .unwrap();
     assert_eq!(running.clock.utc_offset_minutes(), 0);
-    std::fs::write(&path, format!("[daemon]\ntime_zone = \"Europe/Berlin\"\n{body}")).unwrap();
+    std::fs::write(
+        &path,
+        format!("[daemon]\ntime_zone = \"Europe/Berlin\"\n{body}"),
+    )
+    .unwrap();
     reload_tx.send(()).await.unwrap();
     let mut waited = Duration::ZERO;
     while running.clock.utc_offset_minutes() != 120 {
-        assert!(waited < Duration::from_secs(10), "the new zone never applied");
+        assert!(
+            waited < Duration::from_secs(10),
+            "the new zone never applied"
+        );
         // The reload reads the file on a blocking thread; real time must pass for it.
         tokio::task::yield_now().await;
         std::thread::sleep(Duration::from_millis(5));

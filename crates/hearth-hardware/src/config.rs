@@ -37,8 +37,7 @@ pub struct HardwareConfig {
     pub outputs: OutputsConfig,
     pub motor: MotorConfig,
     pub inputs: InputsConfig,
-    /// The single-instance lock, taken before any pin is touched. Default: none for the
-    /// simulator, [`crate::instance::DEFAULT_LOCK_FILE`] for the `raspberry_pi` backend.
+    /// The single-instance lock (see [`crate::instance::lock_path`] for the default).
     pub lock_file: Option<PathBuf>,
 }
 
@@ -212,16 +211,10 @@ impl HardwareConfig {
     /// Every problem with the section, each at its full dotted key.
     pub fn validate(&self) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
-        if self.poll_interval < Duration::from_secs(1) {
+        if !(Duration::from_secs(1)..=Duration::from_secs(600)).contains(&self.poll_interval) {
             issues.push(ConfigIssue::new(
                 "hardware.poll_interval",
-                "must be at least 1s: a DS18B20 needs 750ms for one conversion",
-            ));
-        }
-        if self.poll_interval > Duration::from_secs(600) {
-            issues.push(ConfigIssue::new(
-                "hardware.poll_interval",
-                "must be at most 10m: the thermostat works from these readings",
+                "must be between 1s (a DS18B20 needs 750ms for one conversion) and 10m",
             ));
         }
         if self.input_poll_interval.is_zero() || self.input_poll_interval > Duration::from_secs(10)
@@ -312,16 +305,6 @@ impl HardwareConfig {
         uses
     }
 
-    /// Where the single-instance lock lives for this backend, if anywhere.
-    pub fn lock_path(&self) -> Option<PathBuf> {
-        match (&self.lock_file, self.backend) {
-            (Some(path), _) => Some(path.clone()),
-            (None, Backend::RaspberryPi) => Some(PathBuf::from(crate::instance::DEFAULT_LOCK_FILE)),
-            (None, Backend::Simulator) => None,
-        }
-    }
-
-    /// Every configured output with its pin and polarity, by config key.
     pub(crate) fn output_entries(&self) -> Vec<(&'static str, (u8, Active))> {
         let o = &self.outputs;
         let m = &self.motor;
@@ -386,8 +369,8 @@ impl HardwareConfig {
         PollerConfig {
             poll_interval: self.poll_interval,
             input_poll_interval: self.input_poll_interval,
-            debounce,
             read_timeout: crate::poller::SENSOR_READ_TIMEOUT,
+            debounce,
         }
     }
 }

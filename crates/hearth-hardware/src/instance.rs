@@ -7,6 +7,7 @@
 //! included), so a crash never leaves a stale lock behind.
 
 use crate::HardwareError;
+use crate::config::{Backend, HardwareConfig};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,16 @@ use std::path::{Path, PathBuf};
 /// Where the Raspberry Pi backend locks when `hardware.lock_file` is not set: the service's
 /// StateDirectory, writable by the `hearth` user and present before the first start.
 pub const DEFAULT_LOCK_FILE: &str = "/var/lib/hearth/hearthd.lock";
+
+/// Where the single-instance lock lives for this config, if anywhere: `hardware.lock_file`,
+/// else [`DEFAULT_LOCK_FILE`] for the Pi; the simulator locks only when asked to.
+pub fn lock_path(cfg: &HardwareConfig) -> Option<PathBuf> {
+    match (&cfg.lock_file, cfg.backend) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Backend::RaspberryPi) => Some(PathBuf::from(DEFAULT_LOCK_FILE)),
+        (None, Backend::Simulator) => None,
+    }
+}
 
 /// Held for as long as this process owns the hardware.
 #[derive(Debug)]

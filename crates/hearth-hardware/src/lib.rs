@@ -122,8 +122,7 @@ pub fn open(
         return Err(HardwareError::InvalidConfig(issues));
     }
     // Before any pin (or the simulator's state file) is touched: one hearthd at a time.
-    let lock = hw
-        .lock_path()
+    let lock = instance::lock_path(hw)
         .map(|path| InstanceLock::acquire(&path))
         .transpose()?;
     match hw.backend {

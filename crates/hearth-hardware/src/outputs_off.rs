@@ -78,8 +78,7 @@ pub fn outputs_off(hw: &HardwareConfig, sim: &SimulatorConfig) -> Result<OffRepo
     if !issues.is_empty() {
         return Err(HardwareError::InvalidConfig(issues));
     }
-    let _lock = hw
-        .lock_path()
+    let _lock = crate::instance::lock_path(hw)
         .map(|path| InstanceLock::acquire(&path))
         .transpose()?;
     match hw.backend {
