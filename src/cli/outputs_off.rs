@@ -10,11 +10,16 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(path: &Path) -> ExitCode {
-    let cfg = match super::config_or_exit(path) {
-        Ok(cfg) => cfg,
-        Err(code) => return code,
+    // Only `[hardware]` and `[simulator]` matter here: a mistake elsewhere in the file (a cloud,
+    // the broker) must not keep the outputs on after a crash.
+    let (hardware, simulator) = match hardware_sections(path) {
+        Ok(sections) => sections,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
     };
-    match hearth_hardware::outputs_off(&cfg.hardware, &cfg.simulator) {
+    match hearth_hardware::outputs_off(&hardware, &simulator) {
         Ok(OffReport::Pins(levels)) => {
             for l in &levels {
                 println!(
@@ -40,4 +45,33 @@ pub fn run(path: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The `[hardware]` and `[simulator]` sections of the config file, on their own.
+fn hardware_sections(
+    path: &Path,
+) -> Result<
+    (
+        hearth_hardware::HardwareConfig,
+        hearth_hardware::SimulatorConfig,
+    ),
+    String,
+> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err("not a regular file; name a plain file".into());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| e.message().to_owned())?;
+    let hardware = table
+        .remove("hardware")
+        .ok_or("no [hardware] section; outputs-off needs the pin map")?
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("[hardware]: {}", e.message()))?;
+    let simulator = match table.remove("simulator") {
+        Some(v) => v
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("[simulator]: {}", e.message()))?,
+        None => hearth_hardware::SimulatorConfig::default(),
+    };
+    Ok((hardware, simulator))
 }
