@@ -28,8 +28,10 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 # 1. Syntax. verify insists that ExecStart= exists and is executable, and hearthd is not
-# installed here, so check a copy that runs /bin/true instead; everything else is identical.
-sed 's#^ExecStart=/usr/bin/hearthd #ExecStart=/bin/true #' "$unit" > "$scratch/hearthd.service"
+# installed here, so check a copy that runs /bin/true instead (ExecStopPost= too); everything
+# else is identical.
+sed -e 's#^ExecStart=/usr/bin/hearthd #ExecStart=/bin/true #' \
+    -e 's#^ExecStopPost=/usr/bin/hearthd #ExecStopPost=/bin/true #' "$unit" > "$scratch/hearthd.service"
 grep -q '^ExecStart=/bin/true ' "$scratch/hearthd.service" ||
   die "$unit: expected 'ExecStart=/usr/bin/hearthd ...'; update this script if the path changed"
 verify_out=$(systemd-analyze verify --man=no "$scratch/hearthd.service" 2>&1) || true

@@ -1,10 +1,15 @@
-//! The daemon's supervisor: builds every task, wires their channels, and shuts them down
-//! in order.
+//! The daemon's supervisor: builds every task, wires their channels, watches that they all
+//! keep running, and shuts them down in order.
 //!
-//! Start-up: open hardware (outputs OFF), read state from sensors, open history, start the
-//! local MQTT and cloud tasks, tell systemd READY. Shutdown (SIGTERM/SIGINT): stop intake,
-//! drive outputs OFF, flush history, publish `offline`, exit — bounded by
-//! `daemon.shutdown_timeout`. This file holds no control rule, no policy rule and no SQL.
+//! Start-up: signals first (SIGTERM is honoured from the first instant), then the `[mqtt]`
+//! files (off the async workers), the hardware (single-instance lock, outputs OFF), history,
+//! the house, clouds and local MQTT; READY once the first valid reading is in (or after
+//! [`READY_TIMEOUT`], with the sensor fault showing). While running, every essential task must
+//! stay alive: one that ends early stops hearth in order with a non-zero exit so systemd
+//! restarts it, and the watchdog is pinged only while all are alive and the control loop
+//! answers. Shutdown: stop intake, drive outputs OFF, flush history, publish the final state
+//! and `offline`, exit — bounded by `daemon.shutdown_timeout`. No control rule, policy rule
+//! or SQL lives here.
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -14,44 +19,131 @@ use anyhow::Context;
 use hearth_control::{LockController, Thermostat};
 use hearth_hardware::DesiredOutputs;
 use std::path::PathBuf;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
-/// Run until a shutdown signal. `config_path` is kept for policy reloads.
+/// How long start-up waits for the first valid temperature reading before telling systemd
+/// READY anyway (the thermostat then shows its sensor fault). Below the unit's
+/// `TimeoutStartSec=60s`.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often the supervisor checks that every essential task is still running.
+pub const SUPERVISE_EVERY: Duration = Duration::from_millis(250);
+
+/// Run until a shutdown signal, or until an essential task ends (an error: exit non-zero).
+/// `config_path` is kept for reloads.
 pub async fn run(cfg: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     let (reload_tx, reload_rx) = mpsc::channel::<()>(1);
     crate::shutdown::listen(shutdown.clone(), reload_tx).context("installing signal handlers")?;
-    let running = start(cfg, config_path, shutdown.clone(), reload_rx).await?;
-    crate::systemd::notify_ready();
+    let mut stop = shutdown.subscribe();
+    let clock = Clock::start().with_time_zone(cfg.daemon.zone());
+    // Start-up can wait on files, the hardware and SQLite: a SIGTERM meanwhile ends it at once
+    // (whatever was opened is dropped, and the hardware guard drives the outputs OFF).
+    let running = tokio::select! {
+        biased;
+        () = crate::shutdown::wait(&mut stop) => {
+            tracing::info!("stopped during start-up");
+            return Ok(());
+        }
+        running = start_with_clock(cfg, config_path, shutdown.clone(), reload_rx, clock) => running?,
+    };
     tracing::info!("hearthd is running");
-    let watchdog = crate::systemd::watchdog_interval().map(|every| {
-        let probes = running.probes.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                // Ping only when the house task answers: a wedged control loop must be restarted.
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                if probes.send(tx).await.is_ok()
-                    && tokio::time::timeout(every, rx)
-                        .await
-                        .is_ok_and(|r| r.is_ok())
-                {
+    let report = supervise(running, &shutdown, Systemd::from_env()).await?;
+    tracing::info!(?report, "hearthd stopped");
+    Ok(())
+}
+
+/// What the supervisor tells systemd.
+#[derive(Debug, Clone, Copy)]
+pub struct Systemd {
+    /// Ping interval (half of `WatchdogSec`), when the watchdog is on.
+    pub watchdog: Option<Duration>,
+}
+
+impl Systemd {
+    pub fn from_env() -> Self {
+        Self {
+            watchdog: crate::systemd::watchdog_interval(),
+        }
+    }
+}
+
+/// Wait for shutdown or for an essential task to end; say READY after the first valid
+/// reading; ping the watchdog while everything lives. Then stop in order. A task that ended
+/// early is an error naming it, after the whole ordered stop has run.
+pub async fn supervise(
+    running: Running,
+    shutdown: &Shutdown,
+    systemd: Systemd,
+) -> anyhow::Result<StopReport> {
+    let mut stop = shutdown.subscribe();
+    let mut state = running.state.clone();
+    let mut check = tokio::time::interval(SUPERVISE_EVERY);
+    let mut watchdog = systemd.watchdog.map(tokio::time::interval);
+    let ready_by = tokio::time::Instant::now() + READY_TIMEOUT;
+    let mut ready = false;
+    let died = loop {
+        if !ready && state.borrow_and_update().thermostat.temperature.is_some() {
+            ready = true;
+            crate::systemd::notify_ready();
+            tracing::info!("first valid reading in; READY");
+        }
+        tokio::select! {
+            biased;
+            () = crate::shutdown::wait(&mut stop) => break None,
+            _ = check.tick() => if let Some(task) = running.ended_task() {
+                break Some(task);
+            },
+            _ = tokio::time::sleep_until(ready_by), if !ready => {
+                ready = true;
+                tracing::error!(
+                    "no valid temperature reading within {}s of start; READY anyway — the \
+                     thermostat reports a sensor fault and keeps its outputs off",
+                    READY_TIMEOUT.as_secs()
+                );
+                crate::systemd::notify_ready();
+            }
+            r = state.changed(), if !ready => if r.is_err() {
+                // The house is gone; the next check names it.
+                ready = true;
+            },
+            _ = tick(&mut watchdog) => {
+                if running.ended_task().is_none() && running.control_answers().await {
                     crate::systemd::notify_watchdog();
                 } else {
-                    tracing::error!("the control loop did not answer the watchdog probe");
+                    tracing::error!("not pinging the watchdog: a task ended or the control loop did not answer");
                 }
             }
-        })
-    });
-    let mut stop = shutdown.subscribe();
-    crate::shutdown::wait(&mut stop).await;
-    crate::systemd::notify_stopping();
-    let result = running.stop().await;
-    if let Some(w) = watchdog {
-        w.abort();
+        }
+    };
+    if let Some(task) = died {
+        tracing::error!(
+            "{task} ended unexpectedly; stopping hearth (outputs off) so systemd restarts it"
+        );
+        shutdown.trigger();
     }
-    result.map(|report| tracing::info!(?report, "hearthd stopped"))
+    crate::systemd::notify_stopping();
+    let report = running.stop().await;
+    match died {
+        Some(task) => Err(anyhow::anyhow!(
+            "{task} ended unexpectedly; hearth stopped with outputs off{}",
+            report
+                .err()
+                .map(|e| format!(" ({e:#})"))
+                .unwrap_or_default()
+        )),
+        None => report,
+    }
+}
+
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// What the tasks reported when they stopped.
@@ -62,12 +154,12 @@ pub struct StopReport {
     pub ledger: Option<crate::ledger::LedgerStats>,
 }
 
-/// Every task of a running daemon, for an orderly stop.
+/// Every task of a running daemon, for supervision and an orderly stop.
 pub struct Running {
     shutdown: Shutdown,
-    timeout: std::time::Duration,
+    timeout: Duration,
     house: tokio::task::JoinHandle<crate::house::HouseStats>,
-    poller: tokio::task::JoinHandle<()>,
+    poller: tokio::task::JoinHandle<Result<(), hearth_hardware::HardwareError>>,
     history: crate::record::HistoryTask,
     /// Cloud connections, forwarders, and the ledger they write.
     clouds: crate::cloud::CloudTasks,
@@ -76,19 +168,39 @@ pub struct Running {
     pub state: watch::Receiver<hearth_model::HouseState>,
     pub commands: mpsc::Sender<crate::house::CommandRequest>,
     pub sim: Option<hearth_hardware::SimHandle>,
+    pub clock: Clock,
     probes: mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// Build and start every task. Returns once the daemon is fully up.
+/// Build and start every task on the system clock, in `[daemon] time_zone`.
 pub async fn start(
     cfg: Config,
     config_path: PathBuf,
     shutdown: Shutdown,
     reload: mpsc::Receiver<()>,
 ) -> anyhow::Result<Running> {
-    let clock = Clock::start().with_utc_offset(cfg.daemon.utc_offset);
+    let clock = Clock::start().with_time_zone(cfg.daemon.zone());
+    start_with_clock(cfg, config_path, shutdown, reload, clock).await
+}
+
+/// Build and start every task with a chosen clock (tests on the paused clock use a
+/// [`crate::clock::SimulatedWall`]). Returns once every task is running.
+pub async fn start_with_clock(
+    cfg: Config,
+    config_path: PathBuf,
+    shutdown: Shutdown,
+    reload: mpsc::Receiver<()>,
+    clock: Clock,
+) -> anyhow::Result<Running> {
     // Before any hardware is touched: a bad password, key or certificate file stops start-up.
-    let mqtt = crate::mqtt::prepare(&cfg).context("setting up the local MQTT interface")?;
+    // A FIFO among them is refused before anything is opened; reading them is file I/O: off
+    // the async workers.
+    crate::files::refuse_special_files(&cfg).map_err(anyhow::Error::msg)?;
+    let mqtt_cfg = cfg.clone();
+    let mqtt = tokio::task::spawn_blocking(move || crate::mqtt::prepare(&mqtt_cfg))
+        .await
+        .context("checking the [mqtt] files")?
+        .context("setting up the local MQTT interface")?;
     let (hardware, sim) =
         hearth_hardware::open(&cfg.hardware, &cfg.simulator).context("opening the hardware")?;
     let history =
@@ -120,7 +232,7 @@ pub async fn start(
         shutdown: shutdown.subscribe(),
     };
     let house = tokio::spawn(house.run(io));
-    let clouds = crate::cloud::supervisor::start(crate::cloud::CloudInputs {
+    let cloud_inputs = crate::cloud::CloudInputs {
         clouds: cfg.cloud.clone(),
         ledger_path: cfg.ledger.path.clone(),
         reload_over_mqtt: cfg.ledger.policy_reload_over_mqtt,
@@ -130,8 +242,10 @@ pub async fn start(
         clock,
         shutdown: shutdown.subscribe(),
         reload,
-    })
-    .context("starting the cloud forwarders")?;
+    };
+    // Opening the ledger's SQLite file (on an SD card) blocks: not on an async worker.
+    let clouds = crate::offload::off_worker(|| crate::cloud::supervisor::start(cloud_inputs))
+        .context("starting the cloud forwarders")?;
     let mqtt = mqtt.map(|prepared| {
         prepared.spawn(crate::mqtt::MqttIo {
             state: state_rx.clone(),
@@ -154,9 +268,19 @@ pub async fn start(
         state: state_rx,
         commands: cmd_tx,
         sim,
+        clock,
         probes: probe_tx,
     })
 }
+
+/// The essential tasks, by the name a log line or an error uses.
+pub const ESSENTIAL_TASKS: [&str; 5] = [
+    "the house task (control loop)",
+    "the hardware poller",
+    "the history writer",
+    "the local MQTT interface",
+    "a cloud task",
+];
 
 impl Running {
     /// Where policy requests (explain, reload, audit) go; for the local MQTT interface.
@@ -169,7 +293,59 @@ impl Running {
         self.mqtt.as_ref().map(crate::mqtt::MqttTask::link)
     }
 
-    /// Stop in order: intake and control, outputs OFF, history flushed. Bounded in time.
+    /// The first essential task that is no longer running. Every one of them runs until
+    /// shutdown, so before shutdown any of them ending — returned, failed or panicked — is
+    /// a fault.
+    pub fn ended_task(&self) -> Option<&'static str> {
+        let [house, poller, history, mqtt, cloud] = ESSENTIAL_TASKS;
+        if self.house.is_finished() {
+            Some(house)
+        } else if self.poller.is_finished() {
+            Some(poller)
+        } else if self.history.is_finished() {
+            Some(history)
+        } else if self
+            .mqtt
+            .as_ref()
+            .is_some_and(crate::mqtt::MqttTask::is_finished)
+        {
+            Some(mqtt)
+        } else if self.clouds.is_finished() {
+            Some(cloud)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the house task answers a probe promptly (the watchdog's liveness check).
+    pub async fn control_answers(&self) -> bool {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.probes.try_send(tx).is_ok()
+            && tokio::time::timeout(Duration::from_secs(2), rx)
+                .await
+                .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Make an essential task fail, as a drill (tests): it is aborted as if it had died.
+    #[doc(hidden)]
+    pub fn kill_task_for_drill(&self, name: &str) {
+        let [house, poller, history, mqtt, cloud] = ESSENTIAL_TASKS;
+        match name {
+            n if n == house => self.house.abort(),
+            n if n == poller => self.poller.abort(),
+            n if n == history => self.history.abort_for_drill(),
+            n if n == mqtt => {
+                if let Some(m) = &self.mqtt {
+                    m.abort_for_drill();
+                }
+            }
+            n if n == cloud => self.clouds.abort_for_drill(),
+            other => panic!("no essential task is called {other:?}"),
+        }
+    }
+
+    /// Stop in order: intake and control, outputs OFF, history flushed, the final state and
+    /// `offline` published. Every step runs even when an earlier task failed. Bounded in time.
     pub async fn stop(self) -> anyhow::Result<StopReport> {
         self.shutdown.trigger();
         let Running {
@@ -184,22 +360,43 @@ impl Running {
         } = self;
         drop(commands);
         let ordered = async move {
-            let house = house.await.context("the house task panicked")?;
-            tracing::info!(?house, "control stopped");
+            let mut failures = Vec::new();
+            let house = match house.await {
+                Ok(stats) => {
+                    tracing::info!(?stats, "control stopped");
+                    stats
+                }
+                Err(e) => {
+                    // Not returned: a failure makes the whole stop an error.
+                    failures.push(format!("the house task failed: {e}"));
+                    crate::house::HouseStats::default()
+                }
+            };
             // The house dropped the outputs channel; the poller drives everything OFF and ends.
-            poller.await.context("the hardware poller panicked")?;
+            match poller.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failures.push(format!("the hardware poller stopped: {e}")),
+                Err(e) => failures.push(format!("the hardware poller failed: {e}")),
+            }
             let history = history.finish().await;
             // The cloud tasks saw shutdown too; once they end, the ledger is flushed.
             let ledger = clouds.finish().await;
-            // Last: `offline` goes out once control has stopped and history is flushed.
+            // Last: the final state (outputs off), then `offline`, once control has stopped
+            // and history is flushed.
             if let Some(mqtt) = mqtt {
                 mqtt.stop().await;
             }
-            anyhow::Ok(StopReport {
-                house,
-                history,
-                ledger,
-            })
+            for f in &failures {
+                tracing::error!("{f}");
+            }
+            match failures.is_empty() {
+                true => anyhow::Ok(StopReport {
+                    house,
+                    history,
+                    ledger,
+                }),
+                false => Err(anyhow::anyhow!(failures.join("; "))),
+            }
         };
         match tokio::time::timeout(timeout, ordered).await {
             Ok(result) => result,

@@ -113,6 +113,11 @@ impl House {
         }
         io.outputs.send_replace(DesiredOutputs::default());
         drop(io.outputs);
+        // The last word: the state hearth leaves behind, which local MQTT publishes (retained)
+        // before `offline` — not the heating or moving of a moment ago.
+        let last = stopped(self.snapshot());
+        self.recorder.state(&last, self.clock.wall_now());
+        io.state.send_replace(last);
         self.stats
     }
 
@@ -204,6 +209,16 @@ impl House {
             self.recorder.state(&snapshot, at);
         }
     }
+}
+
+/// The house as hearth leaves it on stop: every output is off, so nothing is heating or
+/// cooling, and a bolt stopped mid-travel is at an unknown position.
+pub fn stopped(mut state: HouseState) -> HouseState {
+    state.thermostat.action = hearth_model::HvacAction::Idle;
+    if state.lock.state == hearth_model::LockState::Moving {
+        state.lock.state = hearth_model::LockState::Unknown;
+    }
+    state
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

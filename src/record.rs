@@ -31,6 +31,17 @@ impl HistoryTask {
         self.handle.clone()
     }
 
+    /// Whether the writer task has ended (it runs until `finish`).
+    pub fn is_finished(&self) -> bool {
+        self.join.is_finished()
+    }
+
+    /// Abort the writer, as if it had died (supervision drills).
+    #[doc(hidden)]
+    pub fn abort_for_drill(&self) {
+        self.join.abort();
+    }
+
     /// Flush what is buffered and wait for the writer to end.
     pub async fn finish(self) -> Option<WriterStats> {
         self.handle.shutdown();

@@ -26,7 +26,9 @@ fn config_for(body: &str, dir: &Path) -> config::Config {
 
 async fn start(cfg: config::Config) -> Running {
     let (_reload_tx, reload_rx) = mpsc::channel(1);
-    daemon::start(cfg, "test.toml".into(), Shutdown::new(), reload_rx)
+    // Wall time that follows the paused clock, so a simulated day is a day in history too.
+    let clock = hearthd::clock::Clock::anchored(hearth_model::UnixMillis::now());
+    daemon::start_with_clock(cfg, "test.toml".into(), Shutdown::new(), reload_rx, clock)
         .await
         .expect("daemon starts on the simulator")
 }

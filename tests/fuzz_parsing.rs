@@ -147,3 +147,139 @@ proptest! {
         }
     }
 }
+
+/// Values at the edges of every numeric type a field might be read as, and durations that
+/// are negative, zero or absurdly long: the class of input that overflowed `now - ts`.
+fn extreme_values() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(i64::MIN.to_string()),
+        Just(i64::MAX.to_string()),
+        Just((i64::MIN + 1).to_string()),
+        Just(u64::MAX.to_string()),
+        Just(u32::MAX.to_string()),
+        Just("-1".to_owned()),
+        Just("0".to_owned()),
+        Just("1e308".to_owned()),
+        Just("-1e308".to_owned()),
+        Just("5e-324".to_owned()),
+        Just("-0.0".to_owned()),
+        Just("\"-5s\"".to_owned()),
+        Just("\"0s\"".to_owned()),
+        Just("\"0ms\"".to_owned()),
+        Just("\"18446744073709551615s\"".to_owned()),
+        Just("\"99999999999h\"".to_owned()),
+        Just("\"584942417355y\"".to_owned()),
+        Just("\"1ns\"".to_owned()),
+    ]
+}
+
+/// Keys hearth knows (besides those in the example file), so extreme values reach the
+/// checks behind them instead of failing as unknown keys.
+const KNOWN_KEYS: &[(&str, &str)] = &[
+    ("[daemon]", "shutdown_timeout"),
+    ("[daemon]", "time_zone"),
+    ("[hardware]", "poll_interval"),
+    ("[hardware]", "input_poll_interval"),
+    ("[simulator]", "lock_travel_time"),
+    ("[thermostat]", "heat_min_off"),
+    ("[thermostat]", "cool_min_run"),
+    ("[thermostat]", "sensor_timeout"),
+    ("[lock]", "travel_timeout"),
+    ("[lock]", "auto_relock_after"),
+    ("[history]", "commit_interval"),
+    ("[history]", "heartbeat"),
+    ("[history]", "buffer_limit"),
+    ("[mqtt]", "port"),
+    ("[mqtt]", "keep_alive"),
+    ("[mqtt]", "command_max_age"),
+    ("[mqtt]", "reconnect_max"),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A known key (from the example, or one of `KNOWN_KEYS` added to its section) set to an
+    /// extreme value: a clear error or a config whose every duration can be added to a clock.
+    #[test]
+    fn known_keys_with_extreme_values_are_refused_or_safe(
+        line in any::<usize>(),
+        known in any::<usize>(),
+        add in any::<bool>(),
+        value in extreme_values(),
+    ) {
+        let text = if add {
+            let (section, key) = KNOWN_KEYS[known % KNOWN_KEYS.len()];
+            // Put the key at the top of its section (first occurrence of the header).
+            match EXAMPLE.find(&format!("\n{section}\n")) {
+                Some(at) => {
+                    let at = at + section.len() + 2;
+                    format!("{}{key} = {value}\n{}", &EXAMPLE[..at], &EXAMPLE[at..])
+                }
+                None => format!("{EXAMPLE}\n{section}\n{key} = {value}\n"),
+            }
+        } else {
+            apply(EXAMPLE, &[Edit::ReplaceValue(line, value.clone())])
+        };
+        match config::parse(Path::new("fuzz.toml"), &text) {
+            Ok(cfg) => {
+                prop_assert!(cfg.issues().is_empty());
+                let now = std::time::Instant::now();
+                for d in [cfg.daemon.shutdown_timeout, cfg.hardware.poll_interval, cfg.hardware.input_poll_interval] {
+                    prop_assert!(now.checked_add(d).is_some(), "{d:?} overflows a clock");
+                }
+            }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+
+    /// Commands whose numbers are extreme, against a clock that may be extreme too: typed or
+    /// rejected with a known code, never a panic (debug builds check every overflow).
+    #[test]
+    fn commands_with_extreme_numbers_never_panic(
+        base in prop_oneof![
+            Just(r#"{"id":"1","mode":"heat","ts":TS}"#),
+            Just(r#"{"id":"2","setpoint_heat":TS,"ts":1795610096}"#),
+            Just(r#"{"id":TS,"action":"lock","ts":TS}"#),
+            Just(r#"{"id":"u","action":"unlock","client":"alice","ts":TS,"nonce":"0123456789abcdef","sig":"00"}"#),
+        ],
+        value in extreme_values(),
+        now in prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0), Just(1_795_610_096_000)],
+        lock in any::<bool>(),
+    ) {
+        let payload = base.replace("TS", value.trim_matches('"'));
+        let topics = Topics::new("hearth", "homeassistant");
+        let secrets = Secrets::from_keys([("alice", vec![0xab; 32])]).unwrap();
+        let mut guard = CommandGuard::new(secrets, UnixMillis(now.saturating_sub(60_000)), Duration::from_secs(10));
+        let target = if lock { CommandTarget::Lock } else { CommandTarget::Thermostat };
+        if let Err(rejected) = parse_command(target, payload.as_bytes(), &topics, &mut guard, UnixMillis(now)) {
+            prop_assert!(hearth_api::code::ALL.contains(&rejected.error.code), "unknown code {}", rejected.error.code);
+        }
+    }
+}
+
+#[test]
+fn the_reported_overflow_payload_is_refused_with_an_error() {
+    let topics = Topics::new("hearth", "homeassistant");
+    let mut guard = CommandGuard::new(
+        Secrets::empty(),
+        UnixMillis(1_795_610_000_000),
+        Duration::from_secs(10),
+    );
+    let now = UnixMillis(1_795_610_096_000);
+    for ts in [i64::MIN, i64::MAX] {
+        let payload = format!(r#"{{"mode":"heat","ts":{ts}}}"#);
+        let rejected = parse_command(
+            CommandTarget::Thermostat,
+            payload.as_bytes(),
+            &topics,
+            &mut guard,
+            now,
+        )
+        .expect_err("an absurd ts is refused");
+        assert!(
+            ["expired", "future_timestamp"].contains(&rejected.error.code),
+            "{ts}: {}",
+            rejected.error.code
+        );
+    }
+}

@@ -8,6 +8,10 @@ pub fn run(path: &Path) -> ExitCode {
         Ok(cfg) => {
             // The files the config names (broker password, unlock keys, TLS) are checked too,
             // exactly as `hearthd run` checks them before it touches anything.
+            if let Err(e) = crate::files::refuse_special_files(&cfg) {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(super::EXIT_CONFIG);
+            }
             if let Err(e) = crate::mqtt::prepare(&cfg) {
                 eprintln!("error: {}: {e}", path.display());
                 return ExitCode::from(super::EXIT_CONFIG);

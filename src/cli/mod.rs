@@ -9,6 +9,7 @@ mod bench;
 mod check_config;
 pub mod doctor;
 mod history;
+mod outputs_off;
 mod policy;
 mod run;
 mod sign;
@@ -41,6 +42,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon.
     Run {
+        /// Config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Drive every configured output (relays, lock motor) OFF and exit; refused while
+    /// hearthd runs. The systemd unit runs it after every stop (ExecStopPost=).
+    OutputsOff {
         /// Config file.
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
@@ -157,10 +165,14 @@ pub enum PolicyAction {
 /// Parse the command line and run the chosen subcommand.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run { .. }) {
+        quiet_on_closed_pipe();
+    }
     match cli.command {
         Command::Run { config } => run::run(&config),
         Command::CheckConfig { config } => check_config::run(&config),
         Command::Doctor { config, user } => doctor::run(&config, &user),
+        Command::OutputsOff { config } => outputs_off::run(&config),
         Command::History {
             field,
             since,
@@ -199,6 +211,16 @@ pub fn main() -> ExitCode {
             id,
             nonce,
         } => sign::run(&client, &key_file, &id, nonce.as_deref()),
+    }
+}
+
+/// A command whose reader went away (`hearthd check-config | head -0`) ends quietly, like
+/// any Unix filter, instead of panicking in `println!` with exit 101. Rust ignores SIGPIPE
+/// by default; the daemon keeps it ignored (a closed socket must not kill it).
+fn quiet_on_closed_pipe() {
+    // SAFETY: restoring a signal's default disposition, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

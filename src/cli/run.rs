@@ -22,7 +22,11 @@ pub fn run(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(daemon::run(cfg, path.to_owned())) {
+    let result = runtime.block_on(daemon::run(cfg, path.to_owned()));
+    // Do not wait for blocking threads: a sensor read that hangs in the kernel must not keep
+    // a stopped hearth from exiting (its outputs are already off).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

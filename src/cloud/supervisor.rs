@@ -43,6 +43,18 @@ pub struct CloudTasks {
 }
 
 impl CloudTasks {
+    /// Whether any cloud task has ended; before shutdown that is a fault (the daemon's
+    /// supervisor stops hearth).
+    pub fn is_finished(&self) -> bool {
+        self.tasks.iter().any(JoinHandle::is_finished)
+    }
+
+    /// Abort the cloud tasks, as if they had died (supervision drills).
+    #[doc(hidden)]
+    pub fn abort_for_drill(&self) {
+        self.tasks.iter().for_each(JoinHandle::abort);
+    }
+
     /// Wait for every cloud task (they stop on shutdown), then flush the ledger.
     pub async fn finish(self) -> Option<LedgerStats> {
         drop(self.requests);
@@ -253,7 +265,12 @@ impl Supervisor {
     }
 
     async fn try_reload(&mut self) -> Result<Vec<String>, String> {
-        let cfg = crate::config::load(&self.config_path).map_err(|e| e.to_string())?;
+        // A whole-file read and parse: off the async workers.
+        let path = self.config_path.clone();
+        let cfg = tokio::task::spawn_blocking(move || crate::config::load(&path))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
         let names = |v: &mut dyn Iterator<Item = &CloudConfig>| {
             v.map(|c| c.name.clone()).collect::<Vec<_>>()
         };
@@ -281,6 +298,9 @@ impl Supervisor {
             })?;
             policies.push((p, new.shares_nothing()));
         }
+        // Accepted: the house's time zone (`[daemon] time_zone`) applies from now on, with
+        // the new policies.
+        self.clock.set_time_zone(cfg.daemon.zone());
         for ((p, e), new) in policies.into_iter().zip(&mut self.entries).zip(cfg.cloud) {
             if e.policies.send(p).await.is_err() {
                 tracing::warn!(cloud = %e.cfg.name, "forwarder gone; policy not applied");

@@ -36,36 +36,20 @@ pub struct DaemonConfig {
     /// How long shutdown may take before hearth gives up waiting for tasks and exits.
     #[serde(with = "hearth_model::duration")]
     pub shutdown_timeout: Duration,
-    /// The house's offset from UTC, `"+01:00"` or `"-05:30"`: the policy's time-of-day windows
-    /// and consent dates are read in this local time. A fixed offset: change it at DST.
-    #[serde(deserialize_with = "utc_offset")]
-    pub utc_offset: i32,
+    /// The house's time zone, an IANA name such as `"Europe/Berlin"`: the policy's
+    /// time-of-day windows and consent dates are read in its local time, daylight saving
+    /// included. Absent: the system's local zone (`/etc/localtime`, `TZ`). Applied on reload.
+    pub time_zone: Option<String>,
 }
 
-/// `"+01:00"`, `"-05:30"`, `"Z"` -> minutes east of UTC.
-pub fn parse_utc_offset(text: &str) -> Result<i32, String> {
-    let bad =
-        || format!("`{text}` is not a UTC offset; write it like \"+01:00\", \"-05:30\" or \"Z\"");
-    let t = text.trim();
-    if t == "Z" || t == "UTC" {
-        return Ok(0);
-    }
-    let (sign, rest) = match t.split_at_checked(1) {
-        Some(("+", rest)) => (1, rest),
-        Some(("-", rest)) => (-1, rest),
-        _ => return Err(bad()),
-    };
-    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h > 14 || m > 59 || h.to_string().len() > 2 {
-        return Err(bad());
-    }
-    Ok(sign * (h * 60 + m))
-}
-
-fn utc_offset<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    let s = String::deserialize(d)?;
-    parse_utc_offset(&s).map_err(serde::de::Error::custom)
+/// The zone an IANA name stands for, from the system's tzdata.
+pub fn parse_time_zone(name: &str) -> Result<jiff::tz::TimeZone, String> {
+    jiff::tz::TimeZone::get(name).map_err(|e| {
+        format!(
+            "`{name}` is not a time zone this system knows ({e}); write an IANA name such as \
+             \"Europe/Berlin\" or \"America/New_York\" (see /usr/share/zoneinfo, package tzdata)"
+        )
+    })
 }
 
 impl Default for DaemonConfig {
@@ -73,7 +57,7 @@ impl Default for DaemonConfig {
         Self {
             log_level: LogLevel::Info,
             shutdown_timeout: Duration::from_secs(5),
-            utc_offset: 0,
+            time_zone: None,
         }
     }
 }
@@ -92,21 +76,42 @@ impl DaemonConfig {
                 ),
             ));
         }
+        if let Some(name) = &self.time_zone
+            && let Err(message) = parse_time_zone(name)
+        {
+            issues.push(ConfigIssue::new("daemon.time_zone", message));
+        }
         issues
+    }
+
+    /// The configured zone, or the system's local one.
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        self.time_zone
+            .as_deref()
+            .and_then(|name| parse_time_zone(name).ok())
+            .unwrap_or_else(jiff::tz::TimeZone::system)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_utc_offset;
+    use super::*;
 
     #[test]
-    fn utc_offsets() {
-        assert_eq!(parse_utc_offset("+01:00"), Ok(60));
-        assert_eq!(parse_utc_offset("-05:30"), Ok(-330));
-        assert_eq!(parse_utc_offset("Z"), Ok(0));
-        for bad in ["1:00", "+25:00", "+01", "+01:60", "CET"] {
-            assert!(parse_utc_offset(bad).unwrap_err().contains(bad), "{bad}");
+    fn time_zones_are_iana_names() {
+        let cfg: DaemonConfig = toml::from_str("time_zone = \"Europe/Berlin\"").unwrap();
+        assert!(cfg.validate().is_empty());
+        assert_eq!(cfg.zone().iana_name(), Some("Europe/Berlin"));
+        for bad in ["CET+1", "Europe/Atlantis", "+01:00"] {
+            let cfg = DaemonConfig {
+                time_zone: Some(bad.into()),
+                ..DaemonConfig::default()
+            };
+            let issues = cfg.validate();
+            assert_eq!(issues.len(), 1, "{bad}");
+            assert_eq!(issues[0].key, "daemon.time_zone");
+            assert!(issues[0].message.contains(bad), "{}", issues[0].message);
         }
+        assert!(toml::from_str::<DaemonConfig>("utc_offset = \"+01:00\"").is_err());
     }
 }

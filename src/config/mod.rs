@@ -105,10 +105,19 @@ fn format_invalid(path: &Path, problems: &[LocatedIssue]) -> String {
 
 /// Read, parse and validate a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let read = |source| ConfigError::Read {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    // Never block at start: a FIFO named as the config is refused instead of waited on.
+    let mut file = hearth_api::secrets::open_nonblocking(path).map_err(read)?;
+    if !file.metadata().map_err(read)?.is_file() {
+        return Err(read(std::io::Error::other(
+            "not a regular file (a FIFO, socket, device or directory); name a plain file",
+        )));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).map_err(read)?;
     parse(path, &text)
 }
 

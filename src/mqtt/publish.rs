@@ -133,6 +133,9 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
     let mut session = 0;
     let mut last_thermostat: Option<Vec<u8>> = None;
     let mut last_lock: Option<Vec<u8>> = None;
+    // On stop, one more pass publishes the final state (outputs off) before returning, so
+    // the retained state never outlives the process with `heating` or `moving` in it.
+    let mut stopping = false;
     loop {
         let (connected, now_session) = {
             let l = link.borrow_and_update();
@@ -171,11 +174,14 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
                 last_lock = Some(lock);
             }
         }
+        if stopping {
+            return;
+        }
         tokio::select! {
             biased;
-            _ = crate::shutdown::wait(&mut stop) => return,
+            _ = crate::shutdown::wait(&mut stop) => stopping = true,
             changed = link.changed() => if changed.is_err() { return },
-            changed = r.state.changed(), if connected => if changed.is_err() { return },
+            changed = r.state.changed(), if connected => if changed.is_err() { stopping = true },
             _ = r.rediscover.notified(), if connected => publish_discovery(&r).await,
         }
     }

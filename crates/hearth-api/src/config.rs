@@ -196,6 +196,24 @@ impl MqttConfig {
                 ),
             );
         }
+        if self.reconnect_max > Duration::from_secs(3600) {
+            issue(
+                "mqtt.reconnect_max",
+                format!(
+                    "is {}; at most 1h, or a broker back up stays unused that long",
+                    fmt_dur(self.reconnect_max)
+                ),
+            );
+        }
+        if self.command_max_age > Duration::from_secs(3600) {
+            issue(
+                "mqtt.command_max_age",
+                format!(
+                    "is {}; at most 1h, or hour-old commands would still be carried out",
+                    fmt_dur(self.command_max_age)
+                ),
+            );
+        }
         if self.command_max_age < Duration::from_secs(1) {
             issue(
                 "mqtt.command_max_age",

@@ -82,7 +82,10 @@ pub enum SecretsError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not a regular file")]
+    #[error(
+        "{path} is not a regular file (a FIFO, socket, device or directory); point the config \
+         at a plain file"
+    )]
     NotAFile { path: PathBuf },
     #[error(
         "{path} is too open (mode {mode:04o}: {why}); it holds secrets, so run \
@@ -175,7 +178,7 @@ fn read_private_file(path: &Path) -> Result<String, SecretsError> {
         path: path.to_owned(),
         source,
     };
-    let file = File::open(path).map_err(io)?;
+    let file = open_nonblocking(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
         return Err(SecretsError::NotAFile {
@@ -200,6 +203,17 @@ fn read_private_file(path: &Path) -> Result<String, SecretsError> {
         .read_to_string(&mut text)
         .map_err(io)?;
     Ok(text)
+}
+
+/// Open for reading without blocking: a FIFO (or a device) in place of a secrets file would
+/// otherwise block `open` until someone writes to it, hanging start-up. The caller checks on
+/// the open handle that it is a regular file before reading anything.
+pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
 }
 
 /// Client names: 1–64 characters of `A–Z a–z 0–9 _ . -`. They appear in the signed
@@ -349,5 +363,23 @@ mod tests {
         assert!(Secrets::from_keys([("alice", vec![7u8; 32])]).is_ok());
         assert!(Secrets::from_keys([("alice", vec![7u8; 31])]).is_err());
         assert!(Secrets::from_keys([("a/b", vec![7u8; 32])]).is_err());
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once_instead_of_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.toml");
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        // Without O_NONBLOCK both calls would wait forever for a writer.
+        assert!(matches!(
+            load_secrets(&path),
+            Err(SecretsError::NotAFile { .. })
+        ));
+        assert!(matches!(
+            read_password_file(&path),
+            Err(SecretsError::NotAFile { .. })
+        ));
     }
 }

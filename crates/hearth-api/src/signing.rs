@@ -139,7 +139,7 @@ impl CommandGuard {
         if ts_ms < now.0.saturating_sub(max_age) {
             return Err(expired(format!(
                 "command ts {ts} is {}s old; commands older than {} are refused",
-                (now.0 - ts_ms) / 1000,
+                secs_between(ts_ms, now.0),
                 hearth_model::duration::format(self.max_age)
             )));
         }
@@ -148,7 +148,7 @@ impl CommandGuard {
                 code::FUTURE_TIMESTAMP,
                 format!(
                     "command ts {ts} is {}s ahead of hearth's clock; check the client's clock",
-                    (ts_ms - now.0) / 1000
+                    secs_between(now.0, ts_ms)
                 ),
             ));
         }
@@ -196,7 +196,7 @@ impl CommandGuard {
                 format!(
                     "signed ts {} is {}s ahead of hearth's clock (at most 30s allowed); check the client's clock",
                     cmd.ts,
-                    (ts_ms - now.0) / 1000
+                    secs_between(now.0, ts_ms)
                 ),
             ));
         }
@@ -204,7 +204,7 @@ impl CommandGuard {
             return Err(expired(format!(
                 "signed ts {} is {}s old; an unlock must be signed within 30s of sending",
                 cmd.ts,
-                (now.0 - ts_ms) / 1000
+                secs_between(ts_ms, now.0)
             )));
         }
         if ts_ms < self.started_at.0 {
@@ -237,6 +237,12 @@ impl CommandGuard {
 
 fn expired(message: String) -> ApiError {
     ApiError::new(code::EXPIRED, message)
+}
+
+/// Whole seconds from `earlier` to `later` (milliseconds); saturating, because `ts` comes
+/// from the network and may be any i64 (`i64::MIN - now` must not overflow).
+fn secs_between(earlier: i64, later: i64) -> i64 {
+    later.saturating_sub(earlier) / 1000
 }
 
 fn millis(d: Duration) -> i64 {
@@ -330,5 +336,50 @@ mod tests {
             g.check_fresh(1011, now).unwrap_err().code,
             code::FUTURE_TIMESTAMP
         );
+    }
+
+    #[test]
+    fn extreme_timestamps_are_refused_not_overflowed() {
+        // `now - ts` with ts = i64::MIN overflowed (a panic in debug builds, a wrap in release).
+        let g = CommandGuard::new(Secrets::empty(), UnixMillis(0), Duration::from_secs(10));
+        for now in [
+            UnixMillis(0),
+            UnixMillis(1_795_610_096_000),
+            UnixMillis(i64::MAX),
+            UnixMillis(i64::MIN),
+        ] {
+            for ts in [i64::MIN, i64::MIN + 1, -1, i64::MAX, i64::MAX - 1] {
+                if let Err(e) = g.check_fresh(ts, now) {
+                    assert!(
+                        [code::EXPIRED, code::FUTURE_TIMESTAMP].contains(&e.code),
+                        "{e:?}"
+                    );
+                }
+            }
+        }
+        let key = b"0123456789abcdef0123456789abcdef".to_vec();
+        let mut g = CommandGuard::new(
+            Secrets::from_keys([("phone", key.clone())]).unwrap(),
+            UnixMillis(0),
+            Duration::from_secs(10),
+        );
+        for ts in [i64::MIN, i64::MAX] {
+            let nonce = "abcdefghijklmnop";
+            let sig = signature_hex(&key, "phone", ts, nonce, "");
+            let cmd = SignedUnlock {
+                client: "phone",
+                ts,
+                nonce,
+                sig: &sig,
+                id: "",
+            };
+            let e = g
+                .verify_unlock(&cmd, UnixMillis(1_795_610_096_000))
+                .unwrap_err();
+            assert!(
+                [code::EXPIRED, code::FUTURE_TIMESTAMP].contains(&e.code),
+                "{e:?}"
+            );
+        }
     }
 }

@@ -208,6 +208,16 @@ impl ThermostatConfig {
                 );
             }
         }
+        if self.sensor_timeout > MAX_TIMER {
+            issue(
+                "sensor_timeout",
+                format!(
+                    "{} is longer than the 1h this timer allows: a dead sensor would leave the \
+                     heating running blind that long; use e.g. \"60s\" (the default)",
+                    hearth_model::duration::format(self.sensor_timeout)
+                ),
+            );
+        }
         if self.sensor_timeout < Duration::from_secs(1) {
             issue(
                 "sensor_timeout",
@@ -281,6 +291,17 @@ impl LockConfig {
                 format!(
                     "{} is outside 100ms..30s; a bolt takes about a second, so use e.g. \"3s\" (the default)",
                     hearth_model::duration::format(t)
+                ),
+            ));
+        }
+        if let Some(after) = self.auto_relock_after
+            && after > Duration::from_secs(24 * 3600)
+        {
+            issues.push(ConfigIssue::new(
+                "lock.auto_relock_after",
+                format!(
+                    "{} is longer than 24h; use e.g. \"60s\", or remove the key to disable auto-relock",
+                    hearth_model::duration::format(after)
                 ),
             ));
         }

@@ -37,6 +37,8 @@ pub struct HardwareConfig {
     pub outputs: OutputsConfig,
     pub motor: MotorConfig,
     pub inputs: InputsConfig,
+    /// The single-instance lock (see [`crate::instance::lock_path`] for the default).
+    pub lock_file: Option<PathBuf>,
 }
 
 impl Default for HardwareConfig {
@@ -49,6 +51,7 @@ impl Default for HardwareConfig {
             outputs: OutputsConfig::default(),
             motor: MotorConfig::default(),
             inputs: InputsConfig::default(),
+            lock_file: None,
         }
     }
 }
@@ -208,10 +211,10 @@ impl HardwareConfig {
     /// Every problem with the section, each at its full dotted key.
     pub fn validate(&self) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
-        if self.poll_interval < Duration::from_secs(1) {
+        if !(Duration::from_secs(1)..=Duration::from_secs(600)).contains(&self.poll_interval) {
             issues.push(ConfigIssue::new(
                 "hardware.poll_interval",
-                "must be at least 1s: a DS18B20 needs 750ms for one conversion",
+                "must be between 1s (a DS18B20 needs 750ms for one conversion) and 10m",
             ));
         }
         if self.input_poll_interval.is_zero() || self.input_poll_interval > Duration::from_secs(10)
@@ -302,7 +305,7 @@ impl HardwareConfig {
         uses
     }
 
-    fn output_entries(&self) -> Vec<(&'static str, (u8, Active))> {
+    pub(crate) fn output_entries(&self) -> Vec<(&'static str, (u8, Active))> {
         let o = &self.outputs;
         let m = &self.motor;
         [
@@ -366,6 +369,7 @@ impl HardwareConfig {
         PollerConfig {
             poll_interval: self.poll_interval,
             input_poll_interval: self.input_poll_interval,
+            read_timeout: crate::poller::SENSOR_READ_TIMEOUT,
             debounce,
         }
     }

@@ -101,6 +101,27 @@ pub enum HardwareError {
          a bug in the controller"
     )]
     Interlock,
+    #[error(
+        "another hearthd holds {path} ({holder}) and owns the hardware; this one stops without \
+         touching any pin — stop the other one first (`systemctl stop hearthd`)"
+    )]
+    AlreadyRunning { path: String, holder: String },
+
+    #[error("cannot lock {path} to make sure only one hearthd runs: {detail}")]
+    LockFile { path: String, detail: String },
+
+    #[error(
+        "could not set {what} after {attempts} attempts: {detail}; hearth stops so systemd \
+         restarts it and its stop command drives every output off"
+    )]
+    OutputWrite {
+        what: &'static str,
+        attempts: u32,
+        detail: String,
+    },
+
+    #[error("cannot write the simulator's state file {path}: {detail}")]
+    StateFile { path: String, detail: String },
 }
 
 fn list(issues: &[ConfigIssue]) -> String {

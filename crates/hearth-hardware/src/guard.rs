@@ -4,6 +4,7 @@
 //! It forwards every call unchanged and must never add behaviour besides the final OFF.
 //! (It cannot help when the process is killed with SIGKILL or `process::exit` skips drops.)
 
+use crate::instance::InstanceLock;
 use crate::{Hardware, HardwareError, SensorError, SharedSensor};
 use hearth_model::{ClimateReading, HvacOutputs, LockInputs, MotorDrive};
 use std::sync::Arc;
@@ -12,11 +13,19 @@ use tokio::sync::Notify;
 /// Drives all outputs OFF when dropped.
 pub struct OutputsOffGuard<H: Hardware> {
     inner: H,
+    /// Released only after the outputs were driven OFF and the hardware let go (fields drop
+    /// after `Drop::drop`, in order), so a next instance never finds them on.
+    _lock: Option<InstanceLock>,
 }
 
 impl<H: Hardware> OutputsOffGuard<H> {
     pub fn new(inner: H) -> Self {
-        Self { inner }
+        Self { inner, _lock: None }
+    }
+
+    /// Guard hardware opened under the single-instance lock, and hold the lock with it.
+    pub fn with_lock(inner: H, lock: Option<InstanceLock>) -> Self {
+        Self { inner, _lock: lock }
     }
 }
 
@@ -71,6 +80,8 @@ pub(crate) mod tests {
         pub notify: Option<Arc<Notify>>,
         pub slow: Option<SharedSensor>,
         pub fail_hvac: bool,
+        /// Every motor write other than OFF fails with a write error.
+        pub fail_motor: bool,
     }
 
     impl Recording {
@@ -102,6 +113,13 @@ pub(crate) mod tests {
         }
         fn set_motor(&mut self, drive: MotorDrive) -> Result<(), HardwareError> {
             self.calls.lock().unwrap().push(Call::Motor(drive));
+            if self.fail_motor && drive != MotorDrive::Off {
+                return Err(HardwareError::Pin {
+                    key: "hardware.motor.lock".into(),
+                    pin: 23,
+                    detail: "write failed".into(),
+                });
+            }
             Ok(())
         }
         fn edge_notify(&self) -> Option<Arc<Notify>> {

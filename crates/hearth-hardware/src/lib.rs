@@ -12,6 +12,8 @@ pub mod debounce;
 pub mod ds18b20;
 pub mod error;
 pub mod guard;
+pub mod instance;
+pub mod outputs_off;
 pub mod pins;
 pub mod poller;
 pub mod rpi;
@@ -22,6 +24,8 @@ pub mod wiring;
 pub use config::{Backend, HardwareConfig};
 pub use error::{HardwareError, SensorError};
 pub use guard::OutputsOffGuard;
+pub use instance::InstanceLock;
+pub use outputs_off::{OffReport, outputs_off};
 pub use pins::VALID_BCM_PINS;
 pub use poller::{DesiredOutputs, HardwareEvent, InputDebounce, PollerConfig, run_poller};
 pub use sim::{SimAction, SimFault, SimHandle, Simulator, SimulatorConfig};
@@ -100,7 +104,8 @@ pub(crate) fn check_interlock(out: HvacOutputs) -> Result<(), HardwareError> {
     }
 }
 
-/// Validate the config, then open the configured backend with every output OFF.
+/// Validate the config, take the single-instance lock (`hardware.lock_file`), then open the
+/// configured backend with every output OFF.
 ///
 /// The returned hardware drives its outputs OFF again when dropped. The [`SimHandle`] is
 /// `Some` only for the simulator. Call this inside a tokio runtime so the simulator can
@@ -116,14 +121,21 @@ pub fn open(
     if !issues.is_empty() {
         return Err(HardwareError::InvalidConfig(issues));
     }
+    // Before any pin (or the simulator's state file) is touched: one hearthd at a time.
+    let lock = instance::lock_path(hw)
+        .map(|path| InstanceLock::acquire(&path))
+        .transpose()?;
     match hw.backend {
         Backend::Simulator => {
             let (sim, handle) = Simulator::new(sim);
-            Ok((Box::new(OutputsOffGuard::new(sim)), Some(handle)))
+            Ok((
+                Box::new(OutputsOffGuard::with_lock(sim, lock)),
+                Some(handle),
+            ))
         }
         Backend::RaspberryPi => {
             let pi = rpi::open(hw)?;
-            Ok((Box::new(OutputsOffGuard::new(pi)), None))
+            Ok((Box::new(OutputsOffGuard::with_lock(pi, lock)), None))
         }
     }
 }
@@ -149,10 +161,12 @@ mod tests {
     #[test]
     fn raspberry_pi_backend_fails_clearly_without_gpio() {
         // This machine has no Pi GPIO; on a Pi this test is skipped by its own success.
-        let hw: HardwareConfig = toml::from_str(
+        let dir = tempfile::tempdir().unwrap();
+        let mut hw: HardwareConfig = toml::from_str(
             "backend = \"raspberry_pi\"\n[sensor]\nkind = \"ds18b20\"\n[outputs]\nheat = { pin = 17, active = \"low\" }",
         )
         .unwrap();
+        hw.lock_file = Some(dir.path().join("hearthd.lock"));
         if std::path::Path::new("/dev/gpiomem").exists() {
             return;
         }
@@ -177,5 +191,40 @@ mod tests {
         assert!(handle.outputs().0.heat);
         drop(hw);
         assert_eq!(handle.outputs(), (HvacOutputs::OFF, MotorDrive::Off));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_instance_is_refused_before_touching_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("outputs");
+        let hw = HardwareConfig {
+            lock_file: Some(dir.path().join("hearthd.lock")),
+            ..HardwareConfig::default()
+        };
+        let sim = SimulatorConfig {
+            state_file: Some(state.clone()),
+            ..SimulatorConfig::default()
+        };
+        let (mut first, _) = open(&hw, &sim).unwrap();
+        let heat = HvacOutputs {
+            heat: true,
+            ..HvacOutputs::OFF
+        };
+        first.set_hvac(heat).unwrap();
+        let Err(e) = open(&hw, &sim) else {
+            panic!("a second instance opened the hardware");
+        };
+        assert!(matches!(e, HardwareError::AlreadyRunning { .. }), "{e:?}");
+        // The first instance's outputs are as it left them: nothing was reset or rewritten.
+        assert_eq!(
+            sim::state_file::read(&state).unwrap(),
+            (heat, MotorDrive::Off)
+        );
+        drop(first);
+        assert_eq!(
+            sim::state_file::read(&state).unwrap(),
+            (HvacOutputs::OFF, MotorDrive::Off)
+        );
+        open(&hw, &sim).expect("the lock is free once the first instance is gone");
     }
 }

@@ -163,3 +163,23 @@ fn input(
         .map_err(pin_error(key, cfg.pin))?;
     Ok(Contact::new(line, cfg.active))
 }
+
+/// Claim every configured output at its OFF level and leave it driven there (`hearthd
+/// outputs-off`). Inputs, pulls and the sensor are not touched.
+pub fn outputs_off(levels: &[crate::outputs_off::OffLevel]) -> Result<(), HardwareError> {
+    let gpio = Gpio::new().map_err(|e| HardwareError::NoGpio {
+        detail: e.to_string(),
+    })?;
+    crate::outputs_off::drive_off(levels, |l| {
+        let pin = gpio.get(l.pin).map_err(pin_error(l.key, l.pin))?;
+        let mut line = if l.high {
+            pin.into_output_high()
+        } else {
+            pin.into_output_low()
+        };
+        // Stay driven at OFF after this process exits (rppal would float the pin otherwise).
+        line.set_reset_on_drop(false);
+        Ok(line)
+    })
+    .map(drop)
+}

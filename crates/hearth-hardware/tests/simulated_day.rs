@@ -19,7 +19,7 @@ struct House {
     sim: SimHandle,
     events: mpsc::Receiver<HardwareEvent>,
     outputs: watch::Sender<DesiredOutputs>,
-    poller: JoinHandle<()>,
+    poller: JoinHandle<Result<(), hearth_hardware::HardwareError>>,
 }
 
 fn house(sim_cfg: &str, poll: PollerConfig) -> House {
@@ -78,7 +78,7 @@ async fn hold(mut h: House, setpoint: f64, heating: bool) -> (f64, f64) {
         }
     }
     drop(h.outputs);
-    h.poller.await.unwrap();
+    h.poller.await.unwrap().unwrap();
     assert_eq!(
         h.sim.outputs(),
         (HvacOutputs::OFF, MotorDrive::Off),

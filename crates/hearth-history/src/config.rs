@@ -125,6 +125,13 @@ impl HistoryConfig {
                 issue(&key, format!("is {value}; use a number >= 0"));
             }
         }
+        if self.heartbeat > Duration::from_secs(24 * 3600) {
+            issue(
+                "history.heartbeat",
+                "is over 24h; use e.g. \"15m\" (a steady value is recorded at least this often)"
+                    .into(),
+            );
+        }
         if self.heartbeat < Duration::from_secs(1) {
             issue(
                 "history.heartbeat",

@@ -9,7 +9,7 @@
 use crate::clock::{Day, Window};
 use crate::command::CommandName;
 use crate::format::{Device, Format};
-use crate::pin::{MIN_ITERATIONS, PinHash};
+use crate::pin::{MAX_ITERATIONS, MIN_ITERATIONS, PinHash};
 use crate::transform::{Transform, text_values};
 use hearth_model::{ConfigIssue, Field};
 use serde::Deserialize;
@@ -724,6 +724,16 @@ fn compile_pin(
                 issues.push(ConfigIssue::new(
                     format!("{key}.iterations"),
                     format!("at least {MIN_ITERATIONS}, or a stolen config gives the PIN away"),
+                ));
+            }
+            if iter > MAX_ITERATIONS {
+                ok = false;
+                issues.push(ConfigIssue::new(
+                    format!("{key}.iterations"),
+                    format!(
+                        "at most {MAX_ITERATIONS}: every PIN check costs this many hashes on the Pi \
+                         (hearthd policy hash-pin uses 100000)"
+                    ),
                 ));
             }
             if salt.len() < 8 {

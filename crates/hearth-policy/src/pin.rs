@@ -13,6 +13,8 @@ use std::time::Duration;
 /// Fewer iterations make a stolen config file cheap to brute-force (a 4-digit PIN has only
 /// 10 000 candidates); this floor keeps a guess around a millisecond or more on a Pi.
 pub const MIN_ITERATIONS: u32 = 10_000;
+/// A ceiling, so a typo cannot make every PIN check take minutes of CPU on a Pi.
+pub const MAX_ITERATIONS: u32 = 2_000_000;
 /// Wrong PINs in a row before hearth stops checking for a while.
 pub const MAX_FAILED_ATTEMPTS: u32 = 5;
 /// How long unlocking stays refused after too many wrong PINs (the first time).

@@ -24,7 +24,7 @@ struct Rig {
     fake: Recording,
     events: mpsc::Receiver<HardwareEvent>,
     outputs: watch::Sender<DesiredOutputs>,
-    task: JoinHandle<()>,
+    task: JoinHandle<Result<(), HardwareError>>,
 }
 
 fn start(fake: Recording, cfg: PollerConfig) -> Rig {
@@ -77,7 +77,7 @@ async fn outputs_go_off_before_the_first_read_and_when_control_ends() {
     };
     rig.outputs.send(heat).unwrap();
     drop(rig.outputs);
-    rig.task.await.unwrap();
+    rig.task.await.unwrap().unwrap();
     let calls = rig.fake.calls();
     assert_eq!(calls[2], Call::Hvac(heat.hvac));
     assert_eq!(calls[calls.len() - 2..], OFF_CALLS);
@@ -180,6 +180,7 @@ async fn a_debounced_change_is_reported_after_its_debounce() {
             door: Duration::from_millis(50),
             ..InputDebounce::default()
         },
+        ..PollerConfig::default()
     };
     let fake = with_edges();
     let mut rig = start(fake.clone(), cfg);
@@ -202,7 +203,7 @@ async fn a_debounced_change_is_reported_after_its_debounce() {
 async fn the_poller_stops_and_drives_off_when_nobody_listens() {
     let rig = start(Recording::default(), PollerConfig::default());
     drop(rig.events);
-    rig.task.await.unwrap();
+    rig.task.await.unwrap().unwrap();
     let calls = rig.fake.calls();
     assert_eq!(calls[calls.len() - 2..], OFF_CALLS);
     drop(rig.outputs);
@@ -235,4 +236,160 @@ async fn a_slow_sensor_is_read_off_the_async_thread() {
             break;
         }
     }
+}
+
+/// A slow sensor whose reads are scripted: `Hang` blocks until released, `Panic` panics.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Next {
+    Value,
+    Hang,
+    Panic,
+}
+
+struct Scripted {
+    next: Arc<Mutex<Next>>,
+    release: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl crate::ClimateSensor for Scripted {
+    fn read(&mut self) -> Result<ClimateReading, SensorError> {
+        let next = *self.next.lock().unwrap();
+        match next {
+            Next::Value => Ok(READING),
+            Next::Panic => {
+                *self.next.lock().unwrap() = Next::Value;
+                panic!("driver bug");
+            }
+            Next::Hang => {
+                let (lock, cv) = &*self.release;
+                let mut released = lock.lock().unwrap();
+                while !*released {
+                    released = cv.wait(released).unwrap();
+                }
+                *self.next.lock().unwrap() = Next::Value;
+                Ok(READING)
+            }
+        }
+    }
+}
+
+async fn next_climate(rig: &mut Rig) -> Result<ClimateReading, SensorError> {
+    loop {
+        if let HardwareEvent::Climate { reading, .. } = rig.events.recv().await.unwrap() {
+            return reading;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_read_reports_back_and_readings_resume() {
+    let next = Arc::new(Mutex::new(Next::Panic));
+    let sensor = Scripted {
+        next: next.clone(),
+        release: Arc::default(),
+    };
+    let fake = Recording {
+        slow: Some(Arc::new(Mutex::new(sensor))),
+        ..Recording::default()
+    };
+    let cfg = PollerConfig {
+        poll_interval: Duration::from_millis(20),
+        ..PollerConfig::default()
+    };
+    let mut rig = start(fake, cfg);
+    let first = next_climate(&mut rig).await.unwrap_err();
+    assert!(first.to_string().contains("panic"), "{first}");
+    assert_eq!(
+        next_climate(&mut rig).await,
+        Ok(READING),
+        "the next read runs"
+    );
+}
+
+#[tokio::test]
+async fn a_hung_read_times_out_and_readings_resume_when_it_returns() {
+    let next = Arc::new(Mutex::new(Next::Hang));
+    let release: Arc<(Mutex<bool>, std::sync::Condvar)> = Arc::default();
+    let sensor = Scripted {
+        next: next.clone(),
+        release: release.clone(),
+    };
+    let fake = Recording {
+        slow: Some(Arc::new(Mutex::new(sensor))),
+        ..Recording::default()
+    };
+    let cfg = PollerConfig {
+        poll_interval: Duration::from_millis(20),
+        read_timeout: Duration::from_millis(60),
+        ..PollerConfig::default()
+    };
+    let mut rig = start(fake, cfg);
+    for _ in 0..3 {
+        let e = next_climate(&mut rig).await.unwrap_err();
+        assert!(e.to_string().contains("has not returned"), "{e}");
+    }
+    *release.0.lock().unwrap() = true;
+    release.1.notify_all();
+    // The hung read's own late value is dropped; a fresh read follows.
+    loop {
+        if next_climate(&mut rig).await == Ok(READING) {
+            break;
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn desired_outputs_are_rewritten_every_poll_interval() {
+    let mut rig = start(Recording::default(), PollerConfig::default());
+    rig.events.recv().await.unwrap();
+    let heat = DesiredOutputs {
+        hvac: HvacOutputs {
+            heat: true,
+            ..HvacOutputs::OFF
+        },
+        motor: MotorDrive::Off,
+    };
+    rig.outputs.send(heat).unwrap();
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    let calls = rig.fake.calls();
+    let heat_writes = calls
+        .iter()
+        .filter(|c| **c == Call::Hvac(heat.hvac))
+        .count();
+    assert_eq!(
+        heat_writes, 3,
+        "once on change, then at 10 s and 20 s: {calls:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_that_keeps_failing_is_retried_then_ends_the_poller_with_outputs_off() {
+    let fake = Recording {
+        fail_motor: true,
+        ..Recording::default()
+    };
+    let mut rig = start(fake.clone(), PollerConfig::default());
+    rig.events.recv().await.unwrap();
+    rig.outputs
+        .send(DesiredOutputs {
+            hvac: HvacOutputs::OFF,
+            motor: MotorDrive::Locking,
+        })
+        .unwrap();
+    let e = rig.task.await.unwrap().unwrap_err();
+    assert!(
+        matches!(e, HardwareError::OutputWrite { attempts: 3, .. }),
+        "{e:?}"
+    );
+    let calls = fake.calls();
+    let tries = calls
+        .iter()
+        .filter(|c| **c == Call::Motor(MotorDrive::Locking))
+        .count();
+    assert_eq!(tries, 3);
+    assert_eq!(
+        calls[calls.len() - 2..],
+        OFF_CALLS,
+        "driven off on the way out"
+    );
 }

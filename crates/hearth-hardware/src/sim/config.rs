@@ -48,6 +48,9 @@ pub struct SimulatorConfig {
     pub initial_lock: InitialBolt,
     pub initial_door: DoorState,
     pub script: Vec<ScriptStep>,
+    /// Mirror the outputs to this file on every change (see `sim::state_file`), so that
+    /// `hearthd outputs-off` has outputs to switch off after the daemon is gone.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SimulatorConfig {
@@ -67,6 +70,7 @@ impl Default for SimulatorConfig {
             initial_lock: InitialBolt::Locked,
             initial_door: DoorState::Closed,
             script: Vec::new(),
+            state_file: None,
         }
     }
 }

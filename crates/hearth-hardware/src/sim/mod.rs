@@ -9,6 +9,7 @@
 mod config;
 mod lock;
 mod script;
+pub mod state_file;
 mod thermal;
 
 pub use config::{InitialBolt, SimulatorConfig};
@@ -51,9 +52,28 @@ struct SimState {
     /// Tells the waker task to recompute when it should next wake.
     reschedule: Arc<Notify>,
     hardware_dropped: bool,
+    /// `[simulator] state_file`, and what was last written to it.
+    state_file: Option<(std::path::PathBuf, Option<(HvacOutputs, MotorDrive)>)>,
 }
 
 impl SimState {
+    /// Mirror the outputs to the state file when they changed since the last write.
+    fn mirror_outputs(&mut self) -> Result<(), HardwareError> {
+        let now = (self.hvac, self.motor);
+        let Some((path, written)) = &mut self.state_file else {
+            return Ok(());
+        };
+        if *written == Some(now) {
+            return Ok(());
+        }
+        state_file::write(path, now.0, now.1).map_err(|e| HardwareError::StateFile {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        *written = Some(now);
+        Ok(())
+    }
+
     fn hour_at(&self, t: Instant) -> f64 {
         self.start_hour + t.duration_since(self.start).as_secs_f64() / 3600.0
     }
@@ -130,6 +150,10 @@ impl SimState {
     }
 
     fn read_climate(&mut self) -> Result<ClimateReading, SensorError> {
+        if self.faults.contains(&SimFault::SensorPanic) {
+            self.faults.remove(&SimFault::SensorPanic);
+            panic!("simulated sensor driver bug (sensor_panic injected)");
+        }
         if self.faults.contains(&SimFault::SensorDropout) {
             return Err(SensorError::NoResponse {
                 sensor: SENSOR,
@@ -207,7 +231,11 @@ impl Simulator {
             edge,
             reschedule: reschedule.clone(),
             hardware_dropped: false,
+            state_file: cfg.state_file.clone().map(|p| (p, None)),
         };
+        if let Err(e) = state.mirror_outputs() {
+            tracing::error!("{e}");
+        }
         state.announced = state.inputs();
         let state = Arc::new(Mutex::new(state));
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -271,17 +299,18 @@ impl Hardware for Simulator {
                 cool: false,
                 ..s.hvac
             };
+            s.mirror_outputs()?;
             return Err(e);
         }
         s.hvac = out;
-        Ok(())
+        s.mirror_outputs()
     }
 
     fn set_motor(&mut self, drive: MotorDrive) -> Result<(), HardwareError> {
         let mut s = lock_at_now(&self.state);
         s.motor = drive;
         s.reschedule.notify_one();
-        Ok(())
+        s.mirror_outputs()
     }
 
     fn edge_notify(&self) -> Option<Arc<Notify>> {

@@ -21,14 +21,18 @@ pub enum SimFault {
     LockJam,
     /// The door is open and cannot be closed until the fault is cleared.
     DoorHeldOpen,
+    /// The sensor driver panics on its next read: a bug in the poller's path, for drills
+    /// that check a dead task stops hearth with outputs off.
+    SensorPanic,
 }
 
 impl SimFault {
-    pub const ALL: [SimFault; 4] = [
+    pub const ALL: [SimFault; 5] = [
         SimFault::SensorDropout,
         SimFault::ImplausibleReading,
         SimFault::LockJam,
         SimFault::DoorHeldOpen,
+        SimFault::SensorPanic,
     ];
 }
 
@@ -46,6 +50,7 @@ pub enum SimAction {
     ImplausibleReading,
     LockJam,
     DoorHeldOpen,
+    SensorPanic,
     ClearFaults,
 }
 
@@ -57,6 +62,7 @@ impl SimAction {
             SimAction::ImplausibleReading => Some(SimFault::ImplausibleReading),
             SimAction::LockJam => Some(SimFault::LockJam),
             SimAction::DoorHeldOpen => Some(SimFault::DoorHeldOpen),
+            SimAction::SensorPanic => Some(SimFault::SensorPanic),
             _ => None,
         }
     }
@@ -78,6 +84,7 @@ impl From<SimFault> for SimAction {
             SimFault::ImplausibleReading => SimAction::ImplausibleReading,
             SimFault::LockJam => SimAction::LockJam,
             SimFault::DoorHeldOpen => SimAction::DoorHeldOpen,
+            SimFault::SensorPanic => SimAction::SensorPanic,
         }
     }
 }
