@@ -820,16 +820,16 @@ async fn requests_answer_status_history_events_and_policy() {
     assert_eq!(r["lock"]["state"], "locked", "{status}");
     assert!(r["faults"].is_array() && r["uptime_s"].is_u64(), "{status}");
     // The reply goes where the client asks.
-    c.subscribe("clients/me/replies").await;
+    c.subscribe("hearth/client/me/replies").await;
     c.publish(
         "hearth/request/status",
-        r#"{"id":"mine","reply_to":"clients/me/replies"}"#,
+        r#"{"id":"mine","reply_to":"hearth/client/me/replies"}"#,
         false,
     )
     .await;
     let m = c
         .wait_for("reply on reply_to", reply_timeout(), |m| {
-            m.topic == "clients/me/replies"
+            m.topic == "hearth/client/me/replies"
         })
         .await;
     assert_eq!(m.json()["id"], "mine");

@@ -175,7 +175,7 @@ mod tests {
         let mut r = rig(4);
         r.send(
             CommandTarget::Thermostat,
-            "{\"id\":\"a\",\"mode\":\"heat\",\"client\":\"panel\",\"reply_to\":\"me/replies\"}",
+            "{\"id\":\"a\",\"mode\":\"heat\",\"client\":\"panel\",\"reply_to\":\"hearth/client/me/replies\"}",
         );
         let req = r.house_rx.recv().await.unwrap();
         assert_eq!(req.command.source, Source::Local("panel".into()));
@@ -186,7 +186,7 @@ mod tests {
         req.reply.send(Ok(())).unwrap();
         assert_eq!(
             r.reply().await,
-            ("me/replies".into(), serde_json::json!({"id":"a","ok":true}))
+            ("hearth/client/me/replies".into(), serde_json::json!({"id":"a","ok":true}))
         );
 
         r.send(CommandTarget::Lock, "{\"id\":9,\"action\":\"lock\"}");

@@ -41,6 +41,24 @@ pub struct MqttConfig {
     pub secrets_file: Option<PathBuf>,
     /// Accept simulator control on `<base>/sim/set` (ignored on real hardware).
     pub sim_control: bool,
+    /// Topic roots a command's `reply_to` may name. `None`: `<base>/response` and
+    /// `<base>/client` (see [`MqttConfig::reply_to_roots`]).
+    pub reply_to_prefixes: Option<Vec<String>>,
+    /// MQTT protocol version for the local broker: `"5"` (default) or `"3.1.1"` for old
+    /// brokers, with the risks listed in the README.
+    pub protocol: MqttProtocol,
+}
+
+/// `mqtt.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum MqttProtocol {
+    /// MQTT 5: Maximum Packet Size, Retain As Published, No Local, session-takeover reason.
+    #[default]
+    #[serde(rename = "5")]
+    V5,
+    /// MQTT 3.1.1, for brokers without MQTT 5.
+    #[serde(rename = "3.1.1")]
+    V311,
 }
 
 /// `[mqtt.tls]`.
@@ -90,6 +108,8 @@ impl Default for MqttConfig {
             discovery: DiscoveryConfig::default(),
             secrets_file: None,
             sim_control: true,
+            reply_to_prefixes: None,
+            protocol: MqttProtocol::V5,
         }
     }
 }
@@ -126,14 +146,30 @@ impl MqttConfig {
         if let Err(m) = check_topic_root(&self.discovery.prefix) {
             issue("mqtt.discovery.prefix", m);
         }
-        if self.discovery.enabled && self.discovery.prefix == self.base_topic {
+        if overlaps(&self.discovery.prefix, &self.base_topic) {
             issue(
                 "mqtt.discovery.prefix",
                 format!(
-                    "is the same as mqtt.base_topic (`{}`); they must differ",
-                    self.base_topic
+                    "`{}` overlaps mqtt.base_topic (`{}`): one would hold the other's topics \
+                     (requests and discovery would be confused); choose topics that are not \
+                     inside one another, e.g. \"homeassistant\" and \"hearth\"",
+                    self.discovery.prefix, self.base_topic
                 ),
             );
+        }
+        if let Some(roots) = &self.reply_to_prefixes {
+            if roots.is_empty() {
+                issue(
+                    "mqtt.reply_to_prefixes",
+                    "is empty; remove it for the default (<base>/response and <base>/client)"
+                        .into(),
+                );
+            }
+            for root in roots {
+                if let Err(m) = self.check_reply_root(root) {
+                    issue("mqtt.reply_to_prefixes", m);
+                }
+            }
         }
         if self.username.as_deref().is_some_and(|u| u.is_empty()) {
             issue(
@@ -209,6 +245,58 @@ impl MqttConfig {
     }
 }
 
+impl MqttConfig {
+    /// The topic roots `reply_to` may name: the configured ones, or `<base>/response` and
+    /// the client area `<base>/client`.
+    pub fn reply_to_roots(&self) -> Vec<String> {
+        match &self.reply_to_prefixes {
+            Some(roots) => roots.clone(),
+            None => vec![
+                format!("{}/response", self.base_topic),
+                format!("{}/client", self.base_topic),
+            ],
+        }
+    }
+
+    fn check_reply_root(&self, root: &str) -> Result<(), String> {
+        check_topic_root(root).map_err(|m| format!("entry {m}"))?;
+        let base = &self.base_topic;
+        let hearth_safe = [format!("{base}/response"), format!("{base}/client")];
+        if is_under(base, root) {
+            return Err(format!(
+                "`{root}` holds hearth's own topics (under `{base}`); replies there could \
+                 overwrite hearth's state or be read as commands"
+            ));
+        }
+        if is_under(root, base) && !hearth_safe.iter().any(|s| is_under(root, s)) {
+            return Err(format!(
+                "`{root}` is under mqtt.base_topic; only `{base}/response/…` and \
+                 `{base}/client/…` may be used there"
+            ));
+        }
+        if overlaps(root, &self.discovery.prefix) {
+            return Err(format!(
+                "`{root}` overlaps the Home Assistant discovery prefix `{}`",
+                self.discovery.prefix
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `topic` is `root` itself or a topic below it.
+pub(crate) fn is_under(topic: &str, root: &str) -> bool {
+    topic == root
+        || topic
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether either topic root holds the other.
+fn overlaps(a: &str, b: &str) -> bool {
+    is_under(a, b) || is_under(b, a)
+}
+
 fn fmt_dur(d: Duration) -> String {
     hearth_model::duration::format(d)
 }
@@ -260,6 +348,56 @@ pub(crate) fn check_topic_root(topic: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn topic_roots_may_not_hold_one_another() {
+        for (base, prefix) in [
+            ("hearth", "hearth/request"),
+            ("hearth", "hearth"),
+            ("home/hearth", "home"),
+        ] {
+            let cfg = MqttConfig {
+                base_topic: base.into(),
+                discovery: DiscoveryConfig {
+                    enabled: false,
+                    prefix: prefix.into(),
+                },
+                ..MqttConfig::default()
+            };
+            let issues = cfg.validate();
+            assert!(
+                issues.iter().any(|i| i.key == "mqtt.discovery.prefix"),
+                "{base} / {prefix}: {issues:?}"
+            );
+        }
+        let cfg = MqttConfig {
+            base_topic: "hearthx".into(),
+            ..MqttConfig::default()
+        };
+        assert!(cfg.validate().is_empty());
+    }
+
+    #[test]
+    fn reply_roots_must_stay_out_of_hearths_topics() {
+        for (root, ok) in [
+            ("clients", true),
+            ("hearth/client/panel", true),
+            ("hearth/response", true),
+            ("hearth", false),
+            ("hearth/lock", false),
+            ("homeassistant/x", false),
+            ("a/+", false),
+        ] {
+            let cfg = MqttConfig {
+                reply_to_prefixes: Some(vec![root.into()]),
+                ..MqttConfig::default()
+            };
+            assert_eq!(cfg.validate().is_empty(), ok, "{root}: {:?}", cfg.validate());
+        }
+        let protocol: MqttConfig = toml::from_str("protocol = \"3.1.1\"").unwrap();
+        assert_eq!(protocol.protocol, MqttProtocol::V311);
+        assert!(toml::from_str::<MqttConfig>("protocol = \"4\"").is_err());
+    }
 
     fn parse(toml_text: &str) -> Result<MqttConfig, toml::de::Error> {
         #[derive(Deserialize)]

@@ -26,7 +26,7 @@ pub mod state_json;
 pub mod topics;
 
 pub use command::{DEFAULT_CLIENT, ParsedCommand, SimControl, parse_command, parse_sim_control};
-pub use config::{DiscoveryConfig, MqttConfig, TlsConfig};
+pub use config::{DiscoveryConfig, MqttConfig, MqttProtocol, TlsConfig};
 pub use discovery::{
     DiscoveryOptions, HA_CLIENT, discovery_config_topics, discovery_messages, node_id,
 };
