@@ -145,6 +145,18 @@ impl House {
     fn on_command(&mut self, request: CommandRequest) {
         let now = Instant::now().into_std();
         let CommandRequest { command, reply } = request;
+        // Accepted only if its event can be queued: the audit trail is never short of a
+        // command that ran (the event path never drops; this bounds its backlog).
+        if !self.recorder.has_event_room() {
+            self.stats.commands_refused += 1;
+            let _ = reply.send(Err(Refusal {
+                code: "busy",
+                message: "hearth's event log is catching up; the command was not carried out, \
+                          try again shortly"
+                    .into(),
+            }));
+            return;
+        }
         let result = match &command.kind {
             CommandKind::Thermostat(change) => self.thermostat.apply(change, now),
             CommandKind::Lock(action) => self.lock.command(*action, command.source.clone(), now),

@@ -1,14 +1,15 @@
 //! The connection to the local broker: rumqttc options built from the validated `[mqtt]`
-//! section (credentials from the password file, TLS with rustls and ring, the `offline` last
-//! will), and the task that polls rumqttc's event loop with hearth's own capped exponential
-//! backoff (rumqttc itself retries at once, in a busy loop).
+//! section (MQTT 5 or 3.1.1, credentials from the password file, TLS with rustls and ring,
+//! the `offline` last will), and the task that polls rumqttc's event loop with hearth's own
+//! capped exponential backoff (rumqttc itself retries at once, in a busy loop).
 //!
 //! This task only moves packets and reports the link state. It never decides what a message
 //! means and never publishes by itself.
 
-use hearth_api::{AVAILABILITY_OFFLINE, MqttConfig, Topics};
+use super::link::{self, Client, EventLoop, LinkEvent, Message};
+use hearth_api::{AVAILABILITY_OFFLINE, MqttConfig, MqttProtocol, Topics};
 use hearth_model::UnixMillis;
-use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
@@ -20,9 +21,6 @@ use tokio::sync::{mpsc, watch};
 /// purpose: hearth never queues while disconnected, and after a reconnect it publishes the
 /// current state again rather than replaying old ones.
 const REQUEST_CAPACITY: usize = 32;
-/// Largest packet accepted from or sent to the broker. Commands are at most 4 KiB; replies to
-/// history queries can be large.
-const MAX_PACKET_BYTES: usize = 4 * 1024 * 1024;
 /// Seconds to wait for the TCP (and TLS) connection and the CONNACK.
 const CONNECT_TIMEOUT_SECS: u64 = 10;
 /// How long a clean shutdown waits for DISCONNECT to be written.
@@ -61,6 +59,10 @@ pub struct LinkState {
     pub disconnects: u64,
     /// Why the last connection attempt or connection failed.
     pub last_error: Option<String>,
+    /// Times the broker said another client connected with hearth's client id.
+    pub takeovers: u64,
+    /// The largest packet the broker takes from hearth (its CONNACK; `None`: no limit).
+    pub max_packet: Option<u32>,
 }
 
 /// Build rumqttc's options. `cfg` must have passed [`MqttConfig::validate`]: rumqttc panics
@@ -76,27 +78,76 @@ pub fn options(cfg: &MqttConfig, topics: &Topics) -> Result<MqttOptions, SetupEr
         // stale command arrives after a reconnect.
         .set_clean_session(true)
         .set_request_channel_capacity(REQUEST_CAPACITY)
-        .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
+        // Read anything a broker can deliver: a large message is refused by the intake,
+        // never a connection error that takes hearth off the broker.
+        .set_max_packet_size(link::MAX_INCOMING_V311, link::MAX_OUTGOING_V311)
         .set_last_will(LastWill::new(
             topics.availability(),
             AVAILABILITY_OFFLINE,
             QoS::AtLeastOnce,
             true,
         ));
-    if let Some(user) = &cfg.username {
-        let password = match &cfg.password_file {
-            Some(path) => hearth_api::read_password_file(path).map_err(SetupError::Password)?,
-            None => String::new(),
-        };
-        opts.set_credentials(user.clone(), password);
+    if let Some((user, password)) = credentials(cfg)? {
+        opts.set_credentials(user, password);
     }
-    if let Some(tls) = &cfg.tls {
-        let config = tls_config(tls)?;
-        opts.set_transport(rumqttc::Transport::tls_with_config(
-            rumqttc::TlsConfiguration::Rustls(Arc::new(config)),
-        ));
+    if let Some(transport) = transport(cfg)? {
+        opts.set_transport(transport);
     }
     Ok(opts)
+}
+
+/// MQTT 5 options: as [`options`], plus the Maximum Packet Size hearth announces (so the
+/// broker drops what hearth would not read instead of cutting it off) and a session that
+/// ends with the connection (no stored commands after a reconnect).
+pub fn options_v5(
+    cfg: &MqttConfig,
+    topics: &Topics,
+) -> Result<rumqttc::v5::MqttOptions, SetupError> {
+    if let Some(issue) = cfg.validate().into_iter().next() {
+        return Err(SetupError::Invalid(issue.to_string()));
+    }
+    let mut opts = rumqttc::v5::MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
+    opts.set_keep_alive(cfg.keep_alive)
+        .set_clean_start(true)
+        .set_session_expiry_interval(None)
+        .set_request_channel_capacity(REQUEST_CAPACITY)
+        .set_max_packet_size(Some(link::MAX_INCOMING_V5))
+        .set_connection_timeout(CONNECT_TIMEOUT_SECS)
+        .set_last_will(rumqttc::v5::mqttbytes::v5::LastWill::new(
+            topics.availability(),
+            AVAILABILITY_OFFLINE,
+            rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+            true,
+            None,
+        ));
+    if let Some((user, password)) = credentials(cfg)? {
+        opts.set_credentials(user, password);
+    }
+    if let Some(transport) = transport(cfg)? {
+        opts.set_transport(transport);
+    }
+    Ok(opts)
+}
+
+fn credentials(cfg: &MqttConfig) -> Result<Option<(String, String)>, SetupError> {
+    let Some(user) = &cfg.username else {
+        return Ok(None);
+    };
+    let password = match &cfg.password_file {
+        Some(path) => hearth_api::read_password_file(path).map_err(SetupError::Password)?,
+        None => String::new(),
+    };
+    Ok(Some((user.clone(), password)))
+}
+
+fn transport(cfg: &MqttConfig) -> Result<Option<rumqttc::Transport>, SetupError> {
+    let Some(tls) = &cfg.tls else {
+        return Ok(None);
+    };
+    let config = tls_config(tls)?;
+    Ok(Some(rumqttc::Transport::tls_with_config(
+        rumqttc::TlsConfiguration::Rustls(Arc::new(config)),
+    )))
 }
 
 /// A rustls client config with the ring provider chosen here, so no process-wide default
@@ -190,13 +241,13 @@ fn with_jitter(d: Duration) -> Duration {
 }
 
 /// Poll the event loop until `stop`, reporting the link state and handing every incoming
-/// PUBLISH to `incoming`. After a failure it waits the backoff delay before polling again.
+/// message to `incoming`. After a failure it waits the backoff delay before polling again.
 /// Set `stop` after queueing the DISCONNECT: a live connection is polled until it is sent.
 pub async fn run(
     mut eventloop: EventLoop,
     mut backoff: Backoff,
     link: watch::Sender<LinkState>,
-    incoming: mpsc::Sender<Publish>,
+    incoming: mpsc::Sender<Message>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut connected = false;
@@ -211,38 +262,49 @@ pub async fn run(
                 }
                 return;
             }
-            event = eventloop.poll() => event,
+            event = eventloop.next() => event,
         };
         match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            LinkEvent::Connected { max_packet } => {
                 connected = true;
                 backoff.reset();
                 tracing::info!(
-                    broker = %broker(&eventloop),
+                    broker = %eventloop.broker(),
                     "connected to the local MQTT broker"
                 );
                 link.send_modify(|l| {
                     l.connected = true;
                     l.session += 1;
                     l.connected_since = Some(UnixMillis::now());
+                    l.max_packet = max_packet;
                 });
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
+            LinkEvent::Message(m) => {
                 // Once the intake has stopped, messages are dropped; polling goes on until
                 // `stop` so that `offline` and DISCONNECT still go out.
-                let _ = incoming.send(p).await;
+                let _ = incoming.send(m).await;
             }
-            Ok(_) => {}
-            Err(e) => {
-                let message = e.to_string();
-                if connected {
-                    tracing::warn!(broker = %broker(&eventloop), "lost the local MQTT broker: {message}");
+            LinkEvent::DisconnectSent | LinkEvent::Other => {}
+            LinkEvent::Lost { message, takeover } => {
+                if takeover {
+                    tracing::error!(
+                        broker = %eventloop.broker(),
+                        "another client connected to the broker with hearth's client id and \
+                         took over its session; hearth reconnects, but two clients with one id \
+                         knock each other off: give the other client its own id, and restrict \
+                         hearth's id to hearth's broker user (see the README's ACL)"
+                    );
+                } else if connected {
+                    tracing::warn!(broker = %eventloop.broker(), "lost the local MQTT broker: {message}");
                 } else {
-                    tracing::debug!(broker = %broker(&eventloop), "cannot reach the local MQTT broker: {message}");
+                    tracing::debug!(broker = %eventloop.broker(), "cannot reach the local MQTT broker: {message}");
                 }
                 link.send_modify(|l| {
                     if l.connected {
                         l.disconnects += 1;
+                    }
+                    if takeover {
+                        l.takeovers += 1;
                     }
                     l.connected = false;
                     l.connected_since = None;
@@ -264,9 +326,9 @@ pub async fn run(
 async fn drain_until_disconnect(eventloop: &mut EventLoop) {
     let drain = async {
         loop {
-            match eventloop.poll().await {
-                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => return,
-                Ok(_) => {}
+            match eventloop.next().await {
+                LinkEvent::DisconnectSent | LinkEvent::Lost { .. } => return,
+                _ => {}
             }
         }
     };
@@ -275,22 +337,29 @@ async fn drain_until_disconnect(eventloop: &mut EventLoop) {
     }
 }
 
-fn broker(eventloop: &EventLoop) -> String {
-    let (host, port) = eventloop.mqtt_options.broker_address();
-    format!("{host}:{port}")
-}
-
-/// A client and its event loop for `opts`.
-pub fn client(opts: MqttOptions) -> (AsyncClient, EventLoop) {
-    let capacity = opts.request_channel_capacity();
-    let (client, mut eventloop) = AsyncClient::new(opts, capacity);
+/// A client and its event loop for the configured protocol.
+pub fn connect(cfg: &MqttConfig, topics: &Topics) -> Result<(Client, EventLoop), SetupError> {
     let mut net = rumqttc::NetworkOptions::new();
     net.set_connection_timeout(CONNECT_TIMEOUT_SECS);
     // State and replies are small packets that must leave at once: without TCP_NODELAY,
     // Nagle's algorithm holds them for the broker's delayed ACK (about 40 ms).
     net.set_tcp_nodelay(true);
-    eventloop.set_network_options(net);
-    (client, eventloop)
+    match cfg.protocol {
+        MqttProtocol::V311 => {
+            let opts = options(cfg, topics)?;
+            let capacity = opts.request_channel_capacity();
+            let (client, mut eventloop) = AsyncClient::new(opts, capacity);
+            eventloop.set_network_options(net);
+            Ok((Client::V311(client), EventLoop::V311(eventloop)))
+        }
+        MqttProtocol::V5 => {
+            let mut opts = options_v5(cfg, topics)?;
+            opts.set_network_options(net);
+            let capacity = opts.request_channel_capacity();
+            let (client, eventloop) = rumqttc::v5::AsyncClient::new(opts, capacity);
+            Ok((Client::V5(client), EventLoop::V5(Box::new(eventloop))))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -331,6 +400,11 @@ mod tests {
         assert_eq!(opts.broker_address(), ("127.0.0.1".to_string(), 1884));
         assert_eq!(opts.keep_alive(), Duration::from_secs(5));
         assert!(opts.clean_session());
+        assert_eq!(opts.max_packet_size(), link::MAX_INCOMING_V311);
+        let v5 = options_v5(&cfg, &topics).unwrap();
+        assert_eq!(v5.max_packet_size(), Some(link::MAX_INCOMING_V5));
+        assert!(v5.clean_start());
+        assert_eq!(v5.last_will().expect("a last will").message, &b"offline"[..]);
         assert_eq!(opts.request_channel_capacity(), REQUEST_CAPACITY);
         let will = opts.last_will().expect("a last will");
         assert_eq!(will.topic, "hearth/availability");

@@ -6,7 +6,8 @@
 //! wire format is documented in this crate's README.md.
 //!
 //! The daemon's loop, in short:
-//! 1. [`Topics::classify`] the incoming topic (ignore retained messages on command topics);
+//! 1. [`Topics::classify`] the incoming topic (refuse retained commands and requests with
+//!    [`refuse_retained`]);
 //! 2. [`parse_command`] / [`parse_request`] / [`unknown_request`] / [`parse_sim_control`];
 //! 3. on `Err(rejected)`: publish [`Rejected::reply_json`] to its reply topic, do nothing else;
 //! 4. on `Ok`: hand the command to the controller and reply with [`reply_ok`] or, for a
@@ -18,6 +19,7 @@ pub mod discovery;
 pub mod envelope;
 pub mod error;
 pub mod nonce;
+pub mod refuse;
 pub mod reply;
 pub mod request;
 pub mod secrets;
@@ -33,6 +35,7 @@ pub use discovery::{
 pub use envelope::{MAX_PAYLOAD_BYTES, MessageId};
 pub use error::{ApiError, Rejected, code};
 pub use nonce::{NonceCache, NonceRefusal};
+pub use refuse::{refuse_oversized, refuse_retained};
 pub use reply::{reply_api_error, reply_error, reply_ok, response_ok};
 pub use request::{
     HistoryQuery, ParsedRequest, Request, parse_request, parse_time, unknown_request,
