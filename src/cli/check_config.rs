@@ -9,7 +9,10 @@ pub fn run(path: &Path) -> ExitCode {
             // The files the config names (broker password, unlock keys, TLS) are checked too,
             // exactly as `hearthd run` checks them before it touches anything.
             if let Err(e) = crate::mqtt::prepare(&cfg) {
-                eprintln!("error: {}: {e}", path.display());
+                match e {
+                    crate::mqtt::SetupError::Located { .. } => eprintln!("error: {e}"),
+                    _ => eprintln!("error: {}: {e}", path.display()),
+                }
                 return ExitCode::from(super::EXIT_CONFIG);
             }
             println!("{}: ok", path.display());

@@ -45,6 +45,42 @@ pub enum SetupError {
     ClientAuth(String),
     #[error("[mqtt] is invalid: {0}")]
     Invalid(String),
+    /// Any of the above at the line of the key that names the file.
+    #[error("{}:{line}: {inner}", path.display())]
+    Located {
+        path: PathBuf,
+        line: usize,
+        inner: Box<SetupError>,
+    },
+}
+
+impl SetupError {
+    /// The config key the problem is about.
+    pub fn key(&self) -> String {
+        match self {
+            SetupError::Password(_) => "mqtt.password_file".into(),
+            SetupError::Secrets(_) => "mqtt.secrets_file".into(),
+            SetupError::Tls { key, .. } => format!("mqtt.tls.{key}"),
+            SetupError::NoCa { .. } => "mqtt.tls.ca_file".into(),
+            SetupError::ClientAuth(_) => "mqtt.tls.client_cert".into(),
+            SetupError::Invalid(_) => "mqtt".into(),
+            SetupError::Located { inner, .. } => inner.key(),
+        }
+    }
+
+    /// This error at `file:line` of its key in the config `cfg` was read from.
+    pub fn located(self, cfg: &crate::config::Config) -> SetupError {
+        match cfg.locate(&self.key()) {
+            Some((path, line)) if !matches!(self, SetupError::Located { .. }) => {
+                SetupError::Located {
+                    path,
+                    line,
+                    inner: Box::new(self),
+                }
+            }
+            _ => self,
+        }
+    }
 }
 
 /// What the rest of the MQTT task knows about the broker connection.

@@ -82,6 +82,10 @@ pub struct Prepared {
 /// Check the `[mqtt]` section's files and build the client. `Ok(None)` when there is no
 /// `[mqtt]` section. Nothing connects yet.
 pub fn prepare(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
+    prepare_unlocated(cfg).map_err(|e| e.located(cfg))
+}
+
+fn prepare_unlocated(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
     let Some(mqtt) = &cfg.mqtt else {
         return Ok(None);
     };
