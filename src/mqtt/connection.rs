@@ -23,6 +23,10 @@ use tokio::sync::{mpsc, watch};
 const REQUEST_CAPACITY: usize = 32;
 /// Seconds to wait for the TCP (and TLS) connection and the CONNACK.
 const CONNECT_TIMEOUT_SECS: u64 = 10;
+/// What to do about a client-id takeover, for the logs.
+const TAKEOVER_ADVICE: &str = "hearth reconnects, but two clients with one id knock each other \
+     off: give the other client its own id, and let only hearth's broker user use hearth's id \
+     (see the README's Mosquitto ACL)";
 /// How long a clean shutdown waits for DISCONNECT to be written.
 const DISCONNECT_GRACE: Duration = Duration::from_secs(1);
 
@@ -95,7 +99,9 @@ pub struct LinkState {
     pub disconnects: u64,
     /// Why the last connection attempt or connection failed.
     pub last_error: Option<String>,
-    /// Times the broker said another client connected with hearth's client id.
+    /// Times another client connected with hearth's client id: said by the broker (MQTT 5
+    /// reason code), or inferred when the broker closed a live connection without a reason
+    /// and took hearth back at once (a broker that went down refuses the first retry).
     pub takeovers: u64,
     /// The largest packet the broker takes from hearth (its CONNACK; `None`: no limit).
     pub max_packet: Option<u32>,
@@ -287,6 +293,9 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut connected = false;
+    // The last connection was closed by the broker without a reason, and no attempt has
+    // failed since: if the next one succeeds at once, another client likely took the id.
+    let mut suspect_takeover = false;
     loop {
         let event = tokio::select! {
             biased;
@@ -308,11 +317,23 @@ pub async fn run(
                     broker = %eventloop.broker(),
                     "connected to the local MQTT broker"
                 );
+                let inferred = std::mem::take(&mut suspect_takeover);
+                if inferred {
+                    tracing::error!(
+                        broker = %eventloop.broker(),
+                        "the broker closed hearth's connection without a reason and took it back \
+                         at once: another client probably connected with hearth's client id and \
+                         took over its session. {TAKEOVER_ADVICE}"
+                    );
+                }
                 link.send_modify(|l| {
                     l.connected = true;
                     l.session += 1;
                     l.connected_since = Some(UnixMillis::now());
                     l.max_packet = max_packet;
+                    if inferred {
+                        l.takeovers += 1;
+                    }
                 });
             }
             LinkEvent::Message(m) => {
@@ -321,14 +342,17 @@ pub async fn run(
                 let _ = incoming.send(m).await;
             }
             LinkEvent::DisconnectSent | LinkEvent::Other => {}
-            LinkEvent::Lost { message, takeover } => {
+            LinkEvent::Lost {
+                message,
+                takeover,
+                closed_by_peer,
+            } => {
+                suspect_takeover = connected && closed_by_peer && !takeover;
                 if takeover {
                     tracing::error!(
                         broker = %eventloop.broker(),
                         "another client connected to the broker with hearth's client id and \
-                         took over its session; hearth reconnects, but two clients with one id \
-                         knock each other off: give the other client its own id, and restrict \
-                         hearth's id to hearth's broker user (see the README's ACL)"
+                         took over its session. {TAKEOVER_ADVICE}"
                     );
                 } else if connected {
                     tracing::warn!(broker = %eventloop.broker(), "lost the local MQTT broker: {message}");

@@ -86,8 +86,13 @@ pub enum LinkEvent {
     DisconnectSent,
     Other,
     /// The connection failed or ended. `takeover`: the broker said another client took
-    /// over hearth's session (same client id).
-    Lost { message: String, takeover: bool },
+    /// over hearth's session (same client id). `closed_by_peer`: the broker closed the
+    /// connection without a reason (Mosquitto 2.0 does so on a takeover, even on MQTT 5).
+    Lost {
+        message: String,
+        takeover: bool,
+        closed_by_peer: bool,
+    },
 }
 
 /// Publishes and subscribes, on either protocol. Cheap to clone.
@@ -168,6 +173,10 @@ impl EventLoop {
                 Ok(Event::Outgoing(Outgoing::Disconnect)) => LinkEvent::DisconnectSent,
                 Ok(_) => LinkEvent::Other,
                 Err(e) => LinkEvent::Lost {
+                    closed_by_peer: matches!(
+                        &e,
+                        rumqttc::ConnectionError::MqttState(rumqttc::StateError::ConnectionAborted)
+                    ),
                     message: e.to_string(),
                     takeover: false,
                 },
@@ -185,6 +194,10 @@ impl EventLoop {
                 Ok(_) => LinkEvent::Other,
                 Err(e) => LinkEvent::Lost {
                     takeover: is_takeover(&e),
+                    closed_by_peer: matches!(
+                        &e,
+                        ConnectionError5::MqttState(StateError::ConnectionAborted)
+                    ),
                     message: e.to_string(),
                 },
             },
