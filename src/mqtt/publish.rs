@@ -20,8 +20,9 @@ use tokio::sync::{Notify, mpsc, watch};
 /// How long one publish may wait for room in rumqttc's request queue before it is dropped.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 /// Replies waiting to be published; when full, new replies are dropped (logged and counted
-/// in `status`). A reply is about 100 bytes, so a full queue holds about 400 KiB.
-pub const REPLY_QUEUE: usize = 4096;
+/// in `status`). The bound that matters is [`REPLY_QUEUE_BYTES`]: a command reply is about
+/// 40–100 bytes, so a burst of tens of thousands of commands is still answered in full.
+pub const REPLY_QUEUE: usize = 65_536;
 /// Bytes of replies waiting (history answers can be large): past this, replies are dropped
 /// and counted like a full queue.
 pub const REPLY_QUEUE_BYTES: usize = 8 * 1024 * 1024;
@@ -169,8 +170,11 @@ pub fn queue_reply(queue: &Replies, topic: impl Into<String>, payload: Vec<u8>) 
     };
     if let Some(topic) = refused {
         queue.bytes.fetch_sub(size, Ordering::Relaxed);
-        REPLIES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::warn!(topic = %topic, "reply dropped: too many replies waiting");
+        let before = REPLIES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The first drop and then ever more rarely: a flood must not flood the log too.
+        if before == 0 || (before + 1).is_power_of_two() {
+            tracing::warn!(topic = %topic, dropped = before + 1, "reply dropped: too many replies waiting");
+        }
     }
 }
 
