@@ -88,7 +88,10 @@ async fn the_readme_acl_lets_only_hearth_write_its_topics() {
             || (m.topic == "hearth/response/lock/set"
                 && serde_json::from_slice::<Value>(&m.payload).is_ok_and(|v| v["id"] == "fake"))
     });
-    assert!(spoofed.is_none(), "the ACL let a spoof through: {spoofed:?}");
+    assert!(
+        spoofed.is_none(),
+        "the ACL let a spoof through: {spoofed:?}"
+    );
 
     let mut fresh = TestClient::connect(port, "fresh").await;
     fresh.subscribe("hearth/lock/state").await;

@@ -136,9 +136,7 @@ fn unlocated(err: &ConfigError, path: &Path, lines: usize) -> Option<String> {
     let key_ok = |key: &str| !key.is_empty() && key != "(top level)";
     let ok = match err {
         ConfigError::Read { .. } => false,
-        ConfigError::Parse { line, key, .. } | ConfigError::Utf8 { line, key, .. } => {
-            line_ok(*line) && key_ok(key)
-        }
+        ConfigError::Parse { line, key, .. } => line_ok(*line) && key_ok(key),
         ConfigError::Invalid { problems, .. } => {
             !problems.is_empty()
                 && problems
@@ -216,8 +214,8 @@ fn run_mutations() {
             Err(e) => {
                 let kind = match &e {
                     ConfigError::Read { .. } => "read",
+                    ConfigError::Parse { message, .. } if message.contains("not UTF-8") => "utf8",
                     ConfigError::Parse { .. } => "parse",
-                    ConfigError::Utf8 { .. } => "utf8",
                     ConfigError::Invalid { .. } => "invalid",
                 };
                 *kinds.entry(kind).or_default() += 1;

@@ -86,8 +86,12 @@ async fn until_state(
         c.clear();
         let payload = make();
         let id = payload["id"].clone();
-        c.publish("hearth/lock/set", serde_json::to_vec(&payload).unwrap(), false)
-            .await;
+        c.publish(
+            "hearth/lock/set",
+            serde_json::to_vec(&payload).unwrap(),
+            false,
+        )
+        .await;
         // Behind the flood in the broker's queue for hearth: allow for it.
         let wait = c.wait_for("the lock's reply", scaled(Duration::from_secs(100)), |m| {
             m.topic == "hearth/response/lock/set" && m.json()["id"] == id
@@ -99,7 +103,10 @@ async fn until_state(
                 .filter(|l| l.contains("lock") || l.contains("dropped") || l.contains("WARN"))
                 .take(60)
                 .collect();
-            panic!("no reply to {id} in 90 s; hearthd's log:\n{}", lines.join("\n"));
+            panic!(
+                "no reply to {id} in 90 s; hearthd's log:\n{}",
+                lines.join("\n")
+            );
         };
         let reply = reply.json();
         if reply["ok"] == true {
@@ -112,10 +119,7 @@ async fn until_state(
         // Busy, a signature that aged past its 30 s window in the queue, or the bolt still
         // moving: try again.
         let code = reply["error"]["code"].as_str().unwrap_or_default();
-        assert!(
-            ["busy", "expired", "lock_busy"].contains(&code),
-            "{reply}"
-        );
+        assert!(["busy", "expired", "lock_busy"].contains(&code), "{reply}");
     }
     panic!("hearth stayed busy for 50 attempts");
 }
@@ -147,9 +151,11 @@ async fn a_flood_loses_no_command_refusal_or_lock_change_from_the_event_log() {
     .await;
     // Signatures carry whole seconds and must not predate hearth's start.
     let started = unix_now_secs() + 1;
-    support::eventually("a second after the start", scaled(Duration::from_secs(3)), || {
-        (unix_now_secs() >= started).then_some(())
-    })
+    support::eventually(
+        "a second after the start",
+        scaled(Duration::from_secs(3)),
+        || (unix_now_secs() >= started).then_some(()),
+    )
     .await;
 
     let n = flood_size();
@@ -199,13 +205,16 @@ async fn a_flood_loses_no_command_refusal_or_lock_change_from_the_event_log() {
             10_000_000,
         )
         .unwrap();
-    let count = |kind: hearth_history::EventKind| events.iter().filter(|e| e.kind == kind).count() as u64;
+    let count =
+        |kind: hearth_history::EventKind| events.iter().filter(|e| e.kind == kind).count() as u64;
     let signed_unlocks = events
         .iter()
         .filter(|e| {
             e.kind == hearth_history::EventKind::CommandAccepted
                 && e.detail == "unlock"
-                && e.source.as_ref().is_some_and(|s| s.to_string().contains("alice"))
+                && e.source
+                    .as_ref()
+                    .is_some_and(|s| s.to_string().contains("alice"))
         })
         .count();
     println!(
@@ -215,9 +224,15 @@ async fn a_flood_loses_no_command_refusal_or_lock_change_from_the_event_log() {
     );
     assert!(accepted > 0, "nothing was accepted");
     assert_eq!(count(hearth_history::EventKind::CommandAccepted), accepted);
-    assert_eq!(count(hearth_history::EventKind::CommandRefused), refused - busy);
+    assert_eq!(
+        count(hearth_history::EventKind::CommandRefused),
+        refused - busy
+    );
     assert_eq!(count(hearth_history::EventKind::LockChange), lock_changes);
-    assert!(lock_changes >= 2 * ROUNDS as u64, "{lock_changes} lock changes");
+    assert!(
+        lock_changes >= 2 * ROUNDS as u64,
+        "{lock_changes} lock changes"
+    );
     // Each round's unlock was accepted exactly once (the reply said so); all are logged.
     assert_eq!(signed_unlocks, ROUNDS, "signed unlocks in the event log");
 }

@@ -212,8 +212,12 @@ async fn retained_commands_live_or_stored_are_refused_with_a_reply() {
         (live["id"].clone(), live["error"]["code"].clone()),
         (json!("live"), json!("retained"))
     );
-    c.publish("hearth/thermostat/set", r#"{"id":"live2","mode":"heat"}"#, true)
-        .await;
+    c.publish(
+        "hearth/thermostat/set",
+        r#"{"id":"live2","mode":"heat"}"#,
+        true,
+    )
+    .await;
     c.publish("hearth/request/status", r#"{"id":"live3"}"#, true)
         .await;
     for (topic, id) in [
@@ -243,7 +247,8 @@ async fn spoofed_retained_topics_are_corrected(protocol: &str) {
         (
             LOCK_STATE,
             br#"{"state":"unlocked","door":"closed"}"#.to_vec(),
-            Box::new(|m: &[u8]| m.starts_with(br#"{"state":"locked""#)) as Box<dyn Fn(&[u8]) -> bool>,
+            Box::new(|m: &[u8]| m.starts_with(br#"{"state":"locked""#))
+                as Box<dyn Fn(&[u8]) -> bool>,
         ),
         (
             AVAILABILITY,
@@ -317,12 +322,8 @@ async fn replies_to_foreign_topics_are_refused_and_ids_come_back_as_sent() {
     assert_eq!(reply["error"]["code"], "invalid_reply_to", "{reply}");
     // Ids, byte for byte: the raw reply text holds them exactly as sent.
     for id in ["1e2", "123456789012345678901234567890", "\"\\u004fN\""] {
-        c.publish(
-            "hearth/request/status",
-            format!(r#"{{"id":{id}}}"#),
-            false,
-        )
-        .await;
+        c.publish("hearth/request/status", format!(r#"{{"id":{id}}}"#), false)
+            .await;
         c.wait_for(id, reply_timeout(), |m| {
             m.topic == "hearth/response/status"
                 && m.text().starts_with(&format!(r#"{{"id":{id},"ok":true"#))
@@ -332,7 +333,8 @@ async fn replies_to_foreign_topics_are_refused_and_ids_come_back_as_sent() {
     let after = status(&mut c, "after").await;
     assert_eq!(after["thermostat"]["mode"], before["thermostat"]["mode"]);
     assert!(
-        c.take_seen(|m| m.topic.starts_with("zigbee2mqtt/")).is_none(),
+        c.take_seen(|m| m.topic.starts_with("zigbee2mqtt/"))
+            .is_none(),
         "hearth published on another device's topic"
     );
 }

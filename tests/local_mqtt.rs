@@ -171,11 +171,7 @@ fn malformed_table() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         (t, b"not json".to_vec(), "invalid_json"),
         (t, b"".to_vec(), "invalid_json"),
         (t, b"{".to_vec(), "invalid_json"),
-        (
-            t,
-            br#"{"setpoint_heat":1e400}"#.to_vec(),
-            "invalid_json",
-        ),
+        (t, br#"{"setpoint_heat":1e400}"#.to_vec(), "invalid_json"),
         (t, b"[1,2]".to_vec(), "not_an_object"),
         (t, br#""heat""#.to_vec(), "not_an_object"),
         (t, b"null".to_vec(), "not_an_object"),

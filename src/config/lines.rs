@@ -240,7 +240,11 @@ mod tests {
         assert_eq!(l.key_near(5), "mqtt", "inside an array");
         assert_eq!(l.key_near(11), "cloud[1].name");
         assert_eq!(l.key_near(13), "cloud[1].policy.x");
-        assert_eq!(l.key_near(14), "cloud[1].policy", "inside a multi-line string");
+        assert_eq!(
+            l.key_near(14),
+            "cloud[1].policy",
+            "inside a multi-line string"
+        );
         assert_eq!(l.key_near(99), "(top level)");
     }
 

@@ -105,13 +105,6 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}:{line}: {key}: the file is not UTF-8 (bad byte at line {line}, column {column}); save it as UTF-8")]
-    Utf8 {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        key: String,
-    },
     #[error("{path}:{line}: {key}: {message}")]
     Parse {
         path: PathBuf,
@@ -168,11 +161,14 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
             let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
             let lossy = String::from_utf8_lossy(bytes);
-            Err(ConfigError::Utf8 {
+            Err(ConfigError::Parse {
                 path: path.to_owned(),
                 line,
-                column,
                 key: key_for_line(&lossy, &Lines::new(&lossy), line),
+                message: format!(
+                    "the file is not UTF-8 (bad byte at line {line}, column {column}); save it \
+                     as UTF-8"
+                ),
             })
         }
     }
@@ -266,7 +262,9 @@ fn parse_error(path: &Path, text: &str, map: &SourceMap<'_>, e: &toml::de::Error
     if message.contains("duplicate key") || message.contains("duplicate table") {
         let key_here = key_for_line(text, &lines, line);
         if let Some(first) = lines.earlier_definition(line) {
-            message = format!("{message}: `{key_here}` is set on line {first} and again on line {line}; keep one");
+            message = format!(
+                "{message}: `{key_here}` is set on line {first} and again on line {line}; keep one"
+            );
         }
         key = Some(key_here);
     }

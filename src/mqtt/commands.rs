@@ -186,7 +186,10 @@ mod tests {
         req.reply.send(Ok(())).unwrap();
         assert_eq!(
             r.reply().await,
-            ("hearth/client/me/replies".into(), serde_json::json!({"id":"a","ok":true}))
+            (
+                "hearth/client/me/replies".into(),
+                serde_json::json!({"id":"a","ok":true})
+            )
         );
 
         r.send(CommandTarget::Lock, "{\"id\":9,\"action\":\"lock\"}");

@@ -410,7 +410,7 @@ pub fn connect(cfg: &MqttConfig, topics: &Topics) -> Result<(Client, EventLoop),
             let capacity = opts.request_channel_capacity();
             let (client, mut eventloop) = AsyncClient::new(opts, capacity);
             eventloop.set_network_options(net);
-            Ok((Client::V311(client), EventLoop::V311(eventloop)))
+            Ok((Client::V311(client), EventLoop::V311(Box::new(eventloop))))
         }
         MqttProtocol::V5 => {
             let mut opts = options_v5(cfg, topics)?;
@@ -464,7 +464,10 @@ mod tests {
         let v5 = options_v5(&cfg, &topics).unwrap();
         assert_eq!(v5.max_packet_size(), Some(link::MAX_INCOMING_V5));
         assert!(v5.clean_start());
-        assert_eq!(v5.last_will().expect("a last will").message, &b"offline"[..]);
+        assert_eq!(
+            v5.last_will().expect("a last will").message,
+            &b"offline"[..]
+        );
         assert_eq!(opts.request_channel_capacity(), REQUEST_CAPACITY);
         let will = opts.last_will().expect("a last will");
         assert_eq!(will.topic, "hearth/availability");

@@ -80,7 +80,9 @@ pub struct Subscription {
 #[derive(Debug)]
 pub enum LinkEvent {
     /// CONNACK: a new session. `max_packet` is the broker's limit for what hearth sends.
-    Connected { max_packet: Option<u32> },
+    Connected {
+        max_packet: Option<u32>,
+    },
     Message(Message),
     /// hearth's own DISCONNECT was written.
     DisconnectSent,
@@ -155,7 +157,7 @@ impl Client {
 
 /// rumqttc's event loop for either protocol.
 pub enum EventLoop {
-    V311(rumqttc::EventLoop),
+    V311(Box<rumqttc::EventLoop>),
     V5(Box<EventLoop5>),
 }
 

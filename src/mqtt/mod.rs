@@ -167,7 +167,7 @@ impl Prepared {
             filter: t.clone(),
             own: true,
         }));
-        
+
         let availability = topics.availability().to_owned();
 
         let (conn_stop_tx, conn_stop) = watch::channel(false);

@@ -223,15 +223,26 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
             last_lock = None;
             echoes = Echoes::default();
             r.publisher.subscribe(&r.subscriptions).await;
-            publish_own(&r, &mut echoes, r.topics.availability(), AVAILABILITY_ONLINE.as_bytes().to_vec()).await;
+            publish_own(
+                &r,
+                &mut echoes,
+                r.topics.availability(),
+                AVAILABILITY_ONLINE.as_bytes().to_vec(),
+            )
+            .await;
             publish_discovery(&r, &mut echoes).await;
         }
         if connected {
             let state = r.state.borrow_and_update().clone();
             let thermostat = hearth_api::thermostat_state_json(&state.thermostat);
             if last_thermostat.as_ref() != Some(&thermostat)
-                && publish_own(&r, &mut echoes, r.topics.thermostat_state(), thermostat.clone())
-                    .await
+                && publish_own(
+                    &r,
+                    &mut echoes,
+                    r.topics.thermostat_state(),
+                    thermostat.clone(),
+                )
+                .await
             {
                 last_thermostat = Some(thermostat);
             }

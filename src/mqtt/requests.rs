@@ -45,13 +45,7 @@ impl Requests {
     }
 
     /// Answer `<base>/request/<op>` (a known op) received at `now`.
-    pub fn handle(
-        &self,
-        op: RequestOp,
-        payload: &[u8],
-        replies: &Replies,
-        now: UnixMillis,
-    ) {
+    pub fn handle(&self, op: RequestOp, payload: &[u8], replies: &Replies, now: UnixMillis) {
         let parsed = match hearth_api::parse_request(op, payload, &self.topics, now) {
             Ok(parsed) => parsed,
             Err(rejected) => {

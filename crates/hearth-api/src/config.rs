@@ -392,7 +392,12 @@ mod tests {
                 reply_to_prefixes: Some(vec![root.into()]),
                 ..MqttConfig::default()
             };
-            assert_eq!(cfg.validate().is_empty(), ok, "{root}: {:?}", cfg.validate());
+            assert_eq!(
+                cfg.validate().is_empty(),
+                ok,
+                "{root}: {:?}",
+                cfg.validate()
+            );
         }
         let protocol: MqttConfig = toml::from_str("protocol = \"3.1.1\"").unwrap();
         assert_eq!(protocol.protocol, MqttProtocol::V311);

@@ -298,9 +298,8 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
 
 fn read_id(raw: &RawValue) -> Result<MessageId, ApiError> {
     let text = raw.get().trim();
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        ApiError::new(code::INVALID_JSON, format!("`id` is not valid JSON: {e}"))
-    })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::new(code::INVALID_JSON, format!("`id` is not valid JSON: {e}")))?;
     match value {
         Value::String(s) if s.chars().count() <= MAX_ID_CHARS => Ok(MessageId {
             raw: text.to_owned(),

@@ -49,6 +49,9 @@ mod tests {
         assert_eq!(r.reply_topic("default"), "hearth/client/x");
         let r = refuse_retained(b"\xff not json", &t);
         assert_eq!((r.error.code, r.id), (code::RETAINED, None));
-        assert_eq!(refuse_oversized(5 << 20).error.code, code::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            refuse_oversized(5 << 20).error.code,
+            code::PAYLOAD_TOO_LARGE
+        );
     }
 }

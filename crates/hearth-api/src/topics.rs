@@ -285,11 +285,11 @@ impl Topics {
         }
         // Only inside the configured reply areas: never another device's topics (a reply
         // on `zigbee2mqtt/front_door/set` would be a command to that device).
-        if !self
-            .reply_roots
-            .iter()
-            .any(|root| topic.strip_prefix(root.as_str()).is_some_and(|r| r.len() > 1 && r.starts_with('/')))
-        {
+        if !self.reply_roots.iter().any(|root| {
+            topic
+                .strip_prefix(root.as_str())
+                .is_some_and(|r| r.len() > 1 && r.starts_with('/'))
+        }) {
             return Err(format!(
                 "reply_to `{topic}` is outside the reply areas; use a topic under {}",
                 self.reply_roots

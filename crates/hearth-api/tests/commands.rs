@@ -345,7 +345,10 @@ fn lock_needs_no_signature_even_with_keys() {
         .unwrap();
         assert_eq!(p.command.kind, CommandKind::Lock(LockAction::Lock));
         assert_eq!(p.id, Some(MessageId::from("x")));
-        assert_eq!(p.reply_topic(&topics(), CommandTarget::Lock), "hearth/client/me/r");
+        assert_eq!(
+            p.reply_topic(&topics(), CommandTarget::Lock),
+            "hearth/client/me/r"
+        );
     }
 }
 

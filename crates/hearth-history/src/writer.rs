@@ -110,9 +110,13 @@ impl HistoryHandle {
     /// The writer logs `history_unavailable` raised/cleared itself: do not record that
     /// fault here, or it appears twice.
     pub fn record_event(&self, event: Event) {
-        self.shared.events_in_channel.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .events_in_channel
+            .fetch_add(1, Ordering::Relaxed);
         if self.events.send(event).is_err() {
-            self.shared.events_in_channel.fetch_sub(1, Ordering::Relaxed);
+            self.shared
+                .events_in_channel
+                .fetch_sub(1, Ordering::Relaxed);
             let before = self.shared.handoff_dropped.fetch_add(1, Ordering::Relaxed);
             tracing::error!(
                 dropped = before + 1,
@@ -291,7 +295,9 @@ impl Writer {
         rx.close();
         events.close();
         while let Ok(event) = events.try_recv() {
-            self.shared.events_in_channel.fetch_sub(1, Ordering::Relaxed);
+            self.shared
+                .events_in_channel
+                .fetch_sub(1, Ordering::Relaxed);
             self.accept(Record::Event(event));
         }
         while let Ok(r) = rx.try_recv() {

@@ -41,7 +41,10 @@ async fn a_flood_thins_readings_but_keeps_every_event() {
     }
     assert!(h.readings_dropped() > 0, "the flood should thin readings");
     assert_eq!(h.events_backlog(), sent_events);
-    assert!(!h.has_event_room(), "5000 waiting events exceed the limit of 500");
+    assert!(
+        !h.has_event_room(),
+        "5000 waiting events exceed the limit of 500"
+    );
     let thinned = h.readings_dropped();
     h.shutdown();
     let stats = join.await.unwrap();
@@ -69,7 +72,10 @@ async fn room_returns_once_the_writer_catches_up() {
         assert!(h.has_event_room() || i >= 100);
         h.record_event(event(i));
     }
-    assert!(!h.has_event_room(), "100 waiting events reach the limit of 100");
+    assert!(
+        !h.has_event_room(),
+        "100 waiting events reach the limit of 100"
+    );
     let mut status = h.status();
     status
         .wait_for(|s| s.stats.events_written == 100)
