@@ -2,9 +2,9 @@
 //! (not when text is parsed): each problem is a [`ConfigIssue`] on the key that names the
 //! file, so the error shows that key's line.
 //!
-//! Databases must be a regular file, or absent in a directory hearth can write (a missing
-//! directory is allowed: systemd's StateDirectory creates it, and the writer retries until
-//! it exists). Key and certificate files must exist and be readable regular files; their
+//! Databases must be a regular file, or absent in a directory that is not read-only (a
+//! missing directory is allowed: systemd's StateDirectory creates it, and the writer retries
+//! until it exists). Key and certificate files must exist and be readable regular files; their
 //! contents and permissions are checked by the code that reads them.
 
 use super::Config;
@@ -36,6 +36,7 @@ pub fn check(cfg: &Config) -> Vec<ConfigIssue> {
 }
 
 /// A database path: a regular file, or absent in a writable (or not yet created) directory.
+/// Writable is judged by the mode bits (see below).
 pub fn database(key: &str, path: &Path) -> Option<ConfigIssue> {
     let issue = |m: String| Some(ConfigIssue::new(key, m));
     let shown = path.display();
@@ -81,14 +82,15 @@ pub fn database(key: &str, path: &Path) -> Option<ConfigIssue> {
             "`{}` (the directory of `{shown}`) is not a directory",
             dir.display()
         )),
-        Ok(_) => match tempfile::tempfile_in(dir) {
-            Ok(_) => None,
-            Err(e) => issue(format!(
-                "`{shown}` does not exist and its directory `{}` is not writable ({e}); \
-                 create the file or make the directory writable by hearth's user",
-                dir.display()
-            )),
-        },
+        // Mode bits only: the user checking a config (root, an admin running `hearthd
+        // history`) is often not the one hearthd runs as, so "writable by me" would judge
+        // the wrong user.
+        Ok(meta) if meta.permissions().readonly() => issue(format!(
+            "`{shown}` does not exist and its directory `{}` is read-only; create the file \
+             or make the directory writable by hearth's user",
+            dir.display()
+        )),
+        Ok(_) => None,
         // Not created yet: the writer retries until it appears.
         Err(_) => None,
     }
@@ -144,6 +146,11 @@ mod tests {
         }
         let under_file = file.join("x.db");
         assert!(database("k", &under_file).is_some());
+        let ro = dir.path().join("ro");
+        std::fs::create_dir(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+        let issue = database("history.path", &ro.join("h.db")).expect("read-only dir");
+        assert!(issue.message.contains("read-only"), "{}", issue.message);
     }
 
     #[test]
