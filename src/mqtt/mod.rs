@@ -15,11 +15,13 @@
 mod commands;
 mod connection;
 mod link;
+mod options;
 mod publish;
 mod requests;
 mod sim;
 
-pub use connection::{LinkState, SetupError};
+pub use connection::LinkState;
+pub use options::SetupError;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -90,7 +92,7 @@ fn prepare_unlocated(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
         return Ok(None);
     };
     let topics = Topics::from_config(mqtt);
-    let (client, eventloop) = connection::connect(mqtt, &topics)?;
+    let (client, eventloop) = options::connect(mqtt, &topics)?;
     let secrets = match &mqtt.secrets_file {
         Some(path) => hearth_api::load_secrets(path).map_err(SetupError::Secrets)?,
         None => hearth_api::Secrets::empty(),

@@ -25,6 +25,7 @@ pub mod request;
 pub mod secrets;
 pub mod signing;
 pub mod state_json;
+mod topic_roots;
 pub mod topics;
 
 pub use command::{DEFAULT_CLIENT, ParsedCommand, SimControl, parse_command, parse_sim_control};
