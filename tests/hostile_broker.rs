@@ -273,6 +273,7 @@ async fn spoofed_retained_topics_are_corrected(protocol: &str) {
         })
         .await;
         let took = seen.elapsed();
+        println!("{protocol}: {topic} corrected {took:?} after the spoof arrived");
         assert!(
             took < scaled(Duration::from_secs(1)),
             "{topic} corrected after {took:?}"

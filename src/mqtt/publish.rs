@@ -378,3 +378,25 @@ fn discovery_payload(r: &Retained, topic: &str) -> Vec<u8> {
         None => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoes_are_recognised_once_and_in_order() {
+        let mut e = Echoes::default();
+        e.expect("t", b"a");
+        e.expect("t", b"b");
+        assert!(!e.take("t", b"spoof"), "never published by hearth");
+        assert!(e.take("t", b"a"));
+        assert!(!e.take("t", b"a"), "each echo is taken once");
+        assert!(e.take("t", b"b"));
+        assert!(!e.take("other", b"b"));
+        for i in 0..ECHOES_PER_TOPIC + 4 {
+            e.expect("t", format!("{i}").as_bytes());
+        }
+        assert!(!e.take("t", b"0"), "the oldest are forgotten");
+        assert!(e.take("t", format!("{}", ECHOES_PER_TOPIC + 3).as_bytes()));
+    }
+}
