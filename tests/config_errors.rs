@@ -246,6 +246,28 @@ fn files_named_by_the_config_are_checked_at_their_key_line() {
 }
 
 #[test]
+fn a_missing_cloud_certificate_is_reported_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hearth.toml");
+    let text = format!(
+        "{BASE}\n[[cloud]]\nname = \"home\"\nformat = \"json\"\nhost = \"cloud.example\"\n\
+         client_id = \"hearth\"\ntopic_prefix = \"h\"\n[cloud.tls]\nca_file = \"{0}/ca.pem\"\n\
+         client_cert = \"{0}/c.pem\"\nclient_key = \"{0}/k.pem\"\n",
+        dir.path().display()
+    );
+    std::fs::write(&path, &text).unwrap();
+    let err = config::load(&path).expect_err("missing certificates were accepted");
+    let shown = err.to_string();
+    for (line, key) in [(11, "ca_file"), (12, "client_cert"), (13, "client_key")] {
+        assert!(
+            shown.contains(&format!("{}:{line}: cloud[0].tls.{key}: ", path.display()))
+                && shown.contains("does not exist"),
+            "{key}: {shown}"
+        );
+    }
+}
+
+#[test]
 fn a_minimal_config_and_the_example_both_load() {
     let cfg = config::parse(Path::new("min.toml"), BASE).expect("minimal config");
     assert!(cfg.mqtt.is_none(), "no [mqtt] section means no local MQTT");

@@ -32,6 +32,17 @@ pub fn check(cfg: &Config) -> Vec<ConfigIssue> {
             }
         }
     }
+    for (i, cloud) in cfg.cloud.iter().enumerate() {
+        if let Some(tls) = &cloud.tls {
+            for (name, path) in [
+                ("ca_file", &tls.ca_file),
+                ("client_cert", &tls.client_cert),
+                ("client_key", &tls.client_key),
+            ] {
+                issues.extend(readable_file(&format!("cloud[{i}].tls.{name}"), path));
+            }
+        }
+    }
     issues
 }
 
