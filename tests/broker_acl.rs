@@ -57,8 +57,11 @@ async fn the_readme_acl_lets_only_hearth_write_its_topics() {
         m.topic == "hearth/availability" && m.payload == b"online"
     })
     .await;
+    // The simulator's door starts locked (after a first `unknown` until the inputs are read).
     let lock = c
-        .wait_json("hearth/lock/state", reply_timeout(), |_| true)
+        .wait_json("hearth/lock/state", reply_timeout(), |v| {
+            v["state"] == "locked"
+        })
         .await;
 
     // Commands and requests work.

@@ -241,7 +241,10 @@ async fn spoofed_retained_topics_are_corrected(protocol: &str) {
     let broker = Broker::start();
     let _daemon = Daemon::start(&config(&broker, protocol));
     let mut w = observer(&broker, "watcher").await;
-    let real_lock = w.wait_json(LOCK_STATE, reply_timeout(), |_| true).await;
+    // The simulator's door starts locked (after a first `unknown` until the inputs are read).
+    let real_lock = w
+        .wait_json(LOCK_STATE, reply_timeout(), |v| v["state"] == "locked")
+        .await;
     let spoofer = TestClient::connect(broker.port(), "spoofer").await;
     for (topic, fake, is_real) in [
         (
