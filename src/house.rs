@@ -38,6 +38,11 @@ pub struct HouseIo {
 pub struct HouseStats {
     pub commands_accepted: u64,
     pub commands_refused: u64,
+    /// Of the refused: `busy` because the event log's backlog was full (not logged, as
+    /// nothing was done; every other command is).
+    pub commands_busy: u64,
+    /// Lock state changes the controller reported (each one is logged).
+    pub lock_changes: u64,
     pub heat_starts: u64,
     pub cool_starts: u64,
 }
@@ -150,6 +155,19 @@ impl House {
     fn on_command(&mut self, request: CommandRequest) {
         let now = Instant::now().into_std();
         let CommandRequest { command, reply } = request;
+        // Accepted only if its event can be queued: the audit trail is never short of a
+        // command that ran (the event path never drops; this bounds its backlog).
+        if !self.recorder.has_event_room() {
+            self.stats.commands_refused += 1;
+            self.stats.commands_busy += 1;
+            let _ = reply.send(Err(Refusal {
+                code: "busy",
+                message: "hearth's event log is catching up; the command was not carried out, \
+                          try again shortly"
+                    .into(),
+            }));
+            return;
+        }
         let result = match &command.kind {
             CommandKind::Thermostat(change) => self.thermostat.apply(change, now),
             CommandKind::Lock(action) => self.lock.command(*action, command.source.clone(), now),
@@ -180,6 +198,9 @@ impl House {
             .chain(self.lock.take_events())
         {
             tracing::info!(event = %serde_json::to_string(&event).unwrap_or_default(), "control");
+            if matches!(event, hearth_control::ControlEvent::LockChanged { .. }) {
+                self.stats.lock_changes += 1;
+            }
             self.recorder.control_event(&event, at);
         }
         let outputs = DesiredOutputs {

@@ -65,6 +65,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// Whether a command's events can be queued now (see `HistoryHandle::has_event_room`).
+    pub fn has_event_room(&self) -> bool {
+        self.history.has_event_room()
+    }
+
     pub fn state(&self, state: &HouseState, at: UnixMillis) {
         self.history.record_state(state, at);
     }

@@ -30,8 +30,57 @@ const BROKEN: &[(&str, &str, usize, &str, &str)] = &[
         "missing section",
         "[thermostat]\nmode = \"heat\"\n",
         1,
-        "(top level)",
+        "hardware",
         "missing field `hardware`",
+    ),
+    (
+        "missing section, said where it belongs",
+        "[daemon]\nlog_level = \"info\"\n\n[thermostat]\nmode = \"heat\"\n",
+        4,
+        "hardware",
+        "before line 4",
+    ),
+    (
+        "duplicate key",
+        "[hardware]\nbackend = \"simulator\"\n[mqtt]\nport = 1\nhost = \"a\"\nport = 2\n",
+        6,
+        "mqtt.port",
+        "set on line 4 and again on line 6",
+    ),
+    (
+        "duplicate section",
+        "[hardware]\nbackend = \"simulator\"\n[mqtt]\nport = 1\n[mqtt]\nhost = \"a\"\n",
+        5,
+        "mqtt",
+        "set on line 3 and again on line 5",
+    ),
+    (
+        "syntax error names the key on its line",
+        "[hardware]\nbackend = \"simulator\"\n[mqtt]\nport = = 1\n",
+        4,
+        "mqtt.port",
+        "",
+    ),
+    (
+        "unterminated string",
+        "[hardware]\nbackend = \"simulator\"\n[mqtt]\nhost = \"broker\n",
+        4,
+        "mqtt.host",
+        "",
+    ),
+    (
+        "discovery prefix inside the base topic",
+        "[hardware]\nbackend = \"simulator\"\n[mqtt]\nbase_topic = \"hearth\"\n[mqtt.discovery]\nprefix = \"hearth/request\"\n",
+        6,
+        "mqtt.discovery.prefix",
+        "overlaps",
+    ),
+    (
+        "reply_to root over hearth's topics",
+        "[hardware]\nbackend = \"simulator\"\n[mqtt]\nreply_to_prefixes = [\"hearth\"]\n",
+        4,
+        "mqtt.reply_to_prefixes",
+        "hearth's own topics",
     ),
     (
         "bad duration",
@@ -114,7 +163,7 @@ const BROKEN: &[(&str, &str, usize, &str, &str)] = &[
         "not toml at all",
         "[hardware\nbackend = \"simulator\"\n",
         1,
-        "(top level)",
+        "hardware",
         "",
     ),
 ];
@@ -142,7 +191,7 @@ fn every_broken_config_names_line_key_and_problem() {
                     .unwrap_or_else(|| panic!("{name}: no problem for key {key} in:\n{shown}"));
                 (p.line, p.issue.key.clone(), p.issue.message.clone())
             }
-            ConfigError::Read { .. } => panic!("{name}: unexpected read error"),
+            ConfigError::Read { .. } => panic!("{name}: unexpected error {shown}"),
         };
         assert_eq!(got_key, *key, "{name}: wrong key in: {shown}");
         assert_eq!(got_line, *line, "{name}: wrong line in: {shown}");
@@ -153,6 +202,67 @@ fn every_broken_config_names_line_key_and_problem() {
         assert!(
             shown.starts_with(&format!("hearth.toml:{line}")),
             "{name}: no file:line prefix: {shown}"
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_is_reported_at_its_line_and_key() {
+    let bytes = b"[hardware]\nbackend = \"simulator\"\n[mqtt]\nhost = \"caf\xe9\"\n";
+    let err = config::parse_bytes(Path::new("hearth.toml"), bytes).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Parse { line: 4, key, message, .. }
+            if key == "mqtt.host" && message.contains("column 12")),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with("hearth.toml:4: mqtt.host:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn files_named_by_the_config_are_checked_at_their_key_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hearth.toml");
+    let db = dir.path().join("history.db");
+    for (ledger, phrase) in [("/dev/zero", "device"), ("/", "directory"), ("", "empty")] {
+        std::fs::write(
+            &path,
+            format!(
+                "{BASE}[history]\npath = \"{}\"\n\n[ledger]\npath = \"{ledger}\"\n",
+                db.display()
+            ),
+        )
+        .unwrap();
+        let err = config::load(&path).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(&format!("{}:7: ledger.path: ", path.display()))
+                && shown.contains(phrase),
+            "{ledger}: {shown}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_cloud_certificate_is_reported_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hearth.toml");
+    let text = format!(
+        "{BASE}\n[[cloud]]\nname = \"home\"\nformat = \"json\"\nhost = \"cloud.example\"\n\
+         client_id = \"hearth\"\ntopic_prefix = \"h\"\n[cloud.tls]\nca_file = \"{0}/ca.pem\"\n\
+         client_cert = \"{0}/c.pem\"\nclient_key = \"{0}/k.pem\"\n",
+        dir.path().display()
+    );
+    std::fs::write(&path, &text).unwrap();
+    let err = config::load(&path).expect_err("missing certificates were accepted");
+    let shown = err.to_string();
+    for (line, key) in [(11, "ca_file"), (12, "client_cert"), (13, "client_key")] {
+        assert!(
+            shown.contains(&format!("{}:{line}: cloud[0].tls.{key}: ", path.display()))
+                && shown.contains("does not exist"),
+            "{key}: {shown}"
         );
     }
 }
@@ -211,7 +321,8 @@ fn check_config_exits_78_with_the_location_on_stderr() {
         "exit status for a missing secrets file"
     );
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("mqtt.secrets_file"),
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("{}:4: mqtt.secrets_file", path.display())),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -13,7 +13,10 @@ pub fn run(path: &Path) -> ExitCode {
                 return ExitCode::from(super::EXIT_CONFIG);
             }
             if let Err(e) = crate::mqtt::prepare(&cfg) {
-                eprintln!("error: {}: {e}", path.display());
+                match e {
+                    crate::mqtt::SetupError::Located { .. } => eprintln!("error: {e}"),
+                    _ => eprintln!("error: {}: {e}", path.display()),
+                }
                 return ExitCode::from(super::EXIT_CONFIG);
             }
             println!("{}: ok", path.display());

@@ -6,9 +6,12 @@
 //! `load` returns, no code re-checks raw strings.
 
 mod daemon;
+pub mod files;
+mod lines;
 mod locate;
 
 pub use daemon::{DaemonConfig, LogLevel};
+pub use lines::Lines;
 pub use locate::SourceMap;
 
 use hearth_model::ConfigIssue;
@@ -40,9 +43,41 @@ pub struct Config {
     /// Where every sharing decision is recorded.
     #[serde(default)]
     pub ledger: crate::cloud::LedgerConfig,
+    /// The file and text this config was read from, to point later errors (files named by
+    /// the config) at the key's line. `None` for a config not parsed from text.
+    #[serde(skip)]
+    pub source: Option<std::sync::Arc<ConfigSource>>,
 }
 
+/// The file a config was read from, and its text.
+#[derive(Debug)]
+pub struct ConfigSource {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// The top-level sections in the order the example file has them, for saying where a
+/// missing one belongs.
+pub const SECTION_ORDER: &[&str] = &[
+    "daemon",
+    "hardware",
+    "simulator",
+    "thermostat",
+    "lock",
+    "history",
+    "mqtt",
+    "cloud",
+    "ledger",
+];
+
 impl Config {
+    /// `file:line` of `key` (or of the section that would hold it) in the file this config
+    /// was read from.
+    pub fn locate(&self, key: &str) -> Option<(PathBuf, usize)> {
+        let source = self.source.as_ref()?;
+        Some((source.path.clone(), line_of_key(&source.text, key)))
+    }
+
     /// Every validation problem across all sections.
     pub fn issues(&self) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
@@ -84,8 +119,8 @@ pub enum ConfigError {
     },
 }
 
-/// A validation problem with the line it was found on (0 when the key is not in the file
-/// at all and no enclosing section is either).
+/// A validation problem with the line of its key, or of the section that holds (or would
+/// hold) it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocatedIssue {
     pub line: usize,
@@ -95,15 +130,12 @@ pub struct LocatedIssue {
 fn format_invalid(path: &Path, problems: &[LocatedIssue]) -> String {
     let lines: Vec<String> = problems
         .iter()
-        .map(|p| match p.line {
-            0 => format!("{}: {}", path.display(), p.issue),
-            line => format!("{}:{}: {}", path.display(), line, p.issue),
-        })
+        .map(|p| format!("{}:{}: {}", path.display(), p.line, p.issue))
         .collect();
     lines.join("\n")
 }
 
-/// Read, parse and validate a config file.
+/// Read, parse and validate a config file, and check the files it names.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let read = |source| ConfigError::Read {
         path: path.to_owned(),
@@ -116,39 +148,140 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             "not a regular file (a FIFO, socket, device or directory); name a plain file",
         )));
     }
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut file, &mut text).map_err(read)?;
-    parse(path, &text)
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(read)?;
+    let config = parse_bytes(path, &bytes)?;
+    let issues = files::check(&config);
+    if issues.is_empty() {
+        return Ok(config);
+    }
+    let text = &config.source.as_ref().expect("set by parse").text;
+    Err(invalid(path, text, issues))
+}
+
+/// [`parse`] for raw file contents: text that is not UTF-8 is an error at the first bad
+/// byte's line, naming the key on that line.
+pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(path, text),
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+            let lossy = String::from_utf8_lossy(bytes);
+            Err(ConfigError::Parse {
+                path: path.to_owned(),
+                line,
+                key: key_for_line(&lossy, &Lines::new(&lossy), line),
+                message: format!(
+                    "the file is not UTF-8 (bad byte at line {line}, column {column}); save it \
+                     as UTF-8"
+                ),
+            })
+        }
+    }
 }
 
 /// Parse and validate config text; `path` is only used in messages.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let map = SourceMap::new(text);
-    let config: Config = toml::from_str(text).map_err(|e| {
-        let offset = e.span().map(|s| s.start).unwrap_or(0);
-        let key = map
-            .key_at(offset)
-            .unwrap_or_else(|| "(top level)".to_owned());
-        ConfigError::Parse {
-            path: path.to_owned(),
-            line: map.line_of(offset),
-            key,
-            message: e.message().trim().to_owned(),
-        }
-    })?;
+    let mut config: Config = toml::from_str(text).map_err(|e| parse_error(path, text, &map, &e))?;
+    config.source = Some(std::sync::Arc::new(ConfigSource {
+        path: path.to_owned(),
+        text: text.to_owned(),
+    }));
     let issues = config.issues();
     if issues.is_empty() {
         return Ok(config);
     }
+    Err(invalid(path, text, issues))
+}
+
+fn invalid(path: &Path, text: &str, issues: Vec<ConfigIssue>) -> ConfigError {
     let problems = issues
         .into_iter()
         .map(|issue| LocatedIssue {
-            line: map.line_of_key(&issue.key).unwrap_or(0),
+            line: line_of_key(text, &issue.key),
             issue,
         })
         .collect();
-    Err(ConfigError::Invalid {
+    ConfigError::Invalid {
         path: path.to_owned(),
         problems,
+    }
+}
+
+/// The line of `key`, of the nearest section written that holds it, or where its missing
+/// top-level section belongs.
+fn line_of_key(text: &str, key: &str) -> usize {
+    SourceMap::new(text).line_of_key(key).unwrap_or_else(|| {
+        let top = key.split(['.', '[']).next().unwrap_or(key);
+        Lines::new(text).insertion_line(top, SECTION_ORDER)
     })
+}
+
+/// The key a line is about; a line about nothing (blank, a stray word) is described by
+/// the nearest key or section above it, and before any by its own first word.
+fn key_for_line(text: &str, lines: &Lines, line: usize) -> String {
+    (1..=line)
+        .rev()
+        .map(|l| lines.key_near(l))
+        .find(|k| k != "(top level)")
+        .or_else(|| {
+            let word: String = text
+                .lines()
+                .nth(line.saturating_sub(1))?
+                .split(|c: char| c.is_whitespace() || c == '=')
+                .find(|w| !w.is_empty())?
+                .chars()
+                .take(40)
+                .collect();
+            Some(word)
+        })
+        .unwrap_or_else(|| "(top level)".into())
+}
+
+/// A TOML or serde error with its line and key. Syntax errors and duplicates are located by
+/// reading the lines (the document did not parse); a missing section is placed where it
+/// belongs.
+fn parse_error(path: &Path, text: &str, map: &SourceMap<'_>, e: &toml::de::Error) -> ConfigError {
+    let offset = e.span().map(|s| s.start).unwrap_or(0);
+    let mut line = map.line_of(offset);
+    let lines = Lines::new(text);
+    let mut message = e.message().trim().to_owned();
+    let mut key = map.key_at(offset);
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        let field = field.to_owned();
+        match key.take() {
+            Some(table) => key = Some(format!("{table}.{field}")),
+            None => {
+                line = lines.insertion_line(&field, SECTION_ORDER);
+                message = format!(
+                    "{message}: add a [{field}] section (it belongs before line {line}; see \
+                     config.example.toml)"
+                );
+                key = Some(field);
+            }
+        }
+    }
+    if message.contains("duplicate key") || message.contains("duplicate table") {
+        let key_here = key_for_line(text, &lines, line);
+        if let Some(first) = lines.earlier_definition(line) {
+            message = format!(
+                "{message}: `{key_here}` is set on line {first} and again on line {line}; keep one"
+            );
+        }
+        key = Some(key_here);
+    }
+    let key = key.unwrap_or_else(|| key_for_line(text, &lines, line));
+    ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        key,
+        message,
+    }
 }

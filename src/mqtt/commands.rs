@@ -6,7 +6,7 @@
 //! never waits on the broker: verdicts are awaited on a spawned task and replies are queued.
 
 use super::codes;
-use super::publish::{Reply, queue_reply};
+use super::publish::{Replies, queue_reply};
 use crate::house::CommandRequest;
 use hearth_api::{CommandGuard, CommandTarget, MessageId, Topics, code};
 use hearth_model::UnixMillis;
@@ -24,7 +24,7 @@ pub fn handle(
     topics: &Topics,
     guard: &mut CommandGuard,
     house: &mpsc::Sender<CommandRequest>,
-    replies: &mpsc::Sender<Reply>,
+    replies: &Replies,
     now: UnixMillis,
 ) {
     let default_topic = topics.command_response(target);
@@ -108,13 +108,13 @@ mod tests {
         guard: CommandGuard,
         house_tx: mpsc::Sender<CommandRequest>,
         house_rx: mpsc::Receiver<CommandRequest>,
-        replies_tx: mpsc::Sender<Reply>,
-        replies_rx: mpsc::Receiver<Reply>,
+        replies_tx: Replies,
+        replies_rx: super::super::publish::ReplyReceiver,
     }
 
     fn rig(house_capacity: usize) -> Rig {
         let (house_tx, house_rx) = mpsc::channel(house_capacity);
-        let (replies_tx, replies_rx) = mpsc::channel(16);
+        let (replies_tx, replies_rx) = super::super::publish::reply_queue(16);
         Rig {
             topics: Topics::new("hearth", "homeassistant"),
             guard: CommandGuard::new(Secrets::empty(), UnixMillis(0), Duration::from_secs(10)),
@@ -175,7 +175,7 @@ mod tests {
         let mut r = rig(4);
         r.send(
             CommandTarget::Thermostat,
-            "{\"id\":\"a\",\"mode\":\"heat\",\"client\":\"panel\",\"reply_to\":\"me/replies\"}",
+            "{\"id\":\"a\",\"mode\":\"heat\",\"client\":\"panel\",\"reply_to\":\"hearth/client/me/replies\"}",
         );
         let req = r.house_rx.recv().await.unwrap();
         assert_eq!(req.command.source, Source::Local("panel".into()));
@@ -186,7 +186,10 @@ mod tests {
         req.reply.send(Ok(())).unwrap();
         assert_eq!(
             r.reply().await,
-            ("me/replies".into(), serde_json::json!({"id":"a","ok":true}))
+            (
+                "hearth/client/me/replies".into(),
+                serde_json::json!({"id":"a","ok":true})
+            )
         );
 
         r.send(CommandTarget::Lock, "{\"id\":9,\"action\":\"lock\"}");

@@ -1,53 +1,22 @@
-//! The connection to the local broker: rumqttc options built from the validated `[mqtt]`
-//! section (credentials from the password file, TLS with rustls and ring, the `offline` last
-//! will), and the task that polls rumqttc's event loop with hearth's own capped exponential
-//! backoff (rumqttc itself retries at once, in a busy loop).
+//! The connection to the local broker: the task that polls rumqttc's event loop (either
+//! protocol, see `link.rs`) with hearth's own capped exponential backoff (rumqttc itself
+//! retries at once, in a busy loop), reports the link state and notices session takeovers.
+//! The options it connects with are built in `options.rs`.
 //!
 //! This task only moves packets and reports the link state. It never decides what a message
 //! means and never publishes by itself.
 
-use hearth_api::{AVAILABILITY_OFFLINE, MqttConfig, Topics};
+use super::link::{EventLoop, LinkEvent, Message};
 use hearth_model::UnixMillis;
-use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, Publish, QoS};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
-/// Requests (publishes, subscribes) rumqttc may hold before `publish().await` waits. Small on
-/// purpose: hearth never queues while disconnected, and after a reconnect it publishes the
-/// current state again rather than replaying old ones.
-const REQUEST_CAPACITY: usize = 32;
-/// Largest packet accepted from or sent to the broker. Commands are at most 4 KiB; replies to
-/// history queries can be large.
-const MAX_PACKET_BYTES: usize = 4 * 1024 * 1024;
-/// Seconds to wait for the TCP (and TLS) connection and the CONNACK.
-const CONNECT_TIMEOUT_SECS: u64 = 10;
+/// What to do about a client-id takeover, for the logs.
+const TAKEOVER_ADVICE: &str = "hearth reconnects, but two clients with one id knock each other \
+     off: give the other client its own id, and let only hearth's broker user use hearth's id \
+     (see the README's Mosquitto ACL)";
 /// How long a clean shutdown waits for DISCONNECT to be written.
 const DISCONNECT_GRACE: Duration = Duration::from_secs(1);
-
-/// Why the local MQTT interface could not be set up. Each names the key or file involved.
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    #[error("mqtt.password_file: {0}")]
-    Password(#[source] hearth_api::SecretsError),
-    #[error("mqtt.secrets_file: {0}")]
-    Secrets(#[source] hearth_api::SecretsError),
-    #[error("mqtt.tls.{key}: cannot read {path}: {message}")]
-    Tls {
-        key: &'static str,
-        path: PathBuf,
-        message: String,
-    },
-    #[error("mqtt.tls.ca_file: {path} holds no PEM certificate hearth can use")]
-    NoCa { path: PathBuf },
-    #[error("mqtt.tls: the client certificate and key do not work together: {0}")]
-    ClientAuth(String),
-    #[error("[mqtt] is invalid: {0}")]
-    Invalid(String),
-}
 
 /// What the rest of the MQTT task knows about the broker connection.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,96 +30,12 @@ pub struct LinkState {
     pub disconnects: u64,
     /// Why the last connection attempt or connection failed.
     pub last_error: Option<String>,
-}
-
-/// Build rumqttc's options. `cfg` must have passed [`MqttConfig::validate`]: rumqttc panics
-/// on a sub-second keep-alive, zero in-flight or an empty id, so this refuses to build
-/// options from a section that has not been validated.
-pub fn options(cfg: &MqttConfig, topics: &Topics) -> Result<MqttOptions, SetupError> {
-    if let Some(issue) = cfg.validate().into_iter().next() {
-        return Err(SetupError::Invalid(issue.to_string()));
-    }
-    let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
-    opts.set_keep_alive(cfg.keep_alive)
-        // A clean session: the broker keeps no commands for hearth while it is away, so no
-        // stale command arrives after a reconnect.
-        .set_clean_session(true)
-        .set_request_channel_capacity(REQUEST_CAPACITY)
-        .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
-        .set_last_will(LastWill::new(
-            topics.availability(),
-            AVAILABILITY_OFFLINE,
-            QoS::AtLeastOnce,
-            true,
-        ));
-    if let Some(user) = &cfg.username {
-        let password = match &cfg.password_file {
-            Some(path) => hearth_api::read_password_file(path).map_err(SetupError::Password)?,
-            None => String::new(),
-        };
-        opts.set_credentials(user.clone(), password);
-    }
-    if let Some(tls) = &cfg.tls {
-        let config = tls_config(tls)?;
-        opts.set_transport(rumqttc::Transport::tls_with_config(
-            rumqttc::TlsConfiguration::Rustls(Arc::new(config)),
-        ));
-    }
-    Ok(opts)
-}
-
-/// A rustls client config with the ring provider chosen here, so no process-wide default
-/// provider is needed, and certificate files are checked at start-up rather than on every
-/// connection attempt.
-pub fn tls_config(tls: &hearth_api::TlsConfig) -> Result<rustls::ClientConfig, SetupError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in read_certs("ca_file", &tls.ca_file)? {
-        roots.add(cert).map_err(|e| SetupError::Tls {
-            key: "ca_file",
-            path: tls.ca_file.clone(),
-            message: e.to_string(),
-        })?;
-    }
-    if roots.is_empty() {
-        return Err(SetupError::NoCa {
-            path: tls.ca_file.clone(),
-        });
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SetupError::ClientAuth(e.to_string()))?
-        .with_root_certificates(roots);
-    match (&tls.client_cert, &tls.client_key) {
-        (Some(cert), Some(key)) => {
-            let chain = read_certs("client_cert", cert)?;
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| SetupError::Tls {
-                key: "client_key",
-                path: key.clone(),
-                message: e.to_string(),
-            })?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| SetupError::ClientAuth(e.to_string()))
-        }
-        _ => Ok(builder.with_no_client_auth()),
-    }
-}
-
-fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, SetupError> {
-    let err = |message: String| SetupError::Tls {
-        key,
-        path: path.to_owned(),
-        message,
-    };
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| err(e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| err(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(err("no PEM certificate in the file".into()));
-    }
-    Ok(certs)
+    /// Times another client connected with hearth's client id: said by the broker (MQTT 5
+    /// reason code), or inferred when the broker closed a live connection without a reason
+    /// and took hearth back at once (a broker that went down refuses the first retry).
+    pub takeovers: u64,
+    /// The largest packet the broker takes from hearth (its CONNACK; `None`: no limit).
+    pub max_packet: Option<u32>,
 }
 
 /// Capped exponential backoff with a little jitter, so many clients restarted together do
@@ -190,16 +75,19 @@ fn with_jitter(d: Duration) -> Duration {
 }
 
 /// Poll the event loop until `stop`, reporting the link state and handing every incoming
-/// PUBLISH to `incoming`. After a failure it waits the backoff delay before polling again.
+/// message to `incoming`. After a failure it waits the backoff delay before polling again.
 /// Set `stop` after queueing the DISCONNECT: a live connection is polled until it is sent.
 pub async fn run(
     mut eventloop: EventLoop,
     mut backoff: Backoff,
     link: watch::Sender<LinkState>,
-    incoming: mpsc::Sender<Publish>,
+    incoming: mpsc::Sender<Message>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut connected = false;
+    // The last connection was closed by the broker without a reason, and no attempt has
+    // failed since: if the next one succeeds at once, another client likely took the id.
+    let mut suspect_takeover = false;
     loop {
         let event = tokio::select! {
             biased;
@@ -211,38 +99,64 @@ pub async fn run(
                 }
                 return;
             }
-            event = eventloop.poll() => event,
+            event = eventloop.next() => event,
         };
         match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            LinkEvent::Connected { max_packet } => {
                 connected = true;
                 backoff.reset();
                 tracing::info!(
-                    broker = %broker(&eventloop),
+                    broker = %eventloop.broker(),
                     "connected to the local MQTT broker"
                 );
+                let inferred = std::mem::take(&mut suspect_takeover);
+                if inferred {
+                    tracing::error!(
+                        broker = %eventloop.broker(),
+                        "the broker closed hearth's connection without a reason and took it back \
+                         at once: another client probably connected with hearth's client id and \
+                         took over its session. {TAKEOVER_ADVICE}"
+                    );
+                }
                 link.send_modify(|l| {
                     l.connected = true;
                     l.session += 1;
                     l.connected_since = Some(UnixMillis::now());
+                    l.max_packet = max_packet;
+                    if inferred {
+                        l.takeovers += 1;
+                    }
                 });
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
+            LinkEvent::Message(m) => {
                 // Once the intake has stopped, messages are dropped; polling goes on until
                 // `stop` so that `offline` and DISCONNECT still go out.
-                let _ = incoming.send(p).await;
+                let _ = incoming.send(m).await;
             }
-            Ok(_) => {}
-            Err(e) => {
-                let message = e.to_string();
-                if connected {
-                    tracing::warn!(broker = %broker(&eventloop), "lost the local MQTT broker: {message}");
+            LinkEvent::DisconnectSent | LinkEvent::Other => {}
+            LinkEvent::Lost {
+                message,
+                takeover,
+                closed_by_peer,
+            } => {
+                suspect_takeover = connected && closed_by_peer && !takeover;
+                if takeover {
+                    tracing::error!(
+                        broker = %eventloop.broker(),
+                        "another client connected to the broker with hearth's client id and \
+                         took over its session. {TAKEOVER_ADVICE}"
+                    );
+                } else if connected {
+                    tracing::warn!(broker = %eventloop.broker(), "lost the local MQTT broker: {message}");
                 } else {
-                    tracing::debug!(broker = %broker(&eventloop), "cannot reach the local MQTT broker: {message}");
+                    tracing::debug!(broker = %eventloop.broker(), "cannot reach the local MQTT broker: {message}");
                 }
                 link.send_modify(|l| {
                     if l.connected {
                         l.disconnects += 1;
+                    }
+                    if takeover {
+                        l.takeovers += 1;
                     }
                     l.connected = false;
                     l.connected_since = None;
@@ -264,33 +178,15 @@ pub async fn run(
 async fn drain_until_disconnect(eventloop: &mut EventLoop) {
     let drain = async {
         loop {
-            match eventloop.poll().await {
-                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => return,
-                Ok(_) => {}
+            match eventloop.next().await {
+                LinkEvent::DisconnectSent | LinkEvent::Lost { .. } => return,
+                _ => {}
             }
         }
     };
     if tokio::time::timeout(DISCONNECT_GRACE, drain).await.is_err() {
         tracing::warn!("the broker did not take hearth's DISCONNECT in time");
     }
-}
-
-fn broker(eventloop: &EventLoop) -> String {
-    let (host, port) = eventloop.mqtt_options.broker_address();
-    format!("{host}:{port}")
-}
-
-/// A client and its event loop for `opts`.
-pub fn client(opts: MqttOptions) -> (AsyncClient, EventLoop) {
-    let capacity = opts.request_channel_capacity();
-    let (client, mut eventloop) = AsyncClient::new(opts, capacity);
-    let mut net = rumqttc::NetworkOptions::new();
-    net.set_connection_timeout(CONNECT_TIMEOUT_SECS);
-    // State and replies are small packets that must leave at once: without TCP_NODELAY,
-    // Nagle's algorithm holds them for the broker's delayed ACK (about 40 ms).
-    net.set_tcp_nodelay(true);
-    eventloop.set_network_options(net);
-    (client, eventloop)
 }
 
 #[cfg(test)]
@@ -315,103 +211,5 @@ mod tests {
                 "{d:?}"
             );
         }
-    }
-
-    #[test]
-    fn options_follow_the_config() {
-        let cfg = MqttConfig {
-            client_id: "hearth-test".into(),
-            port: 1884,
-            keep_alive: Duration::from_secs(5),
-            ..MqttConfig::default()
-        };
-        let topics = Topics::from_config(&cfg);
-        let opts = options(&cfg, &topics).unwrap();
-        assert_eq!(opts.client_id(), "hearth-test");
-        assert_eq!(opts.broker_address(), ("127.0.0.1".to_string(), 1884));
-        assert_eq!(opts.keep_alive(), Duration::from_secs(5));
-        assert!(opts.clean_session());
-        assert_eq!(opts.request_channel_capacity(), REQUEST_CAPACITY);
-        let will = opts.last_will().expect("a last will");
-        assert_eq!(will.topic, "hearth/availability");
-        assert_eq!(&will.message[..], b"offline");
-        assert!(will.retain);
-        assert!(opts.credentials().is_none());
-    }
-
-    #[test]
-    fn options_refuse_values_that_would_panic_in_rumqttc() {
-        for cfg in [
-            MqttConfig {
-                keep_alive: Duration::from_millis(500),
-                ..MqttConfig::default()
-            },
-            MqttConfig {
-                client_id: String::new(),
-                ..MqttConfig::default()
-            },
-        ] {
-            let topics = Topics::new("hearth", "homeassistant");
-            let err = options(&cfg, &topics).unwrap_err();
-            assert!(matches!(err, SetupError::Invalid(_)), "{err}");
-        }
-    }
-
-    #[test]
-    fn password_comes_from_a_private_file() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("pw");
-        std::fs::write(&path, "s3cret\n").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let cfg = MqttConfig {
-            username: Some("hearth".into()),
-            password_file: Some(path.clone()),
-            ..MqttConfig::default()
-        };
-        let topics = Topics::from_config(&cfg);
-        let login = options(&cfg, &topics).unwrap().credentials().unwrap();
-        assert_eq!(
-            (login.username.as_str(), login.password.as_str()),
-            ("hearth", "s3cret")
-        );
-
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = options(&cfg, &topics).unwrap_err().to_string();
-        assert!(
-            err.starts_with("mqtt.password_file:") && err.contains("chmod 640"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn tls_files_are_checked_at_start() {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = dir.path().join("ca.pem");
-        std::fs::write(&ca, "not a certificate\n").unwrap();
-        let cfg = MqttConfig {
-            tls: Some(hearth_api::TlsConfig {
-                ca_file: ca.clone(),
-                client_cert: None,
-                client_key: None,
-            }),
-            ..MqttConfig::default()
-        };
-        let topics = Topics::from_config(&cfg);
-        let err = options(&cfg, &topics).unwrap_err().to_string();
-        assert!(
-            err.contains("mqtt.tls.ca_file") && err.contains("ca.pem"),
-            "{err}"
-        );
-        let missing = MqttConfig {
-            tls: Some(hearth_api::TlsConfig {
-                ca_file: dir.path().join("absent.pem"),
-                client_cert: None,
-                client_key: None,
-            }),
-            ..MqttConfig::default()
-        };
-        let err = options(&missing, &topics).unwrap_err().to_string();
-        assert!(err.contains("absent.pem"), "{err}");
     }
 }

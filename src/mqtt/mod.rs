@@ -14,11 +14,14 @@
 
 mod commands;
 mod connection;
+mod link;
+mod options;
 mod publish;
 mod requests;
 mod sim;
 
-pub use connection::{LinkState, SetupError, tls_config};
+pub use connection::LinkState;
+pub use options::{SetupError, tls_config};
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -28,8 +31,8 @@ use hearth_api::{CommandGuard, DiscoveryOptions, Incoming, MqttConfig, Topics};
 use hearth_hardware::{Backend, SimHandle};
 use hearth_history::HistoryHandle;
 use hearth_model::{HouseState, UnixMillis};
-use publish::{Publisher, Reply, queue_reply};
-use rumqttc::{AsyncClient, EventLoop, Publish};
+use link::{Client, EventLoop, Message, Subscription};
+use publish::{Publisher, Replies, queue_reply};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -46,8 +49,12 @@ pub mod codes {
     pub const HISTORY_UNAVAILABLE: &str = "history_unavailable";
 }
 
-/// Incoming messages waiting for the intake.
+/// Incoming messages waiting for the intake. Each keeps at most
+/// `link::KEEP_PAYLOAD_BYTES` of payload, so the queue holds at most about 1 MiB.
 const INCOMING_QUEUE: usize = 64;
+/// Overwrites of hearth's retained topics waiting for the retained publisher; when full,
+/// everything is published again instead.
+const OVERWRITE_QUEUE: usize = 16;
 
 /// The running parts of the daemon the MQTT task talks to.
 pub struct MqttIo {
@@ -66,7 +73,7 @@ pub struct MqttIo {
 pub struct Prepared {
     cfg: MqttConfig,
     topics: Topics,
-    client: AsyncClient,
+    client: Client,
     eventloop: EventLoop,
     secrets: hearth_api::Secrets,
     discovery: Option<DiscoveryOptions>,
@@ -77,11 +84,15 @@ pub struct Prepared {
 /// Check the `[mqtt]` section's files and build the client. `Ok(None)` when there is no
 /// `[mqtt]` section. Nothing connects yet.
 pub fn prepare(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
+    prepare_unlocated(cfg).map_err(|e| e.located(cfg))
+}
+
+fn prepare_unlocated(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
     let Some(mqtt) = &cfg.mqtt else {
         return Ok(None);
     };
     let topics = Topics::from_config(mqtt);
-    let opts = connection::options(mqtt, &topics)?;
+    let (client, eventloop) = options::connect(mqtt, &topics)?;
     let secrets = match &mqtt.secrets_file {
         Some(path) => hearth_api::load_secrets(path).map_err(SetupError::Secrets)?,
         None => hearth_api::Secrets::empty(),
@@ -96,7 +107,6 @@ pub fn prepare(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
         humidity: measures_humidity(&cfg.hardware),
         sw_version: env!("CARGO_PKG_VERSION").to_owned(),
     });
-    let (client, eventloop) = connection::client(opts);
     Ok(Some(Prepared {
         cfg: mqtt.clone(),
         topics,
@@ -143,10 +153,23 @@ impl Prepared {
         let (stop_tx, stop_rx) = oneshot::channel();
         let (tasks_stop_tx, tasks_stop) = watch::channel(false);
         let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
-        let (replies_tx, replies_rx) = mpsc::channel(publish::REPLY_QUEUE);
+        let (replies_tx, replies_rx) = publish::reply_queue(publish::REPLY_QUEUE);
+        let (overwrites_tx, overwrites_rx) = mpsc::channel(OVERWRITE_QUEUE);
+        let reassert_all = Arc::new(Notify::new());
         let publisher = Publisher::new(client, link_rx.clone());
         let rediscover = Arc::new(Notify::new());
         let sim = if sim_allowed { io.sim } else { None };
+        let own_topics = own_retained_topics(&topics);
+        let mut subscriptions: Vec<Subscription> = topics
+            .subscriptions(sim.is_some(), discovery.is_some())
+            .into_iter()
+            .map(|filter| Subscription { filter, own: false })
+            .collect();
+        subscriptions.extend(own_topics.iter().map(|t| Subscription {
+            filter: t.clone(),
+            own: true,
+        }));
+
         let availability = topics.availability().to_owned();
 
         let (conn_stop_tx, conn_stop) = watch::channel(false);
@@ -161,10 +184,12 @@ impl Prepared {
             publish::Retained {
                 publisher: publisher.clone(),
                 topics: topics.clone(),
-                subscriptions: topics.subscriptions(sim.is_some(), discovery.is_some()),
+                subscriptions,
                 discovery,
                 state: io.state.clone(),
                 rediscover: rediscover.clone(),
+                overwrites: overwrites_rx,
+                reassert_all: reassert_all.clone(),
             },
             tasks_stop,
         ));
@@ -176,6 +201,7 @@ impl Prepared {
                 topics: topics.clone(),
                 state: io.state,
                 history_status: io.history.status(),
+                history_handle: io.history.clone(),
                 link: link_rx.clone(),
                 broker: (cfg.host.clone(), cfg.port),
                 history: requests::HistoryReader::new(history_path),
@@ -188,6 +214,10 @@ impl Prepared {
             replies: replies_tx,
             sim,
             rediscover,
+            own_topics,
+            overwrites: overwrites_tx,
+            reassert_all,
+            replays_retained: publisher.sees_own_publishes(),
         };
         let join = tokio::spawn(async move {
             intake.run(incoming_rx, stop_rx).await;
@@ -247,19 +277,36 @@ impl MqttTask {
     }
 }
 
+/// hearth's own retained topics, watched for other clients' writes.
+fn own_retained_topics(topics: &Topics) -> Vec<String> {
+    let mut own = vec![
+        topics.availability().to_owned(),
+        topics.thermostat_state().to_owned(),
+        topics.lock_state().to_owned(),
+    ];
+    own.extend(hearth_api::discovery_config_topics(topics));
+    own
+}
+
 /// The intake: one incoming message at a time, in arrival order.
 struct Intake {
     topics: Topics,
     guard: CommandGuard,
     house: mpsc::Sender<CommandRequest>,
-    replies: mpsc::Sender<Reply>,
+    replies: Replies,
     requests: requests::Requests,
     sim: Option<SimHandle>,
     rediscover: Arc<Notify>,
+    own_topics: Vec<String>,
+    overwrites: mpsc::Sender<Message>,
+    reassert_all: Arc<Notify>,
+    /// MQTT 3.1.1: a message with the retain flag is a stored one replayed on subscribe
+    /// (live deliveries never carry it there).
+    replays_retained: bool,
 }
 
 impl Intake {
-    async fn run(mut self, mut incoming: mpsc::Receiver<Publish>, mut stop: oneshot::Receiver<()>) {
+    async fn run(mut self, mut incoming: mpsc::Receiver<Message>, mut stop: oneshot::Receiver<()>) {
         loop {
             tokio::select! {
                 biased;
@@ -272,15 +319,43 @@ impl Intake {
         }
     }
 
-    fn dispatch(&mut self, p: &Publish) {
+    fn dispatch(&mut self, p: &Message) {
         // The time of arrival, on the wall clock signed commands are made with.
         let now = UnixMillis::now();
-        let incoming = self.topics.classify(&p.topic);
-        // A retained message is an old one the broker kept, replayed on every subscribe:
-        // never a command to act on now.
-        if p.retain && incoming != Incoming::Other {
-            tracing::info!(topic = %p.topic, "ignored a retained message; commands must not be retained");
+        if self.own_topics.contains(&p.topic) {
+            self.watch_own(p);
             return;
+        }
+        let incoming = self.topics.classify(&p.topic);
+        let default_reply = match &incoming {
+            Incoming::Command(target) => Some(self.topics.command_response(*target).to_owned()),
+            Incoming::Request(op) => Some(self.topics.response(op.as_str())),
+            Incoming::UnknownRequest(op) => Some(self.topics.response(op)),
+            Incoming::SimControl if self.sim.is_some() => {
+                Some(self.topics.sim_control_response().to_owned())
+            }
+            _ => None,
+        };
+        if let Some(default) = &default_reply {
+            // Too large to have been kept: refused by size alone.
+            if p.oversized() {
+                tracing::info!(topic = %p.topic, bytes = p.size, "refused an oversized message");
+                let rejected = hearth_api::refuse_oversized(p.size);
+                queue_reply(&self.replies, default.clone(), rejected.reply_json());
+                return;
+            }
+            // A retained command would run again at every reconnect and for every new
+            // subscriber: refused with a reply, live (MQTT 5 Retain As Published) or stored.
+            if p.retain {
+                tracing::info!(topic = %p.topic, "refused a retained command or request");
+                let rejected = hearth_api::refuse_retained(&p.payload, &self.topics);
+                queue_reply(
+                    &self.replies,
+                    rejected.reply_topic(default).to_owned(),
+                    rejected.reply_json(),
+                );
+                return;
+            }
         }
         match incoming {
             Incoming::Command(target) => commands::handle(
@@ -304,12 +379,23 @@ impl Intake {
             }
             Incoming::SimControl => self.sim_control(&p.payload),
             Incoming::HomeAssistantStatus => {
-                if p.payload.as_ref() == b"online" {
+                // A retained `online` is an old birth message, not Home Assistant starting.
+                if p.payload.as_slice() == b"online" && !p.retain {
                     tracing::info!("Home Assistant came online; publishing discovery again");
                     self.rediscover.notify_one();
                 }
             }
             Incoming::Other => {}
+        }
+    }
+
+    /// A message on one of hearth's retained topics: the retained publisher checks it.
+    fn watch_own(&self, p: &Message) {
+        if p.retain && self.replays_retained {
+            return; // a stored value replayed on subscribe; hearth publishes over it anyway
+        }
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.overwrites.try_send(p.clone()) {
+            self.reassert_all.notify_one();
         }
     }
 

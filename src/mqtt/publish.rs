@@ -4,32 +4,46 @@
 //!
 //! Nothing is queued while the broker is away: a publish is only handed to rumqttc while the
 //! link is up, and after a reconnect the CURRENT state is published, never a backlog of old
-//! ones. This file never interprets incoming messages.
+//! ones. hearth's retained topics are also watched: when another client overwrites one, the
+//! current value is published again at once. The reply queue is bounded in bytes.
 
 use super::connection::LinkState;
+use super::link::{Client, Message, Subscription};
 use hearth_api::{AVAILABILITY_ONLINE, DiscoveryOptions, Topics};
 use hearth_model::HouseState;
-use rumqttc::{AsyncClient, QoS};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 
 /// How long one publish may wait for room in rumqttc's request queue before it is dropped.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 /// Replies waiting to be published; when full, new replies are dropped (logged and counted
-/// in `status`). A reply is about 100 bytes, so a full queue holds about 400 KiB.
-pub const REPLY_QUEUE: usize = 4096;
+/// in `status`). The bound that matters is [`REPLY_QUEUE_BYTES`]: a command reply is about
+/// 40–100 bytes, so a burst of tens of thousands of commands is still answered in full.
+pub const REPLY_QUEUE: usize = 65_536;
+/// Bytes of replies waiting (history answers can be large): past this, replies are dropped
+/// and counted like a full queue.
+pub const REPLY_QUEUE_BYTES: usize = 8 * 1024 * 1024;
+/// Room for a PUBLISH's fixed header, topic length, packet id and properties.
+const PUBLISH_OVERHEAD: usize = 64;
 
 /// Hands publishes to rumqttc only while the broker is connected.
 #[derive(Clone)]
 pub struct Publisher {
-    client: AsyncClient,
+    client: Client,
     link: watch::Receiver<LinkState>,
 }
 
 impl Publisher {
-    pub fn new(client: AsyncClient, link: watch::Receiver<LinkState>) -> Self {
+    pub fn new(client: Client, link: watch::Receiver<LinkState>) -> Self {
         Self { client, link }
+    }
+
+    /// Whether hearth's own publishes come back to it (MQTT 3.1.1 has no No Local).
+    pub fn sees_own_publishes(&self) -> bool {
+        matches!(self.client, Client::V311(_))
     }
 
     pub fn connected(&self) -> bool {
@@ -40,12 +54,26 @@ impl Publisher {
     /// queue stayed full): the caller publishes the current value again after the next
     /// connect, so nothing stale is kept for later.
     pub async fn publish(&self, topic: &str, payload: Vec<u8>, retain: bool) -> bool {
-        if !self.connected() {
+        let max = {
+            let link = self.link.borrow();
+            if !link.connected {
+                return false;
+            }
+            link.max_packet
+        };
+        // A packet larger than the broker takes would be a connection error in rumqttc.
+        if let Some(max) = max
+            && topic.len() + payload.len() + PUBLISH_OVERHEAD > max as usize
+        {
+            tracing::warn!(
+                topic,
+                bytes = payload.len(),
+                broker_max = max,
+                "publish dropped: larger than the broker accepts"
+            );
             return false;
         }
-        let send = self
-            .client
-            .publish(topic, QoS::AtLeastOnce, retain, payload);
+        let send = self.client.publish(topic, payload, retain);
         match tokio::time::timeout(PUBLISH_WAIT, send).await {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
@@ -59,11 +87,8 @@ impl Publisher {
         }
     }
 
-    pub async fn subscribe(&self, filters: &[String]) -> bool {
-        let many = filters
-            .iter()
-            .map(|f| rumqttc::SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
-        match tokio::time::timeout(PUBLISH_WAIT, self.client.subscribe_many(many)).await {
+    pub async fn subscribe(&self, subs: &[Subscription]) -> bool {
+        match tokio::time::timeout(PUBLISH_WAIT, self.client.subscribe(subs)).await {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
                 tracing::warn!("cannot subscribe: {e}");
@@ -84,8 +109,46 @@ impl Publisher {
 /// A reply on its way: topic and payload.
 pub type Reply = (String, Vec<u8>);
 
+/// The sending side of the reply queue, bounded in count and in bytes. Cheap to clone.
+#[derive(Clone)]
+pub struct Replies {
+    tx: mpsc::Sender<Reply>,
+    bytes: Arc<AtomicUsize>,
+}
+
+/// The receiving side of the reply queue.
+pub struct ReplyReceiver {
+    rx: mpsc::Receiver<Reply>,
+    bytes: Arc<AtomicUsize>,
+}
+
+impl ReplyReceiver {
+    pub async fn recv(&mut self) -> Option<Reply> {
+        let reply = self.rx.recv().await?;
+        self.bytes.fetch_sub(reply_bytes(&reply), Ordering::Relaxed);
+        Some(reply)
+    }
+}
+
+/// A reply queue of at most `count` replies and [`REPLY_QUEUE_BYTES`] bytes.
+pub fn reply_queue(count: usize) -> (Replies, ReplyReceiver) {
+    let (tx, rx) = mpsc::channel(count);
+    let bytes = Arc::new(AtomicUsize::new(0));
+    (
+        Replies {
+            tx,
+            bytes: bytes.clone(),
+        },
+        ReplyReceiver { rx, bytes },
+    )
+}
+
+fn reply_bytes((topic, payload): &Reply) -> usize {
+    topic.len() + payload.len()
+}
+
 /// Publish replies in the order they were queued.
-pub async fn run_replies(publisher: Publisher, mut queue: mpsc::Receiver<Reply>) {
+pub async fn run_replies(publisher: Publisher, mut queue: ReplyReceiver) {
     while let Some((topic, payload)) = queue.recv().await {
         if !publisher.publish(&topic, payload, false).await {
             REPLIES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -94,13 +157,24 @@ pub async fn run_replies(publisher: Publisher, mut queue: mpsc::Receiver<Reply>)
     }
 }
 
-/// Queue a reply without waiting. A full queue drops it: the client times out and asks
-/// again, which is better than stalling the command intake.
-pub fn queue_reply(queue: &mpsc::Sender<Reply>, topic: impl Into<String>, payload: Vec<u8>) {
-    let topic = topic.into();
-    if let Err(e) = queue.try_send((topic, payload)) {
-        REPLIES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::warn!(topic = %e.into_inner().0, "reply dropped: too many replies waiting");
+/// Queue a reply without waiting. A full queue (in count or bytes) drops it: the client
+/// times out and asks again, which is better than stalling the command intake.
+pub fn queue_reply(queue: &Replies, topic: impl Into<String>, payload: Vec<u8>) {
+    let reply = (topic.into(), payload);
+    let size = reply_bytes(&reply);
+    let before = queue.bytes.fetch_add(size, Ordering::Relaxed);
+    let refused = if before + size > REPLY_QUEUE_BYTES {
+        Some(reply.0)
+    } else {
+        queue.tx.try_send(reply).err().map(|e| e.into_inner().0)
+    };
+    if let Some(topic) = refused {
+        queue.bytes.fetch_sub(size, Ordering::Relaxed);
+        let before = REPLIES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The first drop and then ever more rarely: a flood must not flood the log too.
+        if before == 0 || (before + 1).is_power_of_two() {
+            tracing::warn!(topic = %topic, dropped = before + 1, "reply dropped: too many replies waiting");
+        }
     }
 }
 
@@ -117,12 +191,16 @@ pub struct Retained {
     pub publisher: Publisher,
     pub topics: Topics,
     /// Topic filters to subscribe to on every new connection (clean sessions forget them).
-    pub subscriptions: Vec<String>,
+    pub subscriptions: Vec<Subscription>,
     /// `None` when discovery is switched off: the configs are then cleared on connect.
     pub discovery: Option<DiscoveryOptions>,
     pub state: watch::Receiver<HouseState>,
     /// Fired when Home Assistant comes online and wants the discovery configs again.
     pub rediscover: Arc<Notify>,
+    /// Messages other clients published on hearth's own retained topics.
+    pub overwrites: mpsc::Receiver<Message>,
+    /// Fired when overwrites came faster than they could be queued: publish everything.
+    pub reassert_all: Arc<Notify>,
 }
 
 /// Keep the broker's retained topics current: on every new session subscribe and publish
@@ -136,6 +214,7 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
     // On stop, one more pass publishes the final state (outputs off) before returning, so
     // the retained state never outlives the process with `heating` or `moving` in it.
     let mut stopping = false;
+    let mut echoes = Echoes::default();
     loop {
         let (connected, now_session) = {
             let l = link.borrow_and_update();
@@ -145,31 +224,34 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
             session = now_session;
             last_thermostat = None;
             last_lock = None;
+            echoes = Echoes::default();
             r.publisher.subscribe(&r.subscriptions).await;
-            r.publisher
-                .publish(
-                    r.topics.availability(),
-                    AVAILABILITY_ONLINE.as_bytes().to_vec(),
-                    true,
-                )
-                .await;
-            publish_discovery(&r).await;
+            publish_own(
+                &r,
+                &mut echoes,
+                r.topics.availability(),
+                AVAILABILITY_ONLINE.as_bytes().to_vec(),
+            )
+            .await;
+            publish_discovery(&r, &mut echoes).await;
         }
         if connected {
             let state = r.state.borrow_and_update().clone();
             let thermostat = hearth_api::thermostat_state_json(&state.thermostat);
             if last_thermostat.as_ref() != Some(&thermostat)
-                && r.publisher
-                    .publish(r.topics.thermostat_state(), thermostat.clone(), true)
-                    .await
+                && publish_own(
+                    &r,
+                    &mut echoes,
+                    r.topics.thermostat_state(),
+                    thermostat.clone(),
+                )
+                .await
             {
                 last_thermostat = Some(thermostat);
             }
             let lock = hearth_api::lock_state_json(&state.lock);
             if last_lock.as_ref() != Some(&lock)
-                && r.publisher
-                    .publish(r.topics.lock_state(), lock.clone(), true)
-                    .await
+                && publish_own(&r, &mut echoes, r.topics.lock_state(), lock.clone()).await
             {
                 last_lock = Some(lock);
             }
@@ -182,24 +264,145 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
             _ = crate::shutdown::wait(&mut stop) => stopping = true,
             changed = link.changed() => if changed.is_err() { return },
             changed = r.state.changed(), if connected => if changed.is_err() { stopping = true },
-            _ = r.rediscover.notified(), if connected => publish_discovery(&r).await,
+            _ = r.rediscover.notified(), if connected => publish_discovery(&r, &mut echoes).await,
+            Some(m) = r.overwrites.recv() => {
+                if connected {
+                    reassert(&r, &mut echoes, m).await;
+                }
+            }
+            _ = r.reassert_all.notified(), if connected => {
+                tracing::warn!("many writes to hearth's retained topics by other clients; publishing them all again");
+                session = 0; // republish availability, discovery and state now
+                last_thermostat = None;
+                last_lock = None;
+            }
         }
     }
+}
+
+/// What hearth last published on its own retained topics and still expects to see come back
+/// (MQTT 3.1.1 only: MQTT 5's No Local keeps hearth's publishes from returning).
+#[derive(Default)]
+struct Echoes {
+    pending: HashMap<String, VecDeque<Vec<u8>>>,
+}
+
+/// Echoes remembered per topic at most; older ones are forgotten.
+const ECHOES_PER_TOPIC: usize = 16;
+
+impl Echoes {
+    fn expect(&mut self, topic: &str, payload: &[u8]) {
+        let q = self.pending.entry(topic.to_owned()).or_default();
+        if q.len() == ECHOES_PER_TOPIC {
+            q.pop_front();
+        }
+        q.push_back(payload.to_vec());
+    }
+
+    /// Whether `payload` is one of hearth's own publishes coming back (consumed if so).
+    fn take(&mut self, topic: &str, payload: &[u8]) -> bool {
+        let Some(q) = self.pending.get_mut(topic) else {
+            return false;
+        };
+        match q.iter().position(|p| p == payload) {
+            Some(i) => {
+                q.drain(..=i);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Publish one of hearth's own retained topics, remembering the echo on MQTT 3.1.1.
+async fn publish_own(r: &Retained, echoes: &mut Echoes, topic: &str, payload: Vec<u8>) -> bool {
+    if r.publisher.sees_own_publishes() {
+        echoes.expect(topic, &payload);
+    }
+    r.publisher.publish(topic, payload, true).await
+}
+
+/// What hearth's retained `topic` should hold now, or `None` when it is not hearth's.
+fn desired(r: &Retained, topic: &str) -> Option<Vec<u8>> {
+    if topic == r.topics.availability() {
+        return Some(AVAILABILITY_ONLINE.as_bytes().to_vec());
+    }
+    let state = r.state.borrow().clone();
+    if topic == r.topics.thermostat_state() {
+        return Some(hearth_api::thermostat_state_json(&state.thermostat));
+    }
+    if topic == r.topics.lock_state() {
+        return Some(hearth_api::lock_state_json(&state.lock));
+    }
+    hearth_api::discovery_config_topics(&r.topics)
+        .contains(&topic.to_owned())
+        .then(|| discovery_payload(r, topic))
+}
+
+/// A message on one of hearth's retained topics: if it is not what hearth published,
+/// another client wrote it (spoofed state, a fake `offline`): publish the real value again.
+async fn reassert(r: &Retained, echoes: &mut Echoes, m: Message) {
+    let Some(want) = desired(r, &m.topic) else {
+        return;
+    };
+    if m.payload == want && !m.oversized() {
+        echoes.take(&m.topic, &m.payload);
+        return;
+    }
+    if !m.oversized() && echoes.take(&m.topic, &m.payload) {
+        return; // an earlier value of hearth's own, overtaken by a later publish
+    }
+    tracing::warn!(
+        topic = %m.topic,
+        payload = %String::from_utf8_lossy(&m.payload[..m.payload.len().min(200)]),
+        bytes = m.size,
+        "another client overwrote one of hearth's retained topics (MQTT does not say which \
+         client; the broker's log does); publishing the real value again"
+    );
+    publish_own(r, echoes, &m.topic, want).await;
 }
 
 /// Publish the discovery configs (retained), or clear them when discovery is off. A config
 /// topic hearth does not use (humidity without a humidity sensor) is cleared too, so an
 /// entity from an older setup does not linger in Home Assistant.
-async fn publish_discovery(r: &Retained) {
+async fn publish_discovery(r: &Retained, echoes: &mut Echoes) {
+    for topic in hearth_api::discovery_config_topics(&r.topics) {
+        let payload = discovery_payload(r, &topic);
+        publish_own(r, echoes, &topic, payload).await;
+    }
+}
+
+/// The retained discovery config for `topic`: empty (cleared) when discovery is off or the
+/// entity is not used.
+fn discovery_payload(r: &Retained, topic: &str) -> Vec<u8> {
     let messages = match &r.discovery {
         Some(opts) => hearth_api::discovery_messages(&r.topics, opts),
         None => Vec::new(),
     };
-    for topic in hearth_api::discovery_config_topics(&r.topics) {
-        let payload = match messages.iter().find(|(t, _)| *t == topic) {
-            Some((_, config)) => serde_json::to_vec(config).expect("JSON values serialize"),
-            None => Vec::new(),
-        };
-        r.publisher.publish(&topic, payload, true).await;
+    match messages.iter().find(|(t, _)| *t == topic) {
+        Some((_, config)) => serde_json::to_vec(config).expect("JSON values serialize"),
+        None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoes_are_recognised_once_and_in_order() {
+        let mut e = Echoes::default();
+        e.expect("t", b"a");
+        e.expect("t", b"b");
+        assert!(!e.take("t", b"spoof"), "never published by hearth");
+        assert!(e.take("t", b"a"));
+        assert!(!e.take("t", b"a"), "each echo is taken once");
+        assert!(e.take("t", b"b"));
+        assert!(!e.take("other", b"b"));
+        for i in 0..ECHOES_PER_TOPIC + 4 {
+            e.expect("t", format!("{i}").as_bytes());
+        }
+        assert!(!e.take("t", b"0"), "the oldest are forgotten");
+        assert!(e.take("t", format!("{}", ECHOES_PER_TOPIC + 3).as_bytes()));
     }
 }

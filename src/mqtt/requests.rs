@@ -7,7 +7,7 @@
 
 use super::codes;
 use super::connection::LinkState;
-use super::publish::{Reply, queue_reply};
+use super::publish::{Replies, queue_reply};
 use crate::clock::Clock;
 use crate::policy_requests::{PolicyOp, PolicyRequest};
 use hearth_api::{HistoryQuery, MessageId, ParsedRequest, Request, RequestOp, Topics, code};
@@ -29,6 +29,8 @@ pub struct Requests {
     pub topics: Topics,
     pub state: watch::Receiver<HouseState>,
     pub history_status: watch::Receiver<WriterStatus>,
+    /// For the live counters `status` reports (thinned readings, event backlog).
+    pub history_handle: hearth_history::HistoryHandle,
     pub link: watch::Receiver<LinkState>,
     pub broker: (String, u16),
     pub history: HistoryReader,
@@ -43,13 +45,7 @@ impl Requests {
     }
 
     /// Answer `<base>/request/<op>` (a known op) received at `now`.
-    pub fn handle(
-        &self,
-        op: RequestOp,
-        payload: &[u8],
-        replies: &mpsc::Sender<Reply>,
-        now: UnixMillis,
-    ) {
+    pub fn handle(&self, op: RequestOp, payload: &[u8], replies: &Replies, now: UnixMillis) {
         let parsed = match hearth_api::parse_request(op, payload, &self.topics, now) {
             Ok(parsed) => parsed,
             Err(rejected) => {
@@ -144,6 +140,9 @@ impl Requests {
                 "last_error": history.last_error,
                 "pending_samples": history.pending_samples,
                 "pending_events": history.pending_events,
+                "events_backlog": self.history_handle.events_backlog(),
+                "readings_dropped": self.history_handle.readings_dropped(),
+                "events_dropped": history.stats.events_dropped,
             },
             "broker": {
                 "connected": link.connected,
@@ -151,6 +150,7 @@ impl Requests {
                 "port": self.broker.1,
                 "connected_since": link.connected_since.map(UnixMillis::to_rfc3339),
                 "disconnects": link.disconnects,
+                "session_takeovers": link.takeovers,
                 "last_error": link.last_error,
                 "replies_dropped": super::publish::replies_dropped(),
             },

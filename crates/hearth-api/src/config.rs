@@ -5,6 +5,7 @@
 //! Parsing and checking only: it never reads the files it names (see `secrets.rs`) and
 //! never connects.
 
+use crate::topic_roots::{check_topic_root, overlaps};
 use hearth_model::ConfigIssue;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -41,6 +42,24 @@ pub struct MqttConfig {
     pub secrets_file: Option<PathBuf>,
     /// Accept simulator control on `<base>/sim/set` (ignored on real hardware).
     pub sim_control: bool,
+    /// Topic roots a command's `reply_to` may name. `None`: `<base>/response` and
+    /// `<base>/client` (see [`MqttConfig::reply_to_roots`]).
+    pub reply_to_prefixes: Option<Vec<String>>,
+    /// MQTT protocol version for the local broker: `"5"` (default) or `"3.1.1"` for old
+    /// brokers, with the risks listed in the README.
+    pub protocol: MqttProtocol,
+}
+
+/// `mqtt.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum MqttProtocol {
+    /// MQTT 5: Maximum Packet Size, Retain As Published, No Local, session-takeover reason.
+    #[default]
+    #[serde(rename = "5")]
+    V5,
+    /// MQTT 3.1.1, for brokers without MQTT 5.
+    #[serde(rename = "3.1.1")]
+    V311,
 }
 
 /// `[mqtt.tls]`.
@@ -90,14 +109,14 @@ impl Default for MqttConfig {
             discovery: DiscoveryConfig::default(),
             secrets_file: None,
             sim_control: true,
+            reply_to_prefixes: None,
+            protocol: MqttProtocol::V5,
         }
     }
 }
 
 /// Longest client id accepted; brokers must take 23 bytes, most take far more.
 const MAX_CLIENT_ID_BYTES: usize = 128;
-/// Longest base topic or discovery prefix.
-const MAX_TOPIC_ROOT_BYTES: usize = 128;
 
 impl MqttConfig {
     /// Every problem in the section, each naming its key (`mqtt.port`, ...).
@@ -126,14 +145,30 @@ impl MqttConfig {
         if let Err(m) = check_topic_root(&self.discovery.prefix) {
             issue("mqtt.discovery.prefix", m);
         }
-        if self.discovery.enabled && self.discovery.prefix == self.base_topic {
+        if overlaps(&self.discovery.prefix, &self.base_topic) {
             issue(
                 "mqtt.discovery.prefix",
                 format!(
-                    "is the same as mqtt.base_topic (`{}`); they must differ",
-                    self.base_topic
+                    "`{}` overlaps mqtt.base_topic (`{}`): one would hold the other's topics \
+                     (requests and discovery would be confused); choose topics that are not \
+                     inside one another, e.g. \"homeassistant\" and \"hearth\"",
+                    self.discovery.prefix, self.base_topic
                 ),
             );
+        }
+        if let Some(roots) = &self.reply_to_prefixes {
+            if roots.is_empty() {
+                issue(
+                    "mqtt.reply_to_prefixes",
+                    "is empty; remove it for the default (<base>/response and <base>/client)"
+                        .into(),
+                );
+            }
+            for root in roots {
+                if let Err(m) = self.check_reply_root(root) {
+                    issue("mqtt.reply_to_prefixes", m);
+                }
+            }
         }
         if self.username.as_deref().is_some_and(|u| u.is_empty()) {
             issue(
@@ -245,39 +280,64 @@ fn check_client_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A topic that other topics are built under: no wildcards, no empty levels.
-pub(crate) fn check_topic_root(topic: &str) -> Result<(), String> {
-    if topic.is_empty() {
-        return Err("is empty; use e.g. \"hearth\"".into());
-    }
-    if topic.len() > MAX_TOPIC_ROOT_BYTES {
-        return Err(format!("is longer than {MAX_TOPIC_ROOT_BYTES} bytes"));
-    }
-    if topic.contains(['+', '#']) {
-        return Err(format!("`{topic}` contains an MQTT wildcard (+ or #)"));
-    }
-    if topic.starts_with('/') || topic.ends_with('/') {
-        return Err(format!(
-            "`{topic}` starts or ends with `/`; write e.g. \"home/hearth\""
-        ));
-    }
-    if topic.contains("//") {
-        return Err(format!("`{topic}` has an empty level (`//`)"));
-    }
-    if topic.starts_with('$') {
-        return Err(format!(
-            "`{topic}` starts with `$`, which brokers reserve for system topics"
-        ));
-    }
-    if topic.chars().any(|c| c.is_control()) {
-        return Err("contains control characters".into());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn topic_roots_may_not_hold_one_another() {
+        for (base, prefix) in [
+            ("hearth", "hearth/request"),
+            ("hearth", "hearth"),
+            ("home/hearth", "home"),
+        ] {
+            let cfg = MqttConfig {
+                base_topic: base.into(),
+                discovery: DiscoveryConfig {
+                    enabled: false,
+                    prefix: prefix.into(),
+                },
+                ..MqttConfig::default()
+            };
+            let issues = cfg.validate();
+            assert!(
+                issues.iter().any(|i| i.key == "mqtt.discovery.prefix"),
+                "{base} / {prefix}: {issues:?}"
+            );
+        }
+        let cfg = MqttConfig {
+            base_topic: "hearthx".into(),
+            ..MqttConfig::default()
+        };
+        assert!(cfg.validate().is_empty());
+    }
+
+    #[test]
+    fn reply_roots_must_stay_out_of_hearths_topics() {
+        for (root, ok) in [
+            ("clients", true),
+            ("hearth/client/panel", true),
+            ("hearth/response", true),
+            ("hearth", false),
+            ("hearth/lock", false),
+            ("homeassistant/x", false),
+            ("a/+", false),
+        ] {
+            let cfg = MqttConfig {
+                reply_to_prefixes: Some(vec![root.into()]),
+                ..MqttConfig::default()
+            };
+            assert_eq!(
+                cfg.validate().is_empty(),
+                ok,
+                "{root}: {:?}",
+                cfg.validate()
+            );
+        }
+        let protocol: MqttConfig = toml::from_str("protocol = \"3.1.1\"").unwrap();
+        assert_eq!(protocol.protocol, MqttProtocol::V311);
+        assert!(toml::from_str::<MqttConfig>("protocol = \"4\"").is_err());
+    }
 
     fn parse(toml_text: &str) -> Result<MqttConfig, toml::de::Error> {
         #[derive(Deserialize)]

@@ -10,6 +10,7 @@ use crate::topics::Topics;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::fmt;
 
 /// Largest payload accepted on a command or request topic, in bytes.
@@ -18,34 +19,62 @@ pub const MAX_PAYLOAD_BYTES: usize = 4096;
 /// Longest text `id` accepted, in characters.
 pub const MAX_ID_CHARS: usize = 128;
 
-/// The client-chosen id echoed in the reply: a JSON string or number, kept as given.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(untagged)]
-pub enum MessageId {
-    Text(String),
-    Number(serde_json::Number),
+/// The client-chosen id echoed in the reply: a JSON string or number, kept byte for byte as
+/// the client wrote it (`1e2` stays `1e2`, a 30-digit number is not rounded, `"\u0041"` keeps
+/// its escape), so a client can match replies by comparing text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessageId {
+    /// The id's JSON text exactly as sent.
+    raw: String,
+    /// The decoded string for a text id; `None` for a number.
+    text: Option<String>,
 }
 
 impl MessageId {
-    /// The id as it enters the unlock signature: the string itself, or the number's JSON
-    /// text (e.g. `42`, `-1.5`).
+    /// The id as it enters the unlock signature: the decoded string itself, or the number's
+    /// JSON text as sent (e.g. `42`, `-1.5`).
     pub fn canonical(&self) -> String {
-        match self {
-            MessageId::Text(s) => s.clone(),
-            MessageId::Number(n) => n.to_string(),
+        match &self.text {
+            Some(s) => s.clone(),
+            None => self.raw.clone(),
         }
+    }
+
+    /// The id's JSON text exactly as the client sent it.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// Whether the id was a JSON number.
+    pub fn is_number(&self) -> bool {
+        self.text.is_none()
+    }
+}
+
+impl Serialize for MessageId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // The raw text was checked to be one JSON string or number when it was read.
+        let raw = serde_json::value::RawValue::from_string(self.raw.clone())
+            .map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
     }
 }
 
 impl From<&str> for MessageId {
     fn from(s: &str) -> Self {
-        MessageId::Text(s.to_owned())
+        MessageId {
+            raw: serde_json::to_string(s).expect("strings serialize"),
+            text: Some(s.to_owned()),
+        }
     }
 }
 
 impl From<i64> for MessageId {
     fn from(n: i64) -> Self {
-        MessageId::Number(n.into())
+        MessageId {
+            raw: n.to_string(),
+            text: None,
+        }
     }
 }
 
@@ -92,7 +121,7 @@ impl Envelope {
                 format!("payload is not valid JSON: {e}"),
             ))
         })?;
-        let pairs = match top {
+        let raw_pairs = match top {
             TopLevel::Object(pairs) => pairs,
             TopLevel::Other(kind) => {
                 return Err(Rejected::bare(ApiError::new(
@@ -103,7 +132,7 @@ impl Envelope {
         };
 
         // The id is read before anything else can fail so the reply can echo it.
-        let id = match pairs.iter().find(|(k, _)| k == "id") {
+        let id = match raw_pairs.iter().find(|(k, _)| k == "id") {
             None => None,
             Some((_, v)) => Some(read_id(v).map_err(Rejected::bare)?),
         };
@@ -114,7 +143,7 @@ impl Envelope {
         };
 
         let mut seen = std::collections::HashSet::new();
-        for (k, _) in &pairs {
+        for (k, _) in &raw_pairs {
             if !seen.insert(k.as_str()) {
                 return Err(reject(ApiError::new(
                     code::DUPLICATE_FIELD,
@@ -123,6 +152,16 @@ impl Envelope {
             }
         }
 
+        let mut pairs = Vec::with_capacity(raw_pairs.len());
+        for (k, raw) in raw_pairs {
+            let value: Value = serde_json::from_str(raw.get()).map_err(|e| {
+                reject(ApiError::new(
+                    code::INVALID_JSON,
+                    format!("field `{k}` is not valid JSON: {e}"),
+                ))
+            })?;
+            pairs.push((k, value));
+        }
         let reply_to = match pairs.iter().find(|(k, _)| k == "reply_to") {
             None => None,
             Some((_, Value::String(t))) => {
@@ -257,15 +296,28 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-fn read_id(v: &Value) -> Result<MessageId, ApiError> {
-    match v {
-        Value::String(s) if s.chars().count() <= MAX_ID_CHARS => Ok(MessageId::Text(s.clone())),
+fn read_id(raw: &RawValue) -> Result<MessageId, ApiError> {
+    let text = raw.get().trim();
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::new(code::INVALID_JSON, format!("`id` is not valid JSON: {e}")))?;
+    match value {
+        Value::String(s) if s.chars().count() <= MAX_ID_CHARS => Ok(MessageId {
+            raw: text.to_owned(),
+            text: Some(s),
+        }),
         Value::String(_) => Err(ApiError::new(
             code::INVALID_VALUE,
             format!("`id` is longer than {MAX_ID_CHARS} characters"),
         )),
-        Value::Number(n) => Ok(MessageId::Number(n.clone())),
-        other => Err(wrong_type("id", "a string or a number", other)),
+        Value::Number(_) if text.len() <= MAX_ID_CHARS => Ok(MessageId {
+            raw: text.to_owned(),
+            text: None,
+        }),
+        Value::Number(_) => Err(ApiError::new(
+            code::INVALID_VALUE,
+            format!("`id` is a number longer than {MAX_ID_CHARS} characters"),
+        )),
+        other => Err(wrong_type("id", "a string or a number", &other)),
     }
 }
 
@@ -273,7 +325,8 @@ fn read_id(v: &Value) -> Result<MessageId, ApiError> {
 /// would silently keep the last one, letting `{"action":"lock","action":"unlock"}` mean
 /// whatever the reader's map chose).
 enum TopLevel {
-    Object(Vec<(String, Value)>),
+    /// Values kept as text: the `id` is echoed exactly as sent, the rest parsed afterwards.
+    Object(Vec<(String, Box<RawValue>)>),
     Other(&'static str),
 }
 
@@ -294,7 +347,7 @@ impl<'de> Visitor<'de> for TopVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
         let mut pairs = Vec::new();
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+        while let Some((k, v)) = map.next_entry::<String, Box<RawValue>>()? {
             pairs.push((k, v));
         }
         Ok(TopLevel::Object(pairs))

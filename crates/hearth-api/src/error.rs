@@ -48,9 +48,11 @@ pub mod code {
     pub const UNLOCK_DISABLED: &str = "unlock_disabled";
     /// `<base>/request/<op>` with an op hearth does not have.
     pub const UNKNOWN_REQUEST: &str = "unknown_request";
+    /// The command or request was published retained; it is never acted on.
+    pub const RETAINED: &str = "retained";
 
     /// Every code above, for documentation and tests.
-    pub const ALL: [&str; 20] = [
+    pub const ALL: [&str; 21] = [
         PAYLOAD_TOO_LARGE,
         INVALID_UTF8,
         INVALID_JSON,
@@ -71,6 +73,7 @@ pub mod code {
         BUSY,
         UNLOCK_DISABLED,
         UNKNOWN_REQUEST,
+        RETAINED,
     ];
 }
 

@@ -6,7 +6,8 @@
 //! wire format is documented in this crate's README.md.
 //!
 //! The daemon's loop, in short:
-//! 1. [`Topics::classify`] the incoming topic (ignore retained messages on command topics);
+//! 1. [`Topics::classify`] the incoming topic (refuse retained commands and requests with
+//!    [`refuse_retained`]);
 //! 2. [`parse_command`] / [`parse_request`] / [`unknown_request`] / [`parse_sim_control`];
 //! 3. on `Err(rejected)`: publish [`Rejected::reply_json`] to its reply topic, do nothing else;
 //! 4. on `Ok`: hand the command to the controller and reply with [`reply_ok`] or, for a
@@ -18,21 +19,24 @@ pub mod discovery;
 pub mod envelope;
 pub mod error;
 pub mod nonce;
+pub mod refuse;
 pub mod reply;
 pub mod request;
 pub mod secrets;
 pub mod signing;
 pub mod state_json;
+mod topic_roots;
 pub mod topics;
 
 pub use command::{DEFAULT_CLIENT, ParsedCommand, SimControl, parse_command, parse_sim_control};
-pub use config::{DiscoveryConfig, MqttConfig, TlsConfig};
+pub use config::{DiscoveryConfig, MqttConfig, MqttProtocol, TlsConfig};
 pub use discovery::{
     DiscoveryOptions, HA_CLIENT, discovery_config_topics, discovery_messages, node_id,
 };
 pub use envelope::{MAX_PAYLOAD_BYTES, MessageId};
 pub use error::{ApiError, Rejected, code};
 pub use nonce::{NonceCache, NonceRefusal};
+pub use refuse::{refuse_oversized, refuse_retained};
 pub use reply::{reply_api_error, reply_error, reply_ok, response_ok};
 pub use request::{
     HistoryQuery, ParsedRequest, Request, parse_request, parse_time, unknown_request,

@@ -101,6 +101,28 @@ mod tests {
     }
 
     #[test]
+    fn ids_are_echoed_byte_for_byte() {
+        let topics = crate::Topics::new("hearth", "homeassistant");
+        for id in [
+            "1e2",
+            "123456789012345678901234567890",
+            "-0.50",
+            "7",
+            r#""\u0041b""#,
+            r#""caf\u00e9 ☕""#,
+        ] {
+            let payload = format!(r#"{{"id": {id} ,"nonsense":true}}"#);
+            let rejected = crate::unknown_request("x", payload.as_bytes(), &topics);
+            let reply = String::from_utf8(rejected.reply_json()).unwrap();
+            assert!(
+                reply.starts_with(&format!(r#"{{"id":{id},"ok":false"#)),
+                "{id} came back as {reply}"
+            );
+            serde_json::from_str::<Value>(&reply).expect("the reply is JSON");
+        }
+    }
+
+    #[test]
     fn error_reply_shape() {
         let e = ApiError::new("unknown_field", "unknown field `x`");
         assert_eq!(

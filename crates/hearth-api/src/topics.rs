@@ -105,6 +105,8 @@ pub struct Topics {
     request_prefix: String,
     response_prefix: String,
     ha_status: String,
+    /// Roots `reply_to` must be under (see [`MqttConfig::reply_to_roots`]).
+    reply_roots: Vec<String>,
 }
 
 impl Topics {
@@ -128,11 +130,24 @@ impl Topics {
             request_prefix: t("request/"),
             response_prefix: t("response/"),
             ha_status: format!("{discovery_prefix}/status"),
+            reply_roots: vec![format!("{base}/response"), format!("{base}/client")],
         }
     }
 
     pub fn from_config(config: &MqttConfig) -> Self {
         Self::new(&config.base_topic, &config.discovery.prefix)
+            .with_reply_roots(config.reply_to_roots())
+    }
+
+    /// Replace the roots `reply_to` may name (already validated by [`MqttConfig::validate`]).
+    pub fn with_reply_roots(mut self, roots: Vec<String>) -> Self {
+        self.reply_roots = roots;
+        self
+    }
+
+    /// The roots `reply_to` may name.
+    pub fn reply_roots(&self) -> &[String] {
+        &self.reply_roots
     }
 
     pub fn base(&self) -> &str {
@@ -235,9 +250,10 @@ impl Topics {
     }
 
     /// Check a client's `reply_to` topic. Refused: empty, too long, wildcards, NUL, `$`
-    /// system topics, anything under the base topic except `<base>/response/…` (a reply
-    /// there could be read back as a command or overwrite hearth's state), and anything
-    /// under the discovery prefix (it could create Home Assistant entities).
+    /// system topics, anything under the discovery prefix (it could create Home Assistant
+    /// entities), and anything outside the reply roots (by default `<base>/response/…` and
+    /// `<base>/client/…`): a reply elsewhere could command another device or overwrite
+    /// hearth's own state.
     pub fn validate_reply_to(&self, topic: &str) -> Result<(), String> {
         if topic.is_empty() {
             return Err("reply_to is empty; omit it to get the default reply topic".into());
@@ -261,16 +277,26 @@ impl Topics {
                 "reply_to `{topic}` is a broker system topic ($…); choose your own topic"
             ));
         }
-        if is_under(topic, &self.base) && !topic.starts_with(&self.response_prefix) {
-            return Err(format!(
-                "reply_to `{topic}` is under hearth's base topic `{}`; only `{}…` may be used there",
-                self.base, self.response_prefix
-            ));
-        }
         if is_under(topic, &self.discovery_prefix) {
             return Err(format!(
                 "reply_to `{topic}` is under the Home Assistant discovery prefix `{}`",
                 self.discovery_prefix
+            ));
+        }
+        // Only inside the configured reply areas: never another device's topics (a reply
+        // on `zigbee2mqtt/front_door/set` would be a command to that device).
+        if !self.reply_roots.iter().any(|root| {
+            topic
+                .strip_prefix(root.as_str())
+                .is_some_and(|r| r.len() > 1 && r.starts_with('/'))
+        }) {
+            return Err(format!(
+                "reply_to `{topic}` is outside the reply areas; use a topic under {}",
+                self.reply_roots
+                    .iter()
+                    .map(|r| format!("`{r}/…`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             ));
         }
         Ok(())
@@ -371,9 +397,9 @@ mod tests {
     fn reply_to_validation() {
         let t = topics();
         for ok in [
-            "clients/alice/replies",
+            "hearth/client/alice/replies",
             "hearth/response/alice/1",
-            "hearthx/anything",
+            "hearth/response/x",
         ] {
             assert_eq!(t.validate_reply_to(ok), Ok(()), "{ok}");
         }
@@ -391,13 +417,20 @@ mod tests {
             "hearth/sim/set",
             "homeassistant/lock/x/config",
             "a\u{0}b",
+            "zigbee2mqtt/front_door/set",
+            "clients/alice/replies",
+            "hearthx/anything",
+            "hearth/response",
+            "hearth/client",
+            "hearth/clientele/x",
         ] {
             assert!(t.validate_reply_to(bad).is_err(), "{bad:?} accepted");
         }
-        assert!(t.validate_reply_to(&"a".repeat(MAX_REPLY_TO_BYTES)).is_ok());
-        assert!(
-            t.validate_reply_to(&"a".repeat(MAX_REPLY_TO_BYTES + 1))
-                .is_err()
-        );
+        let long = |n: usize| format!("hearth/client/{}", "a".repeat(n - 14));
+        assert!(t.validate_reply_to(&long(MAX_REPLY_TO_BYTES)).is_ok());
+        assert!(t.validate_reply_to(&long(MAX_REPLY_TO_BYTES + 1)).is_err());
+        let custom = t.with_reply_roots(vec!["clients".into()]);
+        assert!(custom.validate_reply_to("clients/alice/replies").is_ok());
+        assert!(custom.validate_reply_to("hearth/response/x").is_err());
     }
 }

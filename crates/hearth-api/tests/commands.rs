@@ -281,13 +281,13 @@ fn an_invalid_reply_to_is_never_used_but_a_valid_one_is_kept_on_error() {
     );
     let r = parse_command(
         CommandTarget::Thermostat,
-        br#"{"reply_to":"me/replies","mode":"warm"}"#,
+        br#"{"reply_to":"hearth/client/me/replies","mode":"warm"}"#,
         &topics(),
         &mut guard(),
         NOW,
     )
     .unwrap_err();
-    assert_eq!(r.reply_topic("unused"), "me/replies");
+    assert_eq!(r.reply_topic("unused"), "hearth/client/me/replies");
 }
 
 #[test]
@@ -337,7 +337,7 @@ fn lock_needs_no_signature_even_with_keys() {
         let mut g = g;
         let p = parse_command(
             CommandTarget::Lock,
-            br#"{"id":"x","action":"lock","reply_to":"me/r"}"#,
+            br#"{"id":"x","action":"lock","reply_to":"hearth/client/me/r"}"#,
             &topics(),
             &mut g,
             NOW,
@@ -345,7 +345,10 @@ fn lock_needs_no_signature_even_with_keys() {
         .unwrap();
         assert_eq!(p.command.kind, CommandKind::Lock(LockAction::Lock));
         assert_eq!(p.id, Some(MessageId::from("x")));
-        assert_eq!(p.reply_topic(&topics(), CommandTarget::Lock), "me/r");
+        assert_eq!(
+            p.reply_topic(&topics(), CommandTarget::Lock),
+            "hearth/client/me/r"
+        );
     }
 }
 

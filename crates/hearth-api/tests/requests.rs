@@ -50,12 +50,12 @@ fn id_and_reply_topic() {
     assert_eq!(p.reply_topic(&t), "hearth/response/history");
     let p = parse_request(
         RequestOp::Status,
-        br#"{"id":"a","reply_to":"panel/replies"}"#,
+        br#"{"id":"a","reply_to":"hearth/client/panel/replies"}"#,
         &t,
         NOW,
     )
     .unwrap();
-    assert_eq!(p.reply_topic(&t), "panel/replies");
+    assert_eq!(p.reply_topic(&t), "hearth/client/panel/replies");
     let r = parse_request(RequestOp::Events, br#"{"id":"e1","limit":0}"#, &t, NOW).unwrap_err();
     assert_eq!(r.id, Some(MessageId::from("e1")));
     assert_eq!(r.error.code, code::INVALID_VALUE);
@@ -235,7 +235,7 @@ fn unknown_ops_are_refused_with_the_id_echoed() {
     let Incoming::UnknownRequest(op) = t.classify("hearth/request/reboot") else {
         panic!("not classified as unknown request");
     };
-    let r = unknown_request(&op, br#"{"id":"u1","reply_to":"me/r"}"#, &t);
+    let r = unknown_request(&op, br#"{"id":"u1","reply_to":"hearth/client/me/r"}"#, &t);
     assert_eq!(r.error.code, code::UNKNOWN_REQUEST);
     assert!(
         r.error.message.contains("policy_explain"),
@@ -243,7 +243,7 @@ fn unknown_ops_are_refused_with_the_id_echoed() {
         r.error.message
     );
     assert_eq!(r.id, Some(MessageId::from("u1")));
-    assert_eq!(r.reply_topic(&t.response(&op)), "me/r");
+    assert_eq!(r.reply_topic(&t.response(&op)), "hearth/client/me/r");
     let r = unknown_request(&op, b"not json", &t);
     assert_eq!(r.error.code, code::UNKNOWN_REQUEST);
     assert_eq!(r.reply_topic(&t.response(&op)), "hearth/response/reboot");

@@ -1,7 +1,11 @@
 //! The history writer task and the `HistoryHandle` the rest of hearth records through.
 //!
-//! Handles never block: `record_*` is a `try_send` on a bounded channel, and a full
-//! channel drops the record and counts it. The task filters readings (deadband,
+//! Handles never block. Readings go through a bounded channel: a full channel thins them
+//! (each drop counted, see [`HistoryHandle::readings_dropped`]). Events (commands,
+//! refusals, lock changes, faults) have their own path that never drops: an unbounded
+//! channel whose backlog is bounded by admission instead — the house accepts a command
+//! only while [`HistoryHandle::has_event_room`], and answers `busy` otherwise, so the
+//! audit trail cannot lose "who unlocked the door" under a flood. The task filters readings (deadband,
 //! heartbeat), buffers them, and commits every `commit_interval` on tokio's clock — the
 //! SQLite work runs in `spawn_blocking`, which also keeps paused-clock tests deterministic.
 //!
@@ -22,14 +26,19 @@ use crate::recorder::{Recorder, WriterStats};
 use hearth_model::{Fault, Field, HouseState, UnixMillis, Value};
 use serde::Serialize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{self, Instant, MissedTickBehavior};
 
-/// Records in flight between the handles and the writer task. The task drains it
+/// Readings in flight between the handles and the writer task. The task drains it
 /// continuously; it only fills while a commit runs on a very slow card.
 const CHANNEL_CAPACITY: usize = 1024;
+/// Events waiting for the writer (in its channel or its pending buffer) above which new
+/// commands are refused as `busy`. Events themselves are never dropped on the way; this
+/// bounds how many a command flood can pile up. Capped at half of `history.buffer_limit`
+/// so a healthy writer never drops a pending event either.
+pub const EVENT_BACKLOG_LIMIT: usize = 4096;
 
 /// The writer's health and counters, published after every commit attempt.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,11 +64,26 @@ enum Record {
     Event(Event),
 }
 
+/// The counters shared by the handles and the writer task.
+#[derive(Default)]
+struct Shared {
+    /// Records that never reached the writer (readings thinned, or the writer had stopped).
+    handoff_dropped: AtomicU64,
+    /// Of those, readings: the thinning `status` reports.
+    readings_dropped: AtomicU64,
+    /// Events sent and not yet taken from the channel by the writer.
+    events_in_channel: AtomicUsize,
+    /// Events the writer holds, not yet committed.
+    events_pending: AtomicUsize,
+}
+
 /// Cheap to clone; give one to every task that records history.
 #[derive(Clone)]
 pub struct HistoryHandle {
     tx: mpsc::Sender<Record>,
-    handoff_dropped: Arc<AtomicU64>,
+    events: mpsc::UnboundedSender<Event>,
+    shared: Arc<Shared>,
+    event_limit: usize,
     shutdown: Arc<watch::Sender<bool>>,
     status: watch::Receiver<WriterStatus>,
 }
@@ -80,12 +104,42 @@ impl HistoryHandle {
         }
     }
 
-    /// Log an event (command, lock change, fault). Never blocks.
+    /// Log an event (command, lock change, fault). Never blocks and never drops while the
+    /// writer runs: gate commands on [`Self::has_event_room`] so the backlog stays bounded.
     ///
     /// The writer logs `history_unavailable` raised/cleared itself: do not record that
     /// fault here, or it appears twice.
     pub fn record_event(&self, event: Event) {
-        self.send(Record::Event(event));
+        self.shared
+            .events_in_channel
+            .fetch_add(1, Ordering::Relaxed);
+        if self.events.send(event).is_err() {
+            self.shared
+                .events_in_channel
+                .fetch_sub(1, Ordering::Relaxed);
+            let before = self.shared.handoff_dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                dropped = before + 1,
+                "history writer has stopped; event not recorded"
+            );
+        }
+    }
+
+    /// Whether another command's events may be queued: the events not yet committed are
+    /// below the backlog limit. Refuse the command (`busy`) when not.
+    pub fn has_event_room(&self) -> bool {
+        self.events_backlog() < self.event_limit
+    }
+
+    /// Events handed over and not yet committed (or dropped by a failing database).
+    pub fn events_backlog(&self) -> usize {
+        self.shared.events_in_channel.load(Ordering::Relaxed)
+            + self.shared.events_pending.load(Ordering::Relaxed)
+    }
+
+    /// Readings dropped before reaching the writer because it was not keeping up.
+    pub fn readings_dropped(&self) -> u64 {
+        self.shared.readings_dropped.load(Ordering::Relaxed)
     }
 
     /// Health and counters; `changed().await` on it to follow the writer.
@@ -100,12 +154,13 @@ impl HistoryHandle {
 
     fn send(&self, record: Record) {
         if self.tx.try_send(record).is_err() {
-            let before = self.handoff_dropped.fetch_add(1, Ordering::Relaxed);
+            self.shared.readings_dropped.fetch_add(1, Ordering::Relaxed);
+            let before = self.shared.handoff_dropped.fetch_add(1, Ordering::Relaxed);
             // Log the first drop and then ever more rarely, never a flood.
             if before.is_power_of_two() || before == 0 {
                 tracing::warn!(
                     dropped = before + 1,
-                    "history writer is not keeping up or has stopped; record dropped"
+                    "history writer is not keeping up or has stopped; reading dropped"
                 );
             }
         }
@@ -132,22 +187,26 @@ pub(crate) fn spawn_with_db(
     db: Db,
 ) -> (HistoryHandle, JoinHandle<WriterStats>) {
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let recorder = Recorder::new(&cfg);
     let (status_tx, status_rx) = watch::channel(status_of(&recorder, &Health::default()));
-    let handoff_dropped = Arc::new(AtomicU64::new(0));
+    let shared = Arc::new(Shared::default());
+    let event_limit = EVENT_BACKLOG_LIMIT.min(cfg.buffer_limit / 2).max(1);
     let task = Writer {
         cfg,
         recorder,
         db: Some(db),
         health: Health::default(),
         status: status_tx,
-        handoff_dropped: handoff_dropped.clone(),
+        shared: shared.clone(),
     };
-    let join = tokio::spawn(task.run(rx, shutdown_rx));
+    let join = tokio::spawn(task.run(rx, events_rx, shutdown_rx));
     let handle = HistoryHandle {
         tx,
-        handoff_dropped,
+        events: events_tx,
+        shared,
+        event_limit,
         shutdown: Arc::new(shutdown_tx),
         status: status_rx,
     };
@@ -196,13 +255,14 @@ struct Writer {
     db: Option<Db>,
     health: Health,
     status: watch::Sender<WriterStatus>,
-    handoff_dropped: Arc<AtomicU64>,
+    shared: Arc<Shared>,
 }
 
 impl Writer {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<Record>,
+        mut events: mpsc::UnboundedReceiver<Event>,
         mut shutdown: watch::Receiver<bool>,
     ) -> WriterStats {
         let period = self.cfg.commit_interval;
@@ -210,6 +270,15 @@ impl Writer {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                biased;
+                // Events first: they are the audit trail, and their backlog gates commands.
+                Some(event) = events.recv() => {
+                    self.shared.events_in_channel.fetch_sub(1, Ordering::Relaxed);
+                    self.accept(Record::Event(event));
+                    if self.health.healthy && self.recorder.wants_early_commit() {
+                        self.cycle().await;
+                    }
+                }
                 record = rx.recv() => match record {
                     Some(r) => {
                         self.accept(r);
@@ -224,6 +293,13 @@ impl Writer {
             }
         }
         rx.close();
+        events.close();
+        while let Ok(event) = events.try_recv() {
+            self.shared
+                .events_in_channel
+                .fetch_sub(1, Ordering::Relaxed);
+            self.accept(Record::Event(event));
+        }
         while let Ok(r) = rx.try_recv() {
             self.accept(r);
         }
@@ -238,7 +314,6 @@ impl Writer {
             );
             self.recorder.abandon();
         }
-        self.recorder.stats.handoff_dropped = self.handoff_dropped.load(Ordering::Relaxed);
         self.publish();
         self.recorder.stats.clone()
     }
@@ -248,6 +323,9 @@ impl Writer {
             Record::Sample(field, value, at) => self.recorder.offer_sample(field, &value, at),
             Record::Event(event) => self.recorder.offer_event(event),
         }
+        self.shared
+            .events_pending
+            .store(self.recorder.pending_events(), Ordering::Relaxed);
     }
 
     /// Commit what is pending (and do upkeep) on a blocking thread.
@@ -295,7 +373,6 @@ impl Writer {
                 self.on_failure(now, &join_error);
             }
         }
-        self.recorder.stats.handoff_dropped = self.handoff_dropped.load(Ordering::Relaxed);
         self.publish();
     }
 
@@ -342,7 +419,11 @@ impl Writer {
         self.health.last_error = Some(message);
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
+        self.recorder.stats.handoff_dropped = self.shared.handoff_dropped.load(Ordering::Relaxed);
+        self.shared
+            .events_pending
+            .store(self.recorder.pending_events(), Ordering::Relaxed);
         self.status
             .send_replace(status_of(&self.recorder, &self.health));
     }

@@ -4,6 +4,7 @@
 //! Shared helpers live here; each file covers one behaviour. Nothing here sleeps for
 //! real: the writer tests run on tokio's paused clock.
 
+mod event_path;
 mod migrations;
 mod queries;
 mod retention;
