@@ -73,6 +73,8 @@ pub struct Running {
     clouds: crate::cloud::CloudTasks,
     /// The local MQTT interface; `None` without an `[mqtt]` section.
     mqtt: Option<crate::mqtt::MqttTask>,
+    /// The web page's server and its address; `None` when off or its port was taken.
+    web: Option<(tokio::task::JoinHandle<()>, std::net::SocketAddr)>,
     pub state: watch::Receiver<hearth_model::HouseState>,
     pub commands: mpsc::Sender<crate::house::CommandRequest>,
     pub sim: Option<hearth_hardware::SimHandle>,
@@ -89,6 +91,8 @@ pub async fn start(
     let clock = Clock::start().with_utc_offset(cfg.daemon.utc_offset);
     // Before any hardware is touched: a bad password, key or certificate file stops start-up.
     let mqtt = crate::mqtt::prepare(&cfg).context("setting up the local MQTT interface")?;
+    let web =
+        crate::web::prepare(&cfg).map_err(|e| anyhow::anyhow!("setting up the web page: {e}"))?;
     let (hardware, sim) =
         hearth_hardware::open(&cfg.hardware, &cfg.simulator).context("opening the hardware")?;
     let history =
@@ -141,6 +145,18 @@ pub async fn start(
             clock,
         })
     });
+    let web = match web {
+        Some(web) => {
+            let live = crate::web::Live {
+                state: state_rx.clone(),
+                mqtt: mqtt.as_ref().map(crate::mqtt::MqttTask::link_watch),
+                clouds: clouds.links.clone(),
+            };
+            let src = crate::web::sources(&cfg);
+            web.spawn(src, live, clock, shutdown.subscribe()).await
+        }
+        None => None,
+    };
 
     Ok(Running {
         shutdown,
@@ -149,6 +165,7 @@ pub async fn start(
         poller,
         history,
         mqtt,
+        web,
         clouds,
         state: state_rx,
         commands: cmd_tx,
@@ -168,6 +185,11 @@ impl Running {
         self.mqtt.as_ref().map(crate::mqtt::MqttTask::link)
     }
 
+    /// Where the web page listens, if it does.
+    pub fn web_addr(&self) -> Option<std::net::SocketAddr> {
+        self.web.as_ref().map(|(_, addr)| *addr)
+    }
+
     /// Stop in order: intake and control, outputs OFF, history flushed. Bounded in time.
     pub async fn stop(self) -> anyhow::Result<StopReport> {
         self.shutdown.trigger();
@@ -177,6 +199,7 @@ impl Running {
             poller,
             history,
             mqtt,
+            web,
             clouds,
             commands,
             ..
@@ -193,6 +216,10 @@ impl Running {
             // Last: `offline` goes out once control has stopped and history is flushed.
             if let Some(mqtt) = mqtt {
                 mqtt.stop().await;
+            }
+            // The page saw shutdown too; connections still open are cut here.
+            if let Some((task, _)) = web {
+                task.abort();
             }
             anyhow::Ok(StopReport {
                 house,

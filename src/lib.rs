@@ -16,3 +16,4 @@ pub mod record;
 pub mod shutdown;
 pub mod summary;
 pub mod systemd;
+pub mod web;

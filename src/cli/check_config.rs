@@ -12,6 +12,10 @@ pub fn run(path: &Path) -> ExitCode {
                 eprintln!("error: {}: {e}", path.display());
                 return ExitCode::from(super::EXIT_CONFIG);
             }
+            if let Err(e) = crate::web::prepare(&cfg) {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(super::EXIT_CONFIG);
+            }
             println!("{}: ok", path.display());
             print!("{}", crate::summary::describe(&cfg));
             ExitCode::SUCCESS

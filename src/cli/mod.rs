@@ -8,7 +8,7 @@ mod audit;
 mod bench;
 mod check_config;
 mod history;
-mod policy;
+pub(crate) mod policy;
 mod run;
 mod sign;
 

@@ -40,6 +40,9 @@ pub struct Config {
     /// Where every sharing decision is recorded.
     #[serde(default)]
     pub ledger: crate::cloud::LedgerConfig,
+    /// The read-only web page (on by default, on 127.0.0.1 only).
+    #[serde(default)]
+    pub web: crate::web::WebConfig,
 }
 
 impl Config {
@@ -56,6 +59,7 @@ impl Config {
             issues.extend(mqtt.validate());
         }
         issues.extend(crate::cloud::config::validate_all(&self.cloud));
+        issues.extend(self.web.validate());
         issues
     }
 }

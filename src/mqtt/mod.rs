@@ -225,6 +225,11 @@ impl MqttTask {
         self.link.borrow().clone()
     }
 
+    /// The link state as it changes (for the web page).
+    pub fn link_watch(&self) -> watch::Receiver<LinkState> {
+        self.link.clone()
+    }
+
     /// Stop taking messages, publish `offline` (retained) and disconnect cleanly. The caller
     /// bounds the time (`daemon.shutdown_timeout`).
     pub async fn stop(self) {

@@ -187,7 +187,7 @@ fn close_setback(
 fn heating_rule(obs: &[Obs], local: Local, until: UnixMillis, empty: &mut Vec<Period>) {
     let mut stopped: Option<UnixMillis> = None;
     let mut ran = false;
-    let mut check = |from: UnixMillis, to: UnixMillis, open: bool, empty: &mut Vec<Period>| {
+    let check = |from: UnixMillis, to: UnixMillis, open: bool, empty: &mut Vec<Period>| {
         if to.0 - from.0 >= HEATING_PAUSE_MS && daytime(local, from) {
             empty.push(Period {
                 start: from,

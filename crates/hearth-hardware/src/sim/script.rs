@@ -128,9 +128,8 @@ impl Script {
 /// scripted empty periods (from the door closing behind the last one out to the unlock on
 /// return), both as offsets from the start.
 pub fn routine(first_weekday: u8, days: u32) -> (Vec<ScriptStep>, Vec<(Duration, Duration)>) {
-    let hm = |day: u32, h: u64, m: u64| {
-        Duration::from_secs(u64::from(day) * 86_400 + h * 3600 + m * 60)
-    };
+    let hm =
+        |day: u32, h: u64, m: u64| Duration::from_secs(u64::from(day) * 86_400 + h * 3600 + m * 60);
     let mut steps = Vec::new();
     let mut empty = Vec::new();
     let mut step = |after, action| steps.push(ScriptStep { after, action });

@@ -1,0 +1,276 @@
+//! Server-rendered SVG charts: temperature against setpoints with heating and cooling
+//! periods, the lock and door timeline, and a tick per message sent to a cloud. Pure string
+//! building from data already read; colours come from classes in `hearth.css` (the CSP
+//! forbids inline styles), so the charts work without JavaScript.
+
+use super::data::{HistoryData, Range, Series};
+use hearth_infer::Local;
+use hearth_model::UnixMillis;
+use std::fmt::Write;
+
+const W: f64 = 800.0;
+const LEFT: f64 = 40.0;
+const RIGHT: f64 = 790.0;
+
+/// Escape text for SVG/HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+struct XScale {
+    since: i64,
+    until: i64,
+}
+
+impl XScale {
+    fn x(&self, t: UnixMillis) -> f64 {
+        let span = (self.until - self.since).max(1) as f64;
+        LEFT + (t.0.clamp(self.since, self.until) - self.since) as f64 / span * (RIGHT - LEFT)
+    }
+}
+
+/// Vertical grid lines and labels along the time axis at `y`.
+fn time_axis(out: &mut String, range: Range, sx: &XScale, local: Local, top: f64, y: f64) {
+    let day = 86_400_000i64;
+    let (every, label_days): (i64, bool) = match range {
+        Range::Day => (3 * 3_600_000, false),
+        Range::Week => (day, true),
+        Range::Month => (5 * day, true),
+        Range::Year => (30 * day, true),
+    };
+    let offset = i64::from(local.offset_minutes) * 60_000;
+    let mut t = (sx.since + offset).div_euclid(every) * every - offset + every;
+    while t < sx.until {
+        let x = sx.x(UnixMillis(t));
+        let label = if label_days {
+            local.date(local.day(UnixMillis(t)))[5..].to_owned()
+        } else {
+            local.hhmm(UnixMillis(t))
+        };
+        let _ = write!(
+            out,
+            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{y}\"/>\
+             <text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            y + 14.0,
+            esc(&label)
+        );
+        t += every;
+    }
+}
+
+/// Keep at most two points (min and max) per pixel column.
+fn thin(points: &[(UnixMillis, f64)], sx: &XScale) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    let mut col: Option<(i64, f64, f64, f64)> = None; // column, x, min, max
+    let flush = |out: &mut Vec<(f64, f64)>, c: (i64, f64, f64, f64)| {
+        out.push((c.1, c.2));
+        if c.3 != c.2 {
+            out.push((c.1, c.3));
+        }
+    };
+    for &(t, v) in points {
+        let x = sx.x(t);
+        let c = x as i64;
+        match col {
+            Some((cc, cx, lo, hi)) if cc == c => col = Some((cc, cx, lo.min(v), hi.max(v))),
+            _ => {
+                if let Some(prev) = col.take() {
+                    flush(&mut out, prev);
+                }
+                col = Some((c, x, v, v));
+            }
+        }
+    }
+    if let Some(prev) = col {
+        flush(&mut out, prev);
+    }
+    out
+}
+
+fn series_points(s: &Series) -> Vec<(UnixMillis, f64)> {
+    match s {
+        Series::Raw(v) => v.clone(),
+        Series::Rolled(v) => v.iter().map(|r| (r.start, r.avg)).collect(),
+    }
+}
+
+/// Spans where a text field had `value`, from its changes.
+pub fn spans(
+    changes: &[(UnixMillis, String)],
+    value: &str,
+    until: UnixMillis,
+) -> Vec<(UnixMillis, UnixMillis)> {
+    let mut out = Vec::new();
+    for (i, (t, v)) in changes.iter().enumerate() {
+        if v == value {
+            let end = changes.get(i + 1).map_or(until, |n| n.0);
+            out.push((*t, end));
+        }
+    }
+    out
+}
+
+/// Temperature (line; for rollups the avg with a min–max band), heat and cool setpoints
+/// (step lines) and heating/cooling periods (shaded).
+pub fn temperature_chart(h: &HistoryData, local: Local) -> String {
+    let (top, bottom) = (10.0, 210.0);
+    let sx = XScale {
+        since: h.since.0,
+        until: h.until.0,
+    };
+    let mut values: Vec<f64> = Vec::new();
+    for s in [&h.temperature, &h.setpoint_heat, &h.setpoint_cool] {
+        match s {
+            Series::Raw(v) => values.extend(v.iter().map(|p| p.1)),
+            Series::Rolled(v) => values.extend(v.iter().flat_map(|r| [r.min, r.max])),
+        }
+    }
+    let lo = values.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo.is_finite() {
+        ((lo - 1.0).floor(), (hi + 1.0).ceil())
+    } else {
+        (15.0, 25.0)
+    };
+    let y = |v: f64| bottom - (v - lo) / (hi - lo).max(0.1) * (bottom - top);
+    let mut out = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {W} 230\" role=\"img\" aria-label=\"temperature and setpoints, {}\">",
+        h.range.as_str()
+    );
+    for (class, value) in [("heat", "heating"), ("cool", "cooling")] {
+        for (a, b) in spans(&h.action, value, h.until) {
+            let (x1, x2) = (sx.x(a), sx.x(b));
+            let _ = write!(
+                out,
+                "<rect class=\"{class}\" x=\"{x1:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{}\"/>",
+                (x2 - x1).max(0.5),
+                bottom - top
+            );
+        }
+    }
+    let step = if hi - lo > 12.0 { 5.0 } else { 1.0 };
+    let mut v = (lo / step).ceil() * step;
+    while v <= hi {
+        let _ = write!(
+            out,
+            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{0:.1}\" x2=\"{RIGHT}\" y2=\"{0:.1}\"/>\
+             <text class=\"tick\" x=\"{1}\" y=\"{2:.1}\" text-anchor=\"end\">{v}</text>",
+            y(v),
+            LEFT - 4.0,
+            y(v) + 4.0
+        );
+        v += step;
+    }
+    time_axis(&mut out, h.range, &sx, local, top, bottom);
+    if let Series::Rolled(r) = &h.temperature
+        && !r.is_empty()
+    {
+        let mut pts: Vec<String> = r
+            .iter()
+            .map(|b| format!("{:.1},{:.1}", sx.x(b.start), y(b.max)))
+            .collect();
+        pts.extend(
+            r.iter()
+                .rev()
+                .map(|b| format!("{:.1},{:.1}", sx.x(b.start), y(b.min))),
+        );
+        let _ = write!(
+            out,
+            "<polygon class=\"band\" points=\"{}\"/>",
+            pts.join(" ")
+        );
+    }
+    for (class, s, stepped) in [
+        ("sp-heat", &h.setpoint_heat, true),
+        ("sp-cool", &h.setpoint_cool, true),
+        ("temp", &h.temperature, false),
+    ] {
+        let pts = thin(&series_points(s), &sx);
+        if pts.is_empty() {
+            continue;
+        }
+        let mut d = String::new();
+        for (i, (x, v)) in pts.iter().enumerate() {
+            if i > 0 && stepped {
+                let _ = write!(d, " {x:.1},{:.1}", y(pts[i - 1].1));
+            }
+            let _ = write!(d, " {x:.1},{:.1}", y(*v));
+        }
+        if stepped && let Some((_, v)) = pts.last() {
+            let _ = write!(d, " {RIGHT},{:.1}", y(*v));
+        }
+        let _ = write!(out, "<polyline class=\"{class}\" points=\"{}\"/>", d.trim());
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// Two lanes: the bolt (locked / unlocked / other) and the door (open / closed).
+pub fn lock_timeline(h: &HistoryData, local: Local) -> String {
+    let sx = XScale {
+        since: h.since.0,
+        until: h.until.0,
+    };
+    let mut out = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {W} 90\" role=\"img\" aria-label=\"lock and door, {}\">",
+        h.range.as_str()
+    );
+    for (lane, changes, y) in [("lock", &h.lock, 10.0), ("door", &h.door, 40.0)] {
+        let _ = write!(
+            out,
+            "<text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{lane}</text>",
+            LEFT - 4.0,
+            y + 14.0
+        );
+        for (i, (t, v)) in changes.iter().enumerate() {
+            let end = changes.get(i + 1).map_or(h.until, |n| n.0);
+            let (x1, x2) = (sx.x(*t), sx.x(end));
+            let _ = write!(
+                out,
+                "<rect class=\"st-{}\" x=\"{x1:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"20\"><title>{} {}</title></rect>",
+                esc(v),
+                (x2 - x1).max(0.5),
+                esc(v),
+                local.hhmm(*t)
+            );
+        }
+    }
+    time_axis(&mut out, h.range, &sx, local, 5.0, 65.0);
+    out.push_str("</svg>");
+    out
+}
+
+/// A tick per message sent to a cloud in `since..until`.
+pub fn sent_ticks(
+    times: &[UnixMillis],
+    range: Range,
+    since: UnixMillis,
+    until: UnixMillis,
+    local: Local,
+) -> String {
+    let sx = XScale {
+        since: since.0,
+        until: until.0,
+    };
+    let mut out = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {W} 50\" role=\"img\" aria-label=\"{} messages sent\">",
+        times.len()
+    );
+    let mut last_x = f64::NEG_INFINITY;
+    for t in times {
+        let x = sx.x(*t);
+        if x - last_x >= 0.5 {
+            let _ = write!(
+                out,
+                "<line class=\"sent\" x1=\"{x:.1}\" y1=\"5\" x2=\"{x:.1}\" y2=\"30\"/>"
+            );
+            last_x = x;
+        }
+    }
+    time_axis(&mut out, range, &sx, local, 5.0, 30.0);
+    out.push_str("</svg>");
+    out
+}
