@@ -84,7 +84,7 @@ impl Rule {
     pub fn text(self) -> &'static str {
         match self {
             Rule::DoorThenLock => {
-                "Door opened, closed, and the bolt locked within 5 minutes of closing, then stayed locked for at least 30 minutes: someone went out and locked from outside. The house counts as empty from the lock until the next unlock (someone came back)."
+                "Door opened, closed, and the bolt locked within 5 minutes of closing, then stayed locked for at least 30 minutes: someone went out and locked from outside. The house counts as empty from the door closing until the next unlock (someone came back)."
             }
             Rule::DaytimeLock => {
                 "Only when the door is not visible: the bolt locked between 07:00 and 20:00 and stayed locked for at least an hour: the house counts as empty until the next unlock."
