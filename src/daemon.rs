@@ -89,6 +89,17 @@ pub async fn start(
     reload: mpsc::Receiver<()>,
 ) -> anyhow::Result<Running> {
     let clock = Clock::start().with_utc_offset(cfg.daemon.utc_offset);
+    start_with_clock(cfg, clock, config_path, shutdown, reload).await
+}
+
+/// [`start`] with the wall clock anchored by the caller (tests replaying a past week).
+pub async fn start_with_clock(
+    cfg: Config,
+    clock: Clock,
+    config_path: PathBuf,
+    shutdown: Shutdown,
+    reload: mpsc::Receiver<()>,
+) -> anyhow::Result<Running> {
     // Before any hardware is touched: a bad password, key or certificate file stops start-up.
     let mqtt = crate::mqtt::prepare(&cfg).context("setting up the local MQTT interface")?;
     let web =

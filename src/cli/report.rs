@@ -23,12 +23,16 @@ pub fn run(config: &Path, since: &str, cloud: Option<&str>) -> ExitCode {
             return Err(format!(
                 "--cloud {name}: no such [[cloud]] in {}; configured: {}",
                 config.display(),
-                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
             ));
         }
         let now = UnixMillis::now();
-        let since = hearth_history::format::parse_time(since, now)
-            .map_err(|e| format!("--since: {e}"))?;
+        let since =
+            hearth_history::format::parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
         let src = crate::web::sources(&cfg);
         let r = reveal::reveal(&src, since, now, cloud)?;
         let ledgers = data::ledger(&src, since)?;
@@ -66,7 +70,11 @@ pub fn render(r: &reveal::Reveal, ledgers: &[data::CloudLedger], only: Option<&s
             let d = &days[i];
             let mut cell: Vec<String> = d.empty.iter().map(|e| format!("empty {e}")).collect();
             cell.extend(d.bed.iter().map(|b| format!("bed {b}")));
-            let text = if cell.is_empty() { "-".to_owned() } else { cell.join("; ") };
+            let text = if cell.is_empty() {
+                "-".to_owned()
+            } else {
+                cell.join("; ")
+            };
             let _ = write!(out, "  {text:<28}");
         }
         out.push('\n');

@@ -8,8 +8,10 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod broker;
+pub mod browser;
 pub mod client;
 pub mod daemon;
+pub mod replay;
 pub mod tls;
 
 pub use broker::Broker;
