@@ -90,6 +90,25 @@ fn thin(points: &[(UnixMillis, f64)], sx: &XScale) -> Vec<(f64, f64)> {
     out
 }
 
+/// Longer than hearth's heartbeat (15 min) with margin: no sample for this long is a gap.
+const GAP_RAW_MS: i64 = 3_600_000;
+
+/// Split points where consecutive times are more than `gap` ms apart.
+fn gaps(points: &[(UnixMillis, f64)], gap: i64) -> Vec<&[(UnixMillis, f64)]> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    for i in 1..points.len() {
+        if points[i].0.0 - points[i - 1].0.0 > gap {
+            out.push(&points[from..i]);
+            from = i;
+        }
+    }
+    if from < points.len() {
+        out.push(&points[from..]);
+    }
+    out
+}
+
 fn series_points(s: &Series) -> Vec<(UnixMillis, f64)> {
     match s {
         Series::Raw(v) => v.clone(),
@@ -183,26 +202,36 @@ pub fn temperature_chart(h: &HistoryData, local: Local) -> String {
             pts.join(" ")
         );
     }
+    let gap = match h.range.step() {
+        None => GAP_RAW_MS,
+        Some(step) => 2 * step.as_millis() as i64,
+    };
     for (class, s, stepped) in [
         ("sp-heat", &h.setpoint_heat, true),
         ("sp-cool", &h.setpoint_cool, true),
         ("temp", &h.temperature, false),
     ] {
-        let pts = thin(&series_points(s), &sx);
-        if pts.is_empty() {
-            continue;
-        }
-        let mut d = String::new();
-        for (i, (x, v)) in pts.iter().enumerate() {
-            if i > 0 && stepped {
-                let _ = write!(d, " {x:.1},{:.1}", y(pts[i - 1].1));
+        // hearth records every field at least every heartbeat: a longer gap means it was not
+        // running, and the line breaks there instead of inventing values.
+        let all = series_points(s);
+        let last_segment = gaps(&all, gap).len();
+        for (n, segment) in gaps(&all, gap).into_iter().enumerate() {
+            let pts = thin(segment, &sx);
+            let mut d = String::new();
+            for (i, (x, v)) in pts.iter().enumerate() {
+                if i > 0 && stepped {
+                    let _ = write!(d, " {x:.1},{:.1}", y(pts[i - 1].1));
+                }
+                let _ = write!(d, " {x:.1},{:.1}", y(*v));
             }
-            let _ = write!(d, " {x:.1},{:.1}", y(*v));
+            if stepped
+                && n + 1 == last_segment
+                && let Some((_, v)) = pts.last()
+            {
+                let _ = write!(d, " {RIGHT},{:.1}", y(*v));
+            }
+            let _ = write!(out, "<polyline class=\"{class}\" points=\"{}\"/>", d.trim());
         }
-        if stepped && let Some((_, v)) = pts.last() {
-            let _ = write!(d, " {RIGHT},{:.1}", y(*v));
-        }
-        let _ = write!(out, "<polyline class=\"{class}\" points=\"{}\"/>", d.trim());
     }
     out.push_str("</svg>");
     out

@@ -17,7 +17,7 @@ fn daytime(local: Local, t: UnixMillis) -> bool {
 
 fn night(local: Local, t: UnixMillis) -> bool {
     let m = local.minute_of_day(t);
-    m >= 20 * 60 || m < 3 * 60
+    !(3 * 60..20 * 60).contains(&m)
 }
 
 /// Apply every rule to `obs` (oldest first) up to `until`, the end of the data.
@@ -89,6 +89,8 @@ fn lock_rules(
                 }
                 door_open = false;
             }
+            // The first reading says how the bolt is, not when it moved: no rule fires on it.
+            Signal::Locked(l) if locked.is_none() => locked = Some(l),
             Signal::Locked(true) if locked != Some(true) => {
                 locked = Some(true);
                 let unlock = obs[i + 1..]

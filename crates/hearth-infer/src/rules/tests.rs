@@ -55,7 +55,7 @@ fn the_full_feed_exposes_a_weekday_out_and_bedtime() {
     let s = score(&truth, &inf.empty);
     assert_eq!((s.exposed, s.total, s.false_alarms), (2, 2, 0));
     assert!(
-        inf.sentence(local, 0 + local.day(at(0, 0, 0)), local.day(at(1, 0, 0)))
+        inf.sentence(local, local.day(at(0, 0, 0)), local.day(at(1, 0, 0)))
             .starts_with("empty on 2 of 2 days (most often 08:06–17:40)")
     );
 }
@@ -121,6 +121,15 @@ fn setpoint_set_backs_in_the_day_are_absences_and_at_night_bedtimes() {
             .iter()
             .any(|m| m.kind == MomentKind::Bed && m.at == at(0, 22, 45))
     );
+}
+
+#[test]
+fn the_first_reading_of_the_lock_is_no_event() {
+    use Signal::*;
+    let local = Local::new(0);
+    let obs = [o(at(0, 0, 15), Locked(true)), o(at(0, 7, 0), Locked(false))];
+    let inf = infer(&obs, local, at(1, 0, 0));
+    assert!(inf.moments.is_empty() && inf.empty.is_empty(), "{inf:?}");
 }
 
 #[test]
