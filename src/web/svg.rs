@@ -132,6 +132,21 @@ pub fn spans(
     out
 }
 
+/// Join spans separated by less than `gap` ms.
+pub fn merge_spans(
+    spans: Vec<(UnixMillis, UnixMillis)>,
+    gap: i64,
+) -> Vec<(UnixMillis, UnixMillis)> {
+    let mut out: Vec<(UnixMillis, UnixMillis)> = Vec::new();
+    for (a, b) in spans {
+        match out.last_mut() {
+            Some(last) if a.0 - last.1.0 <= gap => last.1 = b,
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
 /// Temperature (line; for rollups the avg with a min–max band), heat and cool setpoints
 /// (step lines) and heating/cooling periods (shaded).
 pub fn temperature_chart(h: &HistoryData, local: Local) -> String {
@@ -159,8 +174,11 @@ pub fn temperature_chart(h: &HistoryData, local: Local) -> String {
         "<svg class=\"chart\" viewBox=\"0 0 {W} 230\" role=\"img\" aria-label=\"temperature and setpoints, {}\">",
         h.range.as_str()
     );
+    // Spans closer than half a pixel merge: a year of hourly heating cycles is one shape per
+    // stretch of days, not thousands of rectangles.
+    let half_px = (h.until.0 - h.since.0) / (2 * (RIGHT - LEFT) as i64);
     for (class, value) in [("heat", "heating"), ("cool", "cooling")] {
-        for (a, b) in spans(&h.action, value, h.until) {
+        for (a, b) in merge_spans(spans(&h.action, value, h.until), half_px) {
             let (x1, x2) = (sx.x(a), sx.x(b));
             let _ = write!(
                 out,
@@ -254,9 +272,15 @@ pub fn lock_timeline(h: &HistoryData, local: Local) -> String {
             LEFT - 4.0,
             y + 14.0
         );
+        let mut last_col = f64::NEG_INFINITY;
         for (i, (t, v)) in changes.iter().enumerate() {
             let end = changes.get(i + 1).map_or(h.until, |n| n.0);
             let (x1, x2) = (sx.x(*t), sx.x(end));
+            // One state per pixel column at most: at a year's scale the rest is invisible.
+            if x1.floor() <= last_col && x2 - x1 < 1.0 {
+                continue;
+            }
+            last_col = x1.floor();
             let _ = write!(
                 out,
                 "<rect class=\"st-{}\" x=\"{x1:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"20\"><title>{} {}</title></rect>",
@@ -302,4 +326,32 @@ pub fn sent_ticks(
     time_axis(&mut out, range, &sx, local, 5.0, 30.0);
     out.push_str("</svg>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(m: i64) -> UnixMillis {
+        UnixMillis(m * 60_000)
+    }
+
+    #[test]
+    fn spans_gaps_and_escaping() {
+        let changes = vec![
+            (t(0), "idle".to_owned()),
+            (t(10), "heating".to_owned()),
+            (t(20), "idle".to_owned()),
+            (t(21), "heating".to_owned()),
+        ];
+        let s = spans(&changes, "heating", t(30));
+        assert_eq!(s, vec![(t(10), t(20)), (t(21), t(30))]);
+        assert_eq!(merge_spans(s.clone(), 60_000), vec![(t(10), t(30))]);
+        assert_eq!(merge_spans(s, 0).len(), 2);
+        let pts = [(t(0), 1.0), (t(10), 2.0), (t(200), 3.0)];
+        let parts = gaps(&pts, GAP_RAW_MS);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[1], &pts[2..]);
+        assert_eq!(esc("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+    }
 }
