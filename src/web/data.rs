@@ -115,16 +115,43 @@ fn open_history(src: &Sources) -> Result<hearth_history::Store, String> {
     hearth_history::Store::open_read_only(&src.history).map_err(|e| e.to_string())
 }
 
-/// Raw samples as (time, text), keeping only changes.
+/// Marks where hearth recorded nothing (it was not running): no state is drawn there.
+pub const NO_DATA: &str = "no data";
+/// hearth records every field at least every 15 minutes (the heartbeat); a longer silence is
+/// a gap.
+pub const GAP_MS: i64 = 3_600_000;
+
+/// Raw samples as (time, text), keeping only changes, with [`NO_DATA`] after each gap.
 fn changes(samples: Vec<Sample>) -> Vec<(UnixMillis, String)> {
     let mut out: Vec<(UnixMillis, String)> = Vec::new();
+    let mut last_at: Option<UnixMillis> = None;
     for s in samples {
+        if let Some(prev) = last_at
+            && s.at.0 - prev.0 > GAP_MS
+        {
+            out.push((prev, NO_DATA.to_owned()));
+        }
+        last_at = Some(s.at);
         let v = text(&s.value);
         if out.last().is_none_or(|(_, last)| *last != v) {
             out.push((s.at, v));
         }
     }
     out
+}
+
+/// How often a text field really changed value, gaps aside.
+pub fn real_changes(changes: &[(UnixMillis, String)]) -> usize {
+    let mut last: Option<&str> = None;
+    changes
+        .iter()
+        .filter(|(_, v)| v != NO_DATA)
+        .filter(|(_, v)| {
+            let changed = last != Some(v.as_str());
+            last = Some(v.as_str());
+            changed
+        })
+        .count()
 }
 
 fn numeric(
@@ -291,4 +318,42 @@ pub fn received_sentence(c: &CloudLedger) -> String {
         c.count("withheld"),
         c.count("command_refused"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(min: i64, v: &str) -> Sample {
+        Sample {
+            at: UnixMillis(min * 60_000),
+            field: Field::LockState,
+            value: Value::Text(v.into()),
+        }
+    }
+
+    #[test]
+    fn changes_keep_values_and_mark_gaps() {
+        let c = changes(vec![
+            s(0, "locked"),
+            s(15, "locked"),
+            s(20, "unlocked"),
+            s(200, "unlocked"),
+            s(215, "locked"),
+        ]);
+        let values: Vec<&str> = c.iter().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(
+            values,
+            ["locked", "unlocked", NO_DATA, "unlocked", "locked"]
+        );
+        assert_eq!(
+            c[2].0,
+            UnixMillis(20 * 60_000),
+            "the gap starts at the last sample"
+        );
+        assert_eq!(real_changes(&c), 3);
+        assert_eq!(Range::parse("30d"), Some(Range::Month));
+        assert_eq!(Range::parse("2w"), None);
+        assert_eq!(Range::Year.step(), Some(Duration::from_secs(86_400)));
+    }
 }

@@ -110,8 +110,8 @@ impl HistoryPage {
             temperature_svg: svg::temperature_chart(h, local),
             temperature_points: h.temperature.len(),
             lock_svg: svg::lock_timeline(h, local),
-            lock_changes: h.lock.len(),
-            door_changes: h.door.len(),
+            lock_changes: super::data::real_changes(&h.lock),
+            door_changes: super::data::real_changes(&h.door),
             csv_fields: Field::ALL.iter().map(|f| f.name()).collect(),
             events_limit: EVENTS,
             events: h

@@ -90,8 +90,7 @@ fn thin(points: &[(UnixMillis, f64)], sx: &XScale) -> Vec<(f64, f64)> {
     out
 }
 
-/// Longer than hearth's heartbeat (15 min) with margin: no sample for this long is a gap.
-const GAP_RAW_MS: i64 = 3_600_000;
+use super::data::GAP_MS as GAP_RAW_MS;
 
 /// Split points where consecutive times are more than `gap` ms apart.
 fn gaps(points: &[(UnixMillis, f64)], gap: i64) -> Vec<&[(UnixMillis, f64)]> {
@@ -277,7 +276,7 @@ pub fn lock_timeline(h: &HistoryData, local: Local) -> String {
             let end = changes.get(i + 1).map_or(h.until, |n| n.0);
             let (x1, x2) = (sx.x(*t), sx.x(end));
             // One state per pixel column at most: at a year's scale the rest is invisible.
-            if x1.floor() <= last_col && x2 - x1 < 1.0 {
+            if v == super::data::NO_DATA || (x1.floor() <= last_col && x2 - x1 < 1.0) {
                 continue;
             }
             last_col = x1.floor();
