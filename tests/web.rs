@@ -481,3 +481,48 @@ fn wrong_passwords_are_rate_limited_and_sessions_are_strict_cookies() {
     assert!(body.contains("Too many wrong passwords"));
     daemon.assert_running();
 }
+
+#[test]
+fn the_page_is_served_over_tls_with_a_given_certificate() {
+    if let Some(why) = browser::skip_reason() {
+        println!("skipped: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let certs = support::tls::make_certs(dir.path());
+    let line = hearthd::web::auth::PasswordHash::line_for("a long passphrase");
+    let pw = support::daemon::private_file(dir.path(), "web-password", &format!("{line}\n"));
+    let broker = Broker::start();
+    let port = support::broker::free_port();
+    let mut daemon = Daemon::start(&TestConfig::new(broker.port()).tail(format!(
+        "[web]\nlisten = \"127.0.0.1:{port}\"\npassword_file = \"{}\"\n\
+         tls = {{ cert_file = \"{}\", key_file = \"{}\" }}\n",
+        pw.display(),
+        certs.server_cert.display(),
+        certs.server_key.display()
+    )));
+    wait_for(
+        "the web page to listen",
+        scaled(Duration::from_secs(20)),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
+    // Over HTTPS the gate sends the browser to the login form.
+    let dom = browser::dump_dom_self_signed(&format!("https://127.0.0.1:{port}/reveals"));
+    assert!(
+        dom.contains("<h1>Log in</h1>") && dom.contains("type=\"password\""),
+        "{dom}"
+    );
+    // Plain HTTP on the TLS port gets no page.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(scaled(Duration::from_secs(10))))
+        .unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert!(
+        !String::from_utf8_lossy(&out).contains("HTTP/1.1 200"),
+        "plain HTTP was answered"
+    );
+    daemon.assert_running();
+}

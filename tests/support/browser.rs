@@ -106,6 +106,24 @@ pub fn dump_dom(url: &str, javascript: bool) -> String {
     dom
 }
 
+/// The DOM of an `https://` page whose certificate is the tests' own (not trusted by the
+/// browser's store, so certificate errors are ignored for this one run).
+pub fn dump_dom_self_signed(url: &str) -> String {
+    let (dom, err) = run(
+        &[
+            "--ignore-certificate-errors".to_owned(),
+            "--dump-dom".to_owned(),
+            url.to_owned(),
+        ],
+        true,
+    );
+    assert!(
+        dom.contains("</html>"),
+        "chromium returned no page for {url}; stderr:\n{err}"
+    );
+    dom
+}
+
 /// A PNG of `url` at `width` x `height` CSS pixels.
 pub fn screenshot(url: &str, path: &Path, width: u32, height: u32, javascript: bool) {
     let _ = std::fs::remove_file(path);
