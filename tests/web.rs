@@ -341,6 +341,42 @@ async fn a_scripted_week_on_every_page_in_a_real_browser() {
         );
     }
 
+    // The same comparison in the terminal.
+    let report = |args: &[&str]| {
+        let out = support::daemon::hearthd_command()
+            .arg("report")
+            .args(args)
+            .arg("--config")
+            .arg(daemon.dir().join("hearth.toml"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (
+            out.status.code(),
+            text,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text, err) = report(&["--since", "8d"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(text.matches("empty 08:06–17:40").count() >= 10, "{text}");
+    assert!(
+        text.contains(&format!("from {TEMP_ONLY}: nothing inferable")),
+        "{text}"
+    );
+    let (code, text, _) = report(&["--since", "8d", "--cloud", TEMP_ONLY]);
+    assert_eq!(code, Some(0));
+    assert!(
+        !text.contains(&format!("from {FULL}")),
+        "--cloud shows one cloud: {text}"
+    );
+    let (code, _, err) = report(&["--cloud", "nope"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("no such [[cloud]]") && err.contains(FULL),
+        "{err}"
+    );
+
     // The inference scores on the scripted week, full feed vs each policy.
     let src = hearthd::web::sources(&cfg);
     let r = hearthd::web::reveal::reveal(&src, start, week_end, None).unwrap();
