@@ -443,6 +443,27 @@ fn a_lan_listener_without_a_password_is_refused_at_config_check() {
         err.contains("web.listen") && err.contains("password_file"),
         "{err}"
     );
+
+    // With a password file that is not there, the file is named.
+    let missing = dir.path().join("no-such-password");
+    let text = TestConfig::new(1883)
+        .tail(format!(
+            "[web]\nlisten = \"0.0.0.0:8443\"\npassword_file = \"{}\"\n",
+            missing.display()
+        ))
+        .render(dir.path());
+    std::fs::write(&path, text).unwrap();
+    let out = support::daemon::hearthd_command()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("web.password_file") && err.contains("no-such-password"),
+        "{err}"
+    );
 }
 
 #[test]
