@@ -30,11 +30,16 @@ pub struct PasswordHash(PinHash);
 impl PasswordHash {
     /// Hash a new password with a fresh salt; returns the file's line.
     pub fn line_for(password: &str) -> String {
+        Self::line_with_iterations(password, ITERATIONS)
+    }
+
+    /// [`line_for`](Self::line_for) with another iteration count (tests under emulation
+    /// use the minimum; `parse` refuses fewer).
+    pub fn line_with_iterations(password: &str, iterations: u32) -> String {
         let salt = PinHash::random_salt();
         let hash =
-            hearth_policy::pin::pbkdf2_sha256(password.as_bytes(), salt.as_bytes(), ITERATIONS);
-        let hex = hex::encode(hash);
-        format!("pbkdf2_sha256${ITERATIONS}${salt}${hex}")
+            hearth_policy::pin::pbkdf2_sha256(password.as_bytes(), salt.as_bytes(), iterations);
+        format!("pbkdf2_sha256${iterations}${salt}${}", hex::encode(hash))
     }
 
     /// Parse the file's line.
