@@ -201,28 +201,35 @@ pub fn temperature_chart(h: &HistoryData, local: Local) -> String {
         v += step;
     }
     time_axis(&mut out, h.range, &sx, local, top, bottom);
-    if let Series::Rolled(r) = &h.temperature
-        && !r.is_empty()
-    {
-        let mut pts: Vec<String> = r
-            .iter()
-            .map(|b| format!("{:.1},{:.1}", sx.x(b.start), y(b.max)))
-            .collect();
-        pts.extend(
-            r.iter()
-                .rev()
-                .map(|b| format!("{:.1},{:.1}", sx.x(b.start), y(b.min))),
-        );
-        let _ = write!(
-            out,
-            "<polygon class=\"band\" points=\"{}\"/>",
-            pts.join(" ")
-        );
-    }
     let gap = match h.range.step() {
         None => GAP_RAW_MS,
         Some(step) => 2 * step.as_millis() as i64,
     };
+    if let Series::Rolled(r) = &h.temperature {
+        // The min-max band, one polygon per stretch without a gap.
+        let mut from = 0;
+        for i in 1..=r.len() {
+            if i < r.len() && r[i].start.0 - r[i - 1].start.0 <= gap {
+                continue;
+            }
+            let part = &r[from..i];
+            from = i;
+            let mut pts: Vec<String> = part
+                .iter()
+                .map(|b| format!("{:.1},{:.1}", sx.x(b.start), y(b.max)))
+                .collect();
+            pts.extend(
+                part.iter()
+                    .rev()
+                    .map(|b| format!("{:.1},{:.1}", sx.x(b.start), y(b.min))),
+            );
+            let _ = write!(
+                out,
+                "<polygon class=\"band\" points=\"{}\"/>",
+                pts.join(" ")
+            );
+        }
+    }
     for (class, s, stepped) in [
         ("sp-heat", &h.setpoint_heat, true),
         ("sp-cool", &h.setpoint_cool, true),
