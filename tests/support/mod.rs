@@ -11,6 +11,7 @@ pub mod broker;
 pub mod browser;
 pub mod client;
 pub mod daemon;
+pub mod http;
 pub mod replay;
 pub mod tls;
 
