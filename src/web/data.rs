@@ -241,11 +241,19 @@ impl CloudLedger {
         self.rows.iter().filter(|r| r.kind == "sent")
     }
 
-    /// Messages and bytes sent.
+    /// Messages sent (from the per-day totals, so exact) and their bytes (from the rows read,
+    /// so short of the truth when [`truncated`](Self::truncated)).
     pub fn sent_totals(&self) -> (usize, usize) {
-        self.sent().fold((0, 0), |(n, b), r| {
-            (n + 1, b + r.payload.as_ref().map_or(0, Vec::len))
-        })
+        let bytes = self
+            .sent()
+            .map(|r| r.payload.as_ref().map_or(0, Vec::len))
+            .sum();
+        (self.count("sent") as usize, bytes)
+    }
+
+    /// More rows were in the period than [`LEDGER_ROWS`]: only the newest were read.
+    pub fn truncated(&self) -> bool {
+        self.rows.len() >= LEDGER_ROWS
     }
 
     /// Rows of `kind`, counted through the per-day totals.
@@ -355,5 +363,41 @@ mod tests {
         assert_eq!(Range::parse("30d"), Some(Range::Month));
         assert_eq!(Range::parse("2w"), None);
         assert_eq!(Range::Year.step(), Some(Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn counts_come_from_the_totals_and_bytes_from_the_rows() {
+        let row = |kind: &str, payload: Option<&str>| AuditRow {
+            time: UnixMillis(0),
+            cloud: "c".into(),
+            field: None,
+            kind: kind.into(),
+            detail: String::new(),
+            payload: payload.map(|p| p.as_bytes().to_vec()),
+        };
+        let total = |kind: &str, field: &str, count| DayTotal {
+            day: "1970-01-01".into(),
+            cloud: "c".into(),
+            field: field.into(),
+            kind: kind.into(),
+            count,
+        };
+        let c = CloudLedger {
+            name: "c".into(),
+            rows: vec![row("sent", Some("abc")), row("withheld", None)],
+            // As if a withheld run had been stored as one row with a count of 40.
+            totals: vec![
+                total("sent", "-", 1),
+                total("withheld", "lock.door", 40),
+                total("included", "lock.state", 1),
+            ],
+        };
+        assert_eq!(c.sent_totals(), (1, 3));
+        assert!(!c.truncated());
+        let s = received_sentence(&c);
+        assert_eq!(
+            s,
+            "c received 1 messages (3 bytes) carrying lock.state 1×; 40 values withheld, 0 commands refused"
+        );
     }
 }

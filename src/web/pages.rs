@@ -160,6 +160,8 @@ pub struct CloudSection {
     pub per_field: Vec<FieldDay>,
     pub messages: Vec<Message>,
     pub policy: String,
+    /// Only the newest [`super::data::LEDGER_ROWS`] rows were read: bytes are a lower bound.
+    pub truncated: bool,
 }
 
 /// Messages listed with their bytes per cloud, the newest.
@@ -175,16 +177,19 @@ impl CloudSection {
         local: Local,
     ) -> Self {
         let (sent, bytes) = c.sent_totals();
-        let mut per_day: Vec<(String, usize, usize)> = Vec::new();
+        // Messages per day from the totals; bytes from the rows read.
+        let mut per_day: Vec<(String, usize, usize)> = c
+            .totals
+            .iter()
+            .filter(|t| t.kind == "sent")
+            .map(|t| (t.day.clone(), t.count as usize, 0))
+            .collect();
         for r in c.sent() {
             let day = Local::new(0).date(Local::new(0).day(r.time));
             let len = r.payload.as_ref().map_or(0, Vec::len);
             match per_day.iter_mut().find(|d| d.0 == day) {
-                Some(d) => {
-                    d.1 += 1;
-                    d.2 += len;
-                }
-                None => per_day.push((day, 1, len)),
+                Some(d) => d.2 += len,
+                None => per_day.push((day, 0, len)),
             }
         }
         per_day.sort();
@@ -246,6 +251,7 @@ impl CloudSection {
                 })
                 .collect(),
             policy,
+            truncated: c.truncated(),
         }
     }
 }
