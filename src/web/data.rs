@@ -316,8 +316,9 @@ pub fn received_sentence(c: &CloudLedger) -> String {
     }
     let listed: Vec<String> = fields.iter().map(|(f, n)| format!("{f} {n}×")).collect();
     format!(
-        "{} received {messages} messages ({bytes} bytes){}; {} values withheld, {} commands refused",
+        "{} received {messages} message{} ({bytes} bytes){}; {} values withheld, {} commands refused",
         c.name,
+        if messages == 1 { "" } else { "s" },
         if listed.is_empty() {
             String::new()
         } else {
@@ -397,7 +398,7 @@ mod tests {
         let s = received_sentence(&c);
         assert_eq!(
             s,
-            "c received 1 messages (3 bytes) carrying lock.state 1×; 40 values withheld, 0 commands refused"
+            "c received 1 message (3 bytes) carrying lock.state 1×; 40 values withheld, 0 commands refused"
         );
     }
 }
