@@ -6,6 +6,7 @@
 #          systemd        systemd-analyze, for scripts/check-systemd.sh
 #          openssl        test certificates for the TLS tests
 #          tzdata         /usr/share/zoneinfo, for [daemon] time_zone and the DST tests
+#          chromium       headless browser that loads the web page in tests/web.rs (+ a font)
 #          python3-jsonschema  validates Alexa payloads against Amazon's schema (skipped when
 #                         `import jsonschema` already works, e.g. from pip)
 #   package: lintian, and cargo-deb (pinned: $cargo_deb_version, `cargo install --locked`, about
@@ -25,7 +26,7 @@ if [ ${#groups[@]} -eq 0 ]; then
   [ "${HEARTH_SKIP_ARM:-0}" = 1 ] || groups+=(arm)
 fi
 
-host_pkgs="mosquitto systemd openssl ca-certificates tzdata"
+host_pkgs="mosquitto systemd openssl ca-certificates tzdata chromium fonts-dejavu-core"
 arm_pkgs="rustc-web cargo-web libstd-rust-web-dev qemu-user-static curl ca-certificates
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
           gcc-arm-linux-gnueabihf libc6-dev-armhf-cross binutils-arm-linux-gnueabihf"

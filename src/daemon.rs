@@ -165,6 +165,8 @@ pub struct Running {
     clouds: crate::cloud::CloudTasks,
     /// The local MQTT interface; `None` without an `[mqtt]` section.
     mqtt: Option<crate::mqtt::MqttTask>,
+    /// The web page's server and its address; `None` when off or its port was taken.
+    web: Option<(tokio::task::JoinHandle<()>, std::net::SocketAddr)>,
     pub state: watch::Receiver<hearth_model::HouseState>,
     pub commands: mpsc::Sender<crate::house::CommandRequest>,
     pub sim: Option<hearth_hardware::SimHandle>,
@@ -201,6 +203,11 @@ pub async fn start_with_clock(
         .await
         .context("checking the [mqtt] files")?
         .context("setting up the local MQTT interface")?;
+    let web_cfg = cfg.clone();
+    let web = tokio::task::spawn_blocking(move || crate::web::prepare(&web_cfg))
+        .await
+        .context("checking the [web] files")?
+        .map_err(|e| anyhow::anyhow!("setting up the web page: {e}"))?;
     let (hardware, sim) =
         hearth_hardware::open(&cfg.hardware, &cfg.simulator).context("opening the hardware")?;
     let history =
@@ -256,6 +263,18 @@ pub async fn start_with_clock(
             clock,
         })
     });
+    let web = match web {
+        Some(web) => {
+            let live = crate::web::Live {
+                state: state_rx.clone(),
+                mqtt: mqtt.as_ref().map(crate::mqtt::MqttTask::link_watch),
+                clouds: clouds.links.clone(),
+            };
+            let src = crate::web::sources(&cfg);
+            web.spawn(src, live, clock, shutdown.subscribe()).await
+        }
+        None => None,
+    };
 
     Ok(Running {
         shutdown,
@@ -264,6 +283,7 @@ pub async fn start_with_clock(
         poller,
         history,
         mqtt,
+        web,
         clouds,
         state: state_rx,
         commands: cmd_tx,
@@ -291,6 +311,11 @@ impl Running {
     /// The local MQTT link state (connected, counters); `None` without an `[mqtt]` section.
     pub fn mqtt_link(&self) -> Option<crate::mqtt::LinkState> {
         self.mqtt.as_ref().map(crate::mqtt::MqttTask::link)
+    }
+
+    /// Where the web page listens, if it does.
+    pub fn web_addr(&self) -> Option<std::net::SocketAddr> {
+        self.web.as_ref().map(|(_, addr)| *addr)
     }
 
     /// The first essential task that is no longer running. Every one of them runs until
@@ -354,6 +379,7 @@ impl Running {
             poller,
             history,
             mqtt,
+            web,
             clouds,
             commands,
             ..
@@ -385,6 +411,10 @@ impl Running {
             // and history is flushed.
             if let Some(mqtt) = mqtt {
                 mqtt.stop().await;
+            }
+            // The page saw shutdown too; connections still open are cut here.
+            if let Some((task, _)) = web {
+                task.abort();
             }
             for f in &failures {
                 tracing::error!("{f}");

@@ -114,5 +114,24 @@ pub fn describe(cfg: &Config) -> String {
             cfg.ledger.path.display()
         );
     }
+    let w = &cfg.web;
+    let _ = writeln!(
+        s,
+        "  web page:   {}",
+        if w.enabled {
+            format!(
+                "{}://{}/ ({})",
+                if w.tls.is_some() { "https" } else { "http" },
+                w.listen,
+                if w.password_file.is_some() {
+                    "password required"
+                } else {
+                    "no password: this machine only"
+                }
+            )
+        } else {
+            "off".to_owned()
+        }
+    );
     s
 }

@@ -19,6 +19,10 @@ pub fn run(path: &Path) -> ExitCode {
                 }
                 return ExitCode::from(super::EXIT_CONFIG);
             }
+            if let Err(e) = crate::web::prepare(&cfg) {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(super::EXIT_CONFIG);
+            }
             println!("{}: ok", path.display());
             print!("{}", crate::summary::describe(&cfg));
             // Root reads everything; say what the service (User=hearth) would be refused.

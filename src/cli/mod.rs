@@ -10,7 +10,8 @@ mod check_config;
 pub mod doctor;
 mod history;
 mod outputs_off;
-mod policy;
+pub(crate) mod policy;
+mod report;
 mod run;
 mod sign;
 
@@ -129,6 +130,19 @@ pub enum Command {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// What the full feed and each cloud's view reveal (presence, routine), per day.
+    Report {
+        /// Start: a time ago ("7d") or an RFC 3339 time.
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// Only this cloud (its `name` in [[cloud]]).
+        #[arg(long)]
+        cloud: Option<String>,
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Read a password from stdin and print the line for [web] password_file.
+    WebPassword,
     /// The privacy policy: explain it in words, or hash a voice PIN for it.
     Policy {
         #[command(subcommand)]
@@ -201,6 +215,12 @@ pub fn main() -> ExitCode {
             limit,
             config,
         } => audit::run(&config, cloud.as_deref(), &since, limit),
+        Command::Report {
+            since,
+            cloud,
+            config,
+        } => report::run(&config, &since, cloud.as_deref()),
+        Command::WebPassword => web_password(),
         Command::Policy { action } => match action {
             PolicyAction::Explain { config } => policy::explain(&config),
             PolicyAction::HashPin => policy::hash_pin(),
@@ -222,6 +242,25 @@ fn quiet_on_closed_pipe() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+}
+
+/// `hearthd web-password`: the password from stdin, hashed, as the password file's line.
+fn web_password() -> ExitCode {
+    let mut input = String::new();
+    if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input) {
+        eprintln!("error: cannot read the password from stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = input.trim_end_matches(['\n', '\r']);
+    if password.chars().count() < 8 {
+        eprintln!(
+            "error: give a password of at least 8 characters on stdin, e.g. \
+             `hearthd web-password > /etc/hearth/web-password && chmod 600 /etc/hearth/web-password`"
+        );
+        return ExitCode::FAILURE;
+    }
+    println!("{}", crate::web::auth::PasswordHash::line_for(password));
+    ExitCode::SUCCESS
 }
 
 /// Load a config for a CLI command, printing the error and returning the exit code on failure.

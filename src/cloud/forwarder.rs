@@ -225,9 +225,8 @@ impl Forwarder {
         let now = self.now();
         let policy = &mut self.policy;
         // A voice PIN is checked with PBKDF2 (100 000 rounds): never on an async worker.
-        let (inbound, decisions) = crate::offload::off_worker(|| {
-            policy.handle_inbound(&directive.payload, &state, now)
-        });
+        let (inbound, decisions) =
+            crate::offload::off_worker(|| policy.handle_inbound(&directive.payload, &state, now));
         self.save_guard();
         match inbound {
             Inbound::Reply(m) => self.emit(vec![m], decisions),

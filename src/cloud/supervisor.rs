@@ -40,6 +40,8 @@ pub struct CloudTasks {
     ledger: Option<LedgerTask>,
     /// Where local MQTT sends `policy_explain` / `policy_reload` / `audit`.
     pub requests: mpsc::Sender<PolicyRequest>,
+    /// Each cloud's name and link state (for the web page).
+    pub links: Vec<(String, watch::Receiver<connection::LinkState>)>,
 }
 
 impl CloudTasks {
@@ -95,11 +97,13 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
     let ledger = ledger_task.as_ref().map(LedgerTask::ledger);
     let mut tasks = Vec::new();
     let mut entries = Vec::new();
+    let mut links = Vec::new();
     for (i, cfg) in clouds.iter().enumerate() {
         let policy = cfg
             .build_policy(i)
             .map_err(|issues| anyhow::anyhow!("cloud[{i}]: invalid policy: {issues:?}"))?;
         let (link, conn) = connection::spawn(cfg, shutdown.clone());
+        links.push((cfg.name.clone(), link.state.clone()));
         let (ptx, prx) = mpsc::channel(1);
         let io = ForwarderIo {
             link,
@@ -134,6 +138,7 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
         tasks,
         ledger: ledger_task,
         requests: req_tx,
+        links,
     })
 }
 

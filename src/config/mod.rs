@@ -47,6 +47,9 @@ pub struct Config {
     /// the config) at the key's line. `None` for a config not parsed from text.
     #[serde(skip)]
     pub source: Option<std::sync::Arc<ConfigSource>>,
+    /// The read-only web page (on by default, on 127.0.0.1 only).
+    #[serde(default)]
+    pub web: crate::web::WebConfig,
 }
 
 /// The file a config was read from, and its text.
@@ -68,6 +71,7 @@ pub const SECTION_ORDER: &[&str] = &[
     "mqtt",
     "cloud",
     "ledger",
+    "web",
 ];
 
 impl Config {
@@ -91,6 +95,7 @@ impl Config {
             issues.extend(mqtt.validate());
         }
         issues.extend(crate::cloud::config::validate_all(&self.cloud));
+        issues.extend(self.web.validate());
         issues
     }
 }

@@ -267,6 +267,11 @@ impl MqttTask {
         self.join.abort();
     }
 
+    /// The link state as it changes (for the web page).
+    pub fn link_watch(&self) -> watch::Receiver<LinkState> {
+        self.link.clone()
+    }
+
     /// Stop taking messages, publish `offline` (retained) and disconnect cleanly. The caller
     /// bounds the time (`daemon.shutdown_timeout`).
     pub async fn stop(self) {

@@ -8,9 +8,12 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod broker;
+pub mod browser;
 pub mod client;
 pub mod cloud;
 pub mod daemon;
+pub mod http;
+pub mod replay;
 pub mod tls;
 
 pub use broker::Broker;

@@ -14,7 +14,7 @@ mod thermal;
 
 pub use config::{InitialBolt, SimulatorConfig};
 pub use lock::SimLock;
-pub use script::{ScriptStep, SimAction, SimFault};
+pub use script::{ScriptStep, SimAction, SimFault, routine};
 pub use thermal::{OutdoorProfile, Thermal};
 
 use crate::{Hardware, HardwareError, SensorError, check_interlock};

@@ -128,6 +128,40 @@ impl Script {
     }
 }
 
+/// A scripted routine of `days` days from a local midnight that falls on `first_weekday`
+/// (0 = Monday): on weekdays unlock 07:30, out 08:05 (door open, closed, key lock 08:07),
+/// back 17:40 (key unlock, door open, closed), key lock for the night 22:30; on Saturdays
+/// the same morning and night, out 10:00–12:00; Sundays at home. Returns the steps and the
+/// scripted empty periods (from the door closing behind the last one out to the unlock on
+/// return), both as offsets from the start.
+pub fn routine(first_weekday: u8, days: u32) -> (Vec<ScriptStep>, Vec<(Duration, Duration)>) {
+    let hm =
+        |day: u32, h: u64, m: u64| Duration::from_secs(u64::from(day) * 86_400 + h * 3600 + m * 60);
+    let mut steps = Vec::new();
+    let mut empty = Vec::new();
+    let mut step = |after, action| steps.push(ScriptStep { after, action });
+    for day in 0..days {
+        let weekday = (u32::from(first_weekday) + day) % 7;
+        let trip = match weekday {
+            0..=4 => Some(((8, 5), (17, 40))),
+            5 => Some(((10, 0), (12, 0))),
+            _ => None,
+        };
+        step(hm(day, 7, 30), SimAction::KeyUnlock);
+        if let Some(((oh, om), (bh, bm))) = trip {
+            step(hm(day, oh, om), SimAction::OpenDoor);
+            step(hm(day, oh, om + 1), SimAction::CloseDoor);
+            step(hm(day, oh, om + 2), SimAction::KeyLock);
+            step(hm(day, bh, bm), SimAction::KeyUnlock);
+            step(hm(day, bh, bm + 1), SimAction::OpenDoor);
+            step(hm(day, bh, bm + 2), SimAction::CloseDoor);
+            empty.push((hm(day, oh, om + 1), hm(day, bh, bm)));
+        }
+        step(hm(day, 22, 30), SimAction::KeyLock);
+    }
+    (steps, empty)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +193,17 @@ mod tests {
         assert_eq!(s.pop_due(at(7200)).unwrap().action, SimAction::CloseDoor);
         assert_eq!(s.pop_due(at(7200)).unwrap().action, SimAction::LockJam);
         assert_eq!(s.next_due(), None);
+    }
+
+    #[test]
+    fn the_routine_has_weekday_and_saturday_trips() {
+        // Starting on a Friday: Fri trip, Sat short trip, Sun at home.
+        let (steps, empty) = routine(4, 3);
+        assert_eq!(empty.len(), 2);
+        assert_eq!(empty[0].0, Duration::from_secs(8 * 3600 + 6 * 60));
+        assert_eq!(empty[1].1, Duration::from_secs(86_400 + 12 * 3600));
+        assert_eq!(steps.len(), 2 * 8 + 2);
+        assert_eq!(steps.last().unwrap().action, SimAction::KeyLock);
     }
 
     #[test]

@@ -1,0 +1,91 @@
+//! `hearthd report`: the web page's "What it reveals" and sharing summary in the terminal —
+//! what the full feed and each cloud's view give away, per day, with the rules in words.
+//!
+//! Read-only, like `hearthd audit`: it opens history and the ledger without writing.
+
+use super::{config_or_exit, print_or_fail};
+use crate::web::{data, reveal};
+use hearth_model::UnixMillis;
+use std::fmt::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(config: &Path, since: &str, cloud: Option<&str>) -> ExitCode {
+    let cfg = match config_or_exit(config) {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
+    };
+    let result = (|| -> Result<String, String> {
+        if let Some(name) = cloud
+            && !cfg.cloud.iter().any(|c| c.name == name)
+        {
+            let names: Vec<&str> = cfg.cloud.iter().map(|c| c.name.as_str()).collect();
+            return Err(format!(
+                "--cloud {name}: no such [[cloud]] in {}; configured: {}",
+                config.display(),
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        }
+        let now = UnixMillis::now();
+        let since =
+            hearth_history::format::parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
+        let src = crate::web::sources(&cfg);
+        let r = reveal::reveal(&src, since, now, cloud)?;
+        let ledgers = data::ledger(&src, since)?;
+        Ok(render(&r, &ledgers, cloud))
+    })();
+    print_or_fail(result)
+}
+
+/// The report text.
+pub fn render(r: &reveal::Reveal, ledgers: &[data::CloudLedger], only: Option<&str>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "What each view reveals, {} to {}\n",
+        r.local.day_label(r.first_day),
+        r.local.day_label(r.last_day)
+    );
+    for v in r.views() {
+        let _ = writeln!(out, "from {}: {}", v.name, r.sentence(v));
+    }
+    let views: Vec<_> = r.views().collect();
+    let per_view: Vec<_> = views
+        .iter()
+        .map(|v| v.inference.days(r.local, r.first_day, r.last_day))
+        .collect();
+    out.push('\n');
+    let _ = write!(out, "{:<15}", "day");
+    for v in &views {
+        let _ = write!(out, "  {:<28}", v.name);
+    }
+    out.push('\n');
+    for i in 0..per_view.first().map_or(0, Vec::len) {
+        let _ = write!(out, "{:<15}", per_view[0][i].label);
+        for days in &per_view {
+            let d = &days[i];
+            let mut cell: Vec<String> = d.empty.iter().map(|e| format!("empty {e}")).collect();
+            cell.extend(d.bed.iter().map(|b| format!("bed {b}")));
+            let text = if cell.is_empty() {
+                "-".to_owned()
+            } else {
+                cell.join("; ")
+            };
+            let _ = write!(out, "  {text:<28}");
+        }
+        out.push('\n');
+    }
+    out.push_str("\nsent to each cloud\n");
+    for c in ledgers.iter().filter(|c| only.is_none_or(|n| n == c.name)) {
+        let _ = writeln!(out, "  {}", data::received_sentence(c));
+    }
+    out.push_str("\nthe rules\n");
+    for rule in hearth_infer::Rule::ALL {
+        let _ = writeln!(out, "  {}: {}", rule.name(), rule.text());
+    }
+    out
+}
