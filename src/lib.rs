@@ -11,6 +11,7 @@ pub mod house;
 pub mod ledger;
 pub mod logging;
 pub mod mqtt;
+pub mod persist;
 pub mod policy_requests;
 pub mod record;
 pub mod shutdown;

@@ -15,6 +15,7 @@
 mod commands;
 mod connection;
 mod publish;
+mod refusals;
 mod requests;
 mod sim;
 
@@ -95,7 +96,14 @@ pub fn prepare(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
         max_temp: cfg.thermostat.cool_setpoint_max,
         humidity: measures_humidity(&cfg.hardware),
         sw_version: env!("CARGO_PKG_VERSION").to_owned(),
+        unlock_code: secrets.codes().contains_key(hearth_api::HA_CLIENT),
     });
+    if !secrets.codes().is_empty() && mqtt.tls.is_none() {
+        tracing::warn!(
+            "unlock codes are configured but mqtt.tls is not: the codes cross the local \
+             network in clear text; use a TLS listener on the broker"
+        );
+    }
     let (client, eventloop) = connection::client(opts);
     Ok(Some(Prepared {
         cfg: mqtt.clone(),
@@ -170,8 +178,21 @@ impl Prepared {
         ));
         let replies = tokio::spawn(publish::run_replies(publisher.clone(), replies_rx));
 
+        let lockouts_path = crate::persist::lockouts_path(&history_path);
+        let mut guard = CommandGuard::new(secrets, io.clock.started_at(), cfg.command_max_age);
+        match crate::persist::load_lockouts(&lockouts_path) {
+            Ok(table) => guard.codes().restore(table),
+            Err(e) => tracing::warn!("unlock-code lockouts not restored: {e}"),
+        }
+        let refusals = refusals::Refusals::new(
+            topics.refusal_event(),
+            replies_tx.clone(),
+            Some(io.history.clone()),
+        );
         let intake = Intake {
-            guard: CommandGuard::new(secrets, io.clock.started_at(), cfg.command_max_age),
+            guard,
+            refusals,
+            lockouts_path,
             requests: requests::Requests {
                 topics: topics.clone(),
                 state: io.state,
@@ -239,6 +260,9 @@ impl MqttTask {
 struct Intake {
     topics: Topics,
     guard: CommandGuard,
+    refusals: refusals::Refusals,
+    /// Where the unlock-code lockouts are kept across restarts.
+    lockouts_path: std::path::PathBuf,
     house: mpsc::Sender<CommandRequest>,
     replies: mpsc::Sender<Reply>,
     requests: requests::Requests,
@@ -271,15 +295,26 @@ impl Intake {
             return;
         }
         match incoming {
-            Incoming::Command(target) => commands::handle(
-                target,
-                &p.payload,
-                &self.topics,
-                &mut self.guard,
-                &self.house,
-                &self.replies,
-                now,
-            ),
+            Incoming::Command(target) => {
+                commands::handle(
+                    target,
+                    &p.payload,
+                    &self.topics,
+                    &mut self.guard,
+                    &self.house,
+                    &self.replies,
+                    &self.refusals,
+                    now,
+                );
+                if let Some(table) = self.guard.codes().take_changed()
+                    && let Err(e) = crate::persist::save_lockouts(&self.lockouts_path, &table)
+                {
+                    tracing::warn!(
+                        "cannot save the unlock-code lockouts to {}: {e}",
+                        self.lockouts_path.display()
+                    );
+                }
+            }
             Incoming::Request(op) => self.requests.handle(op, &p.payload, &self.replies, now),
             Incoming::UnknownRequest(op) => {
                 let rejected = hearth_api::unknown_request(&op, &p.payload, &self.topics);

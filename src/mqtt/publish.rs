@@ -1,6 +1,7 @@
-//! Everything hearth publishes on the local broker: the retained availability, thermostat and
-//! lock state and Home Assistant discovery (all published again on every new connection), and
-//! the replies to commands and requests.
+//! Everything hearth publishes on the local broker: the retained availability, thermostat,
+//! lock and faults state and Home Assistant discovery (all published again on every new
+//! connection), and the replies to commands and requests (and refusal events, queued like
+//! replies).
 //!
 //! Nothing is queued while the broker is away: a publish is only handed to rumqttc while the
 //! link is up, and after a reconnect the CURRENT state is published, never a backlog of old
@@ -133,6 +134,9 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
     let mut session = 0;
     let mut last_thermostat: Option<Vec<u8>> = None;
     let mut last_lock: Option<Vec<u8>> = None;
+    let mut last_faults: Option<Vec<u8>> = None;
+    // The per-entity configs of older versions are handed over once per run (see below).
+    let mut legacy_cleared = false;
     loop {
         let (connected, now_session) = {
             let l = link.borrow_and_update();
@@ -142,6 +146,7 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
             session = now_session;
             last_thermostat = None;
             last_lock = None;
+            last_faults = None;
             r.publisher.subscribe(&r.subscriptions).await;
             r.publisher
                 .publish(
@@ -150,7 +155,11 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
                     true,
                 )
                 .await;
-            publish_discovery(&r).await;
+            if !legacy_cleared {
+                legacy_cleared = migrate_legacy_discovery(&r).await;
+            } else {
+                publish_discovery(&r).await;
+            }
         }
         if connected {
             let state = r.state.borrow_and_update().clone();
@@ -170,6 +179,14 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
             {
                 last_lock = Some(lock);
             }
+            let faults = hearth_api::faults_json(&state);
+            if last_faults.as_ref() != Some(&faults)
+                && r.publisher
+                    .publish(r.topics.faults_state(), faults.clone(), true)
+                    .await
+            {
+                last_faults = Some(faults);
+            }
         }
         tokio::select! {
             biased;
@@ -181,19 +198,34 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Publish the discovery configs (retained), or clear them when discovery is off. A config
-/// topic hearth does not use (humidity without a humidity sensor) is cleared too, so an
-/// entity from an older setup does not linger in Home Assistant.
+/// Publish the device discovery config (retained), or clear it when discovery is off.
 async fn publish_discovery(r: &Retained) {
-    let messages = match &r.discovery {
-        Some(opts) => hearth_api::discovery_messages(&r.topics, opts),
+    let payload = match &r.discovery {
+        Some(opts) => serde_json::to_vec(&hearth_api::device_discovery(&r.topics, opts))
+            .expect("JSON values serialize"),
         None => Vec::new(),
     };
-    for topic in hearth_api::discovery_config_topics(&r.topics) {
-        let payload = match messages.iter().find(|(t, _)| *t == topic) {
-            Some((_, config)) => serde_json::to_vec(config).expect("JSON values serialize"),
-            None => Vec::new(),
-        };
-        r.publisher.publish(&topic, payload, true).await;
+    r.publisher
+        .publish(&hearth_api::device_config_topic(&r.topics), payload, true)
+        .await;
+}
+
+/// Home Assistant's migration from per-entity to device discovery, which keeps entity ids
+/// and history: `migrate_discovery` on each old topic, then the device config, then the old
+/// topics cleared. Once per run (a repeat only makes Home Assistant log a harmless
+/// "conflicting discovery" warning). Returns whether every message was handed over.
+async fn migrate_legacy_discovery(r: &Retained) -> bool {
+    let legacy = hearth_api::legacy_config_topics(&r.topics);
+    let mut all = true;
+    if r.discovery.is_some() {
+        let migrate = serde_json::to_vec(&hearth_api::migrate_payload()).expect("JSON");
+        for topic in &legacy {
+            all &= r.publisher.publish(topic, migrate.clone(), true).await;
+        }
     }
+    publish_discovery(r).await;
+    for topic in &legacy {
+        all &= r.publisher.publish(topic, Vec::new(), true).await;
+    }
+    all
 }

@@ -48,9 +48,13 @@ pub mod code {
     pub const UNLOCK_DISABLED: &str = "unlock_disabled";
     /// `<base>/request/<op>` with an op hearth does not have.
     pub const UNKNOWN_REQUEST: &str = "unknown_request";
+    /// An unlock with a code that does not match the client's code hash.
+    pub const WRONG_CODE: &str = "wrong_code";
+    /// Too many wrong codes: codes from this client are not checked until the lockout ends.
+    pub const LOCKED_OUT: &str = "locked_out";
 
     /// Every code above, for documentation and tests.
-    pub const ALL: [&str; 20] = [
+    pub const ALL: [&str; 22] = [
         PAYLOAD_TOO_LARGE,
         INVALID_UTF8,
         INVALID_JSON,
@@ -71,6 +75,8 @@ pub mod code {
         BUSY,
         UNLOCK_DISABLED,
         UNKNOWN_REQUEST,
+        WRONG_CODE,
+        LOCKED_OUT,
     ];
 }
 

@@ -1,11 +1,12 @@
-//! Home Assistant discovery payloads checked against the configuration keys Home Assistant
-//! documents for each MQTT platform (climate, lock, sensor, binary_sensor, and the shared
-//! entity/device/origin schemas). HA silently drops keys it does not know, so a typo would
-//! otherwise only show up as a missing feature in the UI.
+//! Home Assistant discovery payloads checked against the configuration keys of Home
+//! Assistant's MQTT integration (read from homeassistant/components/mqtt: the device
+//! discovery schema, each platform's schema — climate, lock, sensor, binary_sensor, event —
+//! and the shared entity/device/origin/availability schemas). HA silently drops keys it does
+//! not know, so a typo would otherwise only show up as a missing feature in the UI.
 
 use hearth_api::{
     AVAILABILITY_OFFLINE, AVAILABILITY_ONLINE, DiscoveryOptions, HA_CLIENT, Topics,
-    discovery_config_topics, discovery_messages,
+    device_config_topic, device_discovery, legacy_config_topics, migrate_payload,
 };
 use serde_json::Value;
 use std::collections::HashSet;
@@ -39,8 +40,7 @@ const COMMON: &[&str] = &[
     "json_attr_t",
     "json_attributes_template",
     "json_attr_tpl",
-    "object_id",
-    "obj_id",
+    "default_entity_id",
     "unique_id",
     "uniq_id",
     "name",
@@ -216,6 +216,62 @@ const BINARY_SENSOR: &[&str] = &[
     "val_tpl",
 ];
 
+/// HA `event` platform keys.
+const EVENT: &[&str] = &[
+    "device_class",
+    "dev_cla",
+    "event_types",
+    "evt_typ",
+    "state_topic",
+    "stat_t",
+    "value_template",
+    "val_tpl",
+];
+
+/// Keys of the device discovery message itself (`DEVICE_DISCOVERY_SCHEMA`).
+const DEVICE_MESSAGE: &[&str] = &[
+    "dev",
+    "device",
+    "o",
+    "origin",
+    "cmps",
+    "components",
+    "availability",
+    "avty",
+    "availability_mode",
+    "avty_mode",
+    "availability_topic",
+    "avty_t",
+    "availability_template",
+    "avty_tpl",
+    "payload_available",
+    "pl_avail",
+    "payload_not_available",
+    "pl_not_avail",
+    "state_topic",
+    "stat_t",
+    "command_topic",
+    "cmd_t",
+    "qos",
+    "encoding",
+    "e",
+];
+
+/// Keys of one entry of an `availability` list.
+const AVAILABILITY_ITEM: &[&str] = &[
+    "topic",
+    "t",
+    "payload_available",
+    "pl_avail",
+    "payload_not_available",
+    "pl_not_avail",
+    "value_template",
+    "val_tpl",
+];
+
+/// The key every component of a device message needs.
+const COMPONENT: &[&str] = &["platform", "p"];
+
 /// HA device registry keys (`MQTT_ENTITY_DEVICE_INFO_SCHEMA`).
 const DEVICE: &[&str] = &[
     "configuration_url",
@@ -245,17 +301,14 @@ const DEVICE: &[&str] = &[
 /// HA origin keys (`MQTT_ORIGIN_INFO_SCHEMA`).
 const ORIGIN: &[&str] = &["name", "sw_version", "sw", "support_url", "url"];
 
-fn opts(humidity: bool) -> DiscoveryOptions {
+fn opts(humidity: bool, unlock_code: bool) -> DiscoveryOptions {
     DiscoveryOptions {
         min_temp: 5.0,
         max_temp: 35.0,
         humidity,
         sw_version: "0.1.0".into(),
+        unlock_code,
     }
-}
-
-fn component_of(topic: &str) -> &str {
-    topic.split('/').nth(1).unwrap()
 }
 
 fn assert_keys_known(what: &str, obj: &Value, allowed: &[&[&str]]) {
@@ -268,67 +321,114 @@ fn assert_keys_known(what: &str, obj: &Value, allowed: &[&[&str]]) {
     }
 }
 
+fn components(msg: &Value) -> &serde_json::Map<String, Value> {
+    msg["cmps"].as_object().unwrap()
+}
+
+fn cmp<'a>(msg: &'a Value, key: &str) -> &'a Value {
+    components(msg)
+        .get(key)
+        .unwrap_or_else(|| panic!("no component {key}"))
+}
+
 #[test]
-fn every_payload_uses_only_keys_home_assistant_knows() {
+fn the_device_message_uses_only_keys_home_assistant_knows() {
     let topics = Topics::new("hearth", "homeassistant");
-    let msgs = discovery_messages(&topics, &opts(true));
-    assert_eq!(msgs.len(), 5);
-    for (topic, payload) in &msgs {
-        let specific = match component_of(topic) {
+    let msg = device_discovery(&topics, &opts(true, true));
+    assert_keys_known("device message", &msg, &[DEVICE_MESSAGE]);
+    assert_keys_known("dev", &msg["dev"], &[DEVICE]);
+    assert_keys_known("o", &msg["o"], &[ORIGIN]);
+    assert!(msg["o"]["name"].is_string(), "origin.name is required");
+    for a in msg["availability"].as_array().unwrap() {
+        assert_keys_known("availability", a, &[AVAILABILITY_ITEM]);
+    }
+    assert_eq!(components(&msg).len(), 7);
+    for (key, c) in components(&msg) {
+        let specific = match c["platform"].as_str().unwrap() {
             "climate" => CLIMATE,
             "lock" => LOCK,
             "sensor" => SENSOR,
             "binary_sensor" => BINARY_SENSOR,
-            other => panic!("unexpected component {other}"),
+            "event" => EVENT,
+            other => panic!("unexpected platform {other}"),
         };
-        assert_keys_known(topic, payload, &[COMMON, specific]);
-        assert_keys_known(&format!("{topic} device"), &payload["device"], &[DEVICE]);
-        assert_keys_known(&format!("{topic} origin"), &payload["origin"], &[ORIGIN]);
+        assert_keys_known(key, c, &[COMMON, COMPONENT, specific]);
+        if let Some(list) = c.get("availability") {
+            for a in list.as_array().unwrap() {
+                assert_keys_known(key, a, &[AVAILABILITY_ITEM]);
+            }
+        }
+        // Component keys are used by HA as object ids: its allowed characters only.
+        assert!(
+            key.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'),
+            "{key}"
+        );
     }
 }
 
 #[test]
 fn every_entity_has_identity_device_and_availability() {
     let topics = Topics::new("home/hearth", "ha");
-    let msgs = discovery_messages(&topics, &opts(true));
+    assert_eq!(device_config_topic(&topics), "ha/device/home_hearth/config");
+    let msg = device_discovery(&topics, &opts(true, false));
+    assert!(!msg["dev"]["identifiers"].as_array().unwrap().is_empty());
+    assert_eq!(
+        msg["availability"],
+        serde_json::json!([{"topic": "home/hearth/availability",
+            "payload_available": AVAILABILITY_ONLINE, "payload_not_available": AVAILABILITY_OFFLINE}])
+    );
     let mut unique_ids = HashSet::new();
-    for (topic, p) in &msgs {
-        // <prefix>/<component>/<node_id>/<object_id>/config with HA's allowed characters.
-        let parts: Vec<&str> = topic.split('/').collect();
-        assert_eq!(parts.len(), 5, "{topic}");
-        assert_eq!(parts[0], "ha");
-        assert_eq!(parts[2], "home_hearth");
-        assert_eq!(parts[4], "config");
-        for id in [parts[2], parts[3]] {
-            assert!(
-                id.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
-                "{topic}"
-            );
-        }
-        assert!(unique_ids.insert(p["unique_id"].as_str().unwrap().to_owned()));
-        assert!(!p["device"]["identifiers"].as_array().unwrap().is_empty());
-        assert!(p["origin"]["name"].is_string(), "origin.name is required");
-        assert_eq!(p["availability_topic"], "home/hearth/availability");
-        assert_eq!(p["payload_available"], AVAILABILITY_ONLINE);
-        assert_eq!(p["payload_not_available"], AVAILABILITY_OFFLINE);
-        assert!(p["name"].is_string());
+    for (key, c) in components(&msg) {
+        assert!(unique_ids.insert(c["unique_id"].as_str().unwrap().to_owned()));
+        assert_eq!(c["unique_id"], format!("home_hearth_{key}"));
+        // `default_entity_id` (HA 2025.10+; `object_id` stops working in 2026.4).
+        assert_eq!(
+            c["default_entity_id"],
+            format!("{}.home_hearth_{key}", c["platform"].as_str().unwrap())
+        );
+        assert!(c.get("object_id").is_none());
+        assert!(c["name"].is_string());
     }
 }
 
-fn by_component<'a>(msgs: &'a [(String, Value)], object: &str) -> &'a Value {
-    &msgs
-        .iter()
-        .find(|(t, _)| t.split('/').nth(3) == Some(object))
-        .unwrap_or_else(|| panic!("no {object}"))
-        .1
+#[test]
+fn legacy_topics_are_the_old_per_entity_ones_with_the_same_object_ids() {
+    let topics = Topics::new("hearth", "homeassistant");
+    let legacy = legacy_config_topics(&topics);
+    assert_eq!(
+        legacy,
+        [
+            "homeassistant/climate/hearth/thermostat/config",
+            "homeassistant/lock/hearth/lock/config",
+            "homeassistant/sensor/hearth/temperature/config",
+            "homeassistant/sensor/hearth/humidity/config",
+            "homeassistant/binary_sensor/hearth/door/config",
+        ]
+    );
+    // HA migrates an entity when the device message has a component of the same platform
+    // under the old topic's object id.
+    let msg = device_discovery(&topics, &opts(true, false));
+    for t in &legacy {
+        let parts: Vec<&str> = t.split('/').collect();
+        assert_eq!(cmp(&msg, parts[3])["platform"], parts[1], "{t}");
+    }
+    assert_eq!(
+        migrate_payload(),
+        serde_json::json!({"migrate_discovery": true})
+    );
+}
+
+fn command(template: &str, value: &str) -> Value {
+    serde_json::from_str(&template.replace("{{ value }}", value)).unwrap()
 }
 
 #[test]
 fn climate_reads_state_and_sends_hearth_commands() {
     let topics = Topics::new("hearth", "homeassistant");
-    let msgs = discovery_messages(&topics, &opts(true));
-    let c = by_component(&msgs, "thermostat");
+    let msg = device_discovery(&topics, &opts(true, false));
+    let c = cmp(&msg, "thermostat");
+    assert_eq!(c["platform"], "climate");
     assert_eq!(
         c["modes"],
         serde_json::json!(["off", "heat", "cool", "heat_cool", "fan_only"])
@@ -349,63 +449,137 @@ fn climate_reads_state_and_sends_hearth_commands() {
         "current_humidity_topic",
         "action_topic",
         "temperature_state_topic",
+        "json_attributes_topic",
     ] {
         assert_eq!(c[key], "hearth/thermostat/state", "{key}");
     }
     assert_eq!(c["min_temp"], 5.0);
     assert_eq!(c["max_temp"], 35.0);
+    // The single target temperature never depends on HA's (possibly stale) mode.
+    let t = c["temperature_command_template"].as_str().unwrap();
+    assert!(!t.contains("this.") && !t.contains("state"), "{t}");
     assert_eq!(
-        c["current_temperature_template"],
-        "{{ value_json.temperature }}"
+        command(t, "23"),
+        serde_json::json!({"setpoint": 23, "client": HA_CLIENT})
     );
     assert_eq!(
-        c["temperature_low_command_template"],
-        format!("{{\"setpoint_heat\":{{{{ value }}}},\"client\":\"{HA_CLIENT}\"}}")
+        command(
+            c["temperature_low_command_template"].as_str().unwrap(),
+            "18"
+        ),
+        serde_json::json!({"setpoint_heat": 18, "client": HA_CLIENT})
+    );
+    assert_eq!(
+        command(
+            c["temperature_high_command_template"].as_str().unwrap(),
+            "26"
+        ),
+        serde_json::json!({"setpoint_cool": 26, "client": HA_CLIENT})
+    );
+    // Faults: no temperature, and the action reads `off`.
+    assert!(
+        c["current_temperature_template"]
+            .as_str()
+            .unwrap()
+            .contains("value_json.faults")
+    );
+    assert!(
+        c["action_template"]
+            .as_str()
+            .unwrap()
+            .contains("value_json.faults")
     );
 }
 
 #[test]
-fn lock_sensors_and_door() {
+fn lock_with_and_without_an_unlock_code() {
     let topics = Topics::new("hearth", "homeassistant");
-    let msgs = discovery_messages(&topics, &opts(true));
-    let lock = by_component(&msgs, "lock");
+    let msg = device_discovery(&topics, &opts(true, false));
+    let lock = cmp(&msg, "lock");
     assert_eq!(lock["command_topic"], "hearth/lock/set");
     assert_eq!(lock["state_topic"], "hearth/lock/state");
-    let pl: Value = serde_json::from_str(lock["payload_lock"].as_str().unwrap()).unwrap();
-    assert_eq!(pl, serde_json::json!({"action":"lock","client":HA_CLIENT}));
-    let pu: Value = serde_json::from_str(lock["payload_unlock"].as_str().unwrap()).unwrap();
-    assert_eq!(pu["action"], "unlock");
+    assert!(lock.get("code_format").is_none(), "opt-in only");
+    let tpl = lock["command_template"].as_str().unwrap();
+    // Without a code the `{% if code %}` part is left out.
+    let no_code = tpl
+        .replace("{{ value }}", "lock")
+        .replace(r#"{% if code %},"code":{{ code | tojson }}{% endif %}"#, "");
+    assert_eq!(
+        serde_json::from_str::<Value>(&no_code).unwrap(),
+        serde_json::json!({"action": "lock", "client": HA_CLIENT})
+    );
+    let with_code = tpl
+        .replace("{{ value }}", "unlock")
+        .replace("{% if code %}", "")
+        .replace("{% endif %}", "")
+        .replace("{{ code | tojson }}", "\"4711\"");
+    assert_eq!(
+        serde_json::from_str::<Value>(&with_code).unwrap(),
+        serde_json::json!({"action": "unlock", "client": HA_CLIENT, "code": "4711"})
+    );
+    for (k, v) in [
+        ("state_locking", "locking"),
+        ("state_unlocking", "unlocking"),
+        ("state_jammed", "jammed"),
+    ] {
+        assert_eq!(lock[k], v);
+    }
+    assert!(
+        lock["value_template"]
+            .as_str()
+            .unwrap()
+            .contains("value_json.motion")
+    );
+    let coded = device_discovery(&topics, &opts(true, true));
+    assert_eq!(cmp(&coded, "lock")["code_format"], r"^\d{4,12}$");
+}
 
-    let t = by_component(&msgs, "temperature");
+#[test]
+fn sensors_door_problem_and_refusal() {
+    let topics = Topics::new("hearth", "homeassistant");
+    let msg = device_discovery(&topics, &opts(true, false));
+    let t = cmp(&msg, "temperature");
     assert_eq!(t["device_class"], "temperature");
     assert_eq!(t["unit_of_measurement"], "°C");
     assert_eq!(t["state_class"], "measurement");
-    let h = by_component(&msgs, "humidity");
+    // Unavailable while hearth is offline or the sensor is faulted.
+    assert_eq!(t["availability_mode"], "all");
+    let avty = t["availability"].as_array().unwrap();
+    assert_eq!(avty.len(), 2);
+    assert_eq!(avty[1]["topic"], "hearth/thermostat/state");
+    let h = cmp(&msg, "humidity");
     assert_eq!(h["device_class"], "humidity");
     assert_eq!(h["unit_of_measurement"], "%");
 
-    let d = by_component(&msgs, "door");
+    let d = cmp(&msg, "door");
     assert_eq!(d["device_class"], "door");
-    assert_eq!(d["payload_on"], "open");
-    assert_eq!(d["payload_off"], "closed");
+    assert_eq!(
+        (d["payload_on"].clone(), d["payload_off"].clone()),
+        ("open".into(), "closed".into())
+    );
     assert_eq!(d["state_topic"], "hearth/lock/state");
+
+    let p = cmp(&msg, "problem");
+    assert_eq!(p["platform"], "binary_sensor");
+    assert_eq!(p["device_class"], "problem");
+    assert_eq!(p["state_topic"], "hearth/faults/state");
+    assert_eq!(p["json_attributes_topic"], "hearth/faults/state");
+
+    let r = cmp(&msg, "refusal");
+    assert_eq!(r["platform"], "event");
+    assert_eq!(r["state_topic"], "hearth/event/refusal");
+    assert_eq!(r["event_types"], serde_json::json!(["refused"]));
 }
 
 #[test]
 fn no_humidity_sensor_without_humidity() {
     let topics = Topics::new("hearth", "homeassistant");
-    let msgs = discovery_messages(&topics, &opts(false));
-    assert_eq!(msgs.len(), 4);
-    assert!(!msgs.iter().any(|(t, _)| t.contains("/humidity/")));
-    let c = by_component(&msgs, "thermostat");
-    assert!(c.get("current_humidity_topic").is_none());
-    // The clearing list still covers it, so a sensor swap removes the stale entity.
-    let all = discovery_config_topics(&topics);
+    let msg = device_discovery(&topics, &opts(false, false));
+    assert_eq!(components(&msg).len(), 6);
+    assert!(components(&msg).get("humidity").is_none());
     assert!(
-        all.iter()
-            .any(|t| t == "homeassistant/sensor/hearth/humidity/config")
+        cmp(&msg, "thermostat")
+            .get("current_humidity_topic")
+            .is_none()
     );
-    for (t, _) in &msgs {
-        assert!(all.contains(t), "{t}");
-    }
 }

@@ -279,6 +279,7 @@ fn gen_state() -> impl Strategy<Value = HouseState> {
                         }
                     }),
                     faults: Vec::new(),
+                    motion: None,
                 },
             },
         )
