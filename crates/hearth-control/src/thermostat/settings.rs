@@ -78,8 +78,12 @@ impl Settings {
         let gap = cfg.auto_min_gap;
         let push_cool_up = |n: &mut Settings| {
             let mut up = round_milli(n.setpoint_heat + gap);
-            while up - gap < n.setpoint_heat {
-                up = up.next_up();
+            if up - gap < n.setpoint_heat {
+                // Rounding went down: take the exact sum, then step past float error.
+                up = n.setpoint_heat + gap;
+                while up - gap < n.setpoint_heat {
+                    up = up.next_up();
+                }
             }
             let ok = up <= cfg.cool_setpoint_max;
             if ok {
