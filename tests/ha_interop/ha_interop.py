@@ -322,7 +322,7 @@ async def scenario(args, tmp, res):
         "origin": {"name": "hearthd"}, "device_class": "temperature", "unit_of_measurement": "°C",
     }, retain=True)
 
-    procs["hass"] = start([args.hass, "-c", ha_config(tmp, http_port), "--skip-pip"], logs["hass"])
+    procs["hass"] = start([args.python, "-m", "homeassistant", "-c", ha_config(tmp, http_port), "--skip-pip"], logs["hass"])
     hearth_cfg = hearth_config(tmp, broker_port)
     async with aiohttp.ClientSession() as session:
         ha = HomeAssistant(session, http_port)
@@ -475,7 +475,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hearthd", required=True)
     ap.add_argument("--mosquitto", required=True)
-    ap.add_argument("--hass", required=True)
+    ap.add_argument("--python", required=True, help="the Home Assistant venv's python")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="hearth-ha-interop-")
     res = Results()

@@ -10,11 +10,14 @@
 # minutes on two busy cores; later runs start in seconds).
 #
 # Run by hand:  bash tests/ha_interop/run.sh
-# From scripts/test.sh: when HEARTH_HA_INTEROP=1 (see README "Home Assistant").
+# From scripts/test.sh: its `ha` step, unless HEARTH_HA_INTEROP=0 (see README "Home Assistant").
 set -euo pipefail
 
 HA_VERSION=2025.4.4
+# Pins from that release's manifests: the MQTT integration's client and the frontend (Home
+# Assistant will not leave recovery mode without it).
 PAHO_VERSION=2.1.0
+FRONTEND_VERSION=20250411.0
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cache="${HEARTH_HA_CACHE:-$HOME/.cache/hearth-ha-interop}"
@@ -36,7 +39,8 @@ find_python() {
     return 1
 }
 
-if [[ ! -x "$venv/bin/hass" ]]; then
+# A venv cannot be moved (its scripts name its path), so a finished one is marked instead.
+if [[ ! -f "$venv/.hearth-complete" ]]; then
     python="$(find_python || true)"
     if [[ -z "$python" ]] && command -v apt-get >/dev/null 2>&1; then
         echo "ha_interop: no Python 3.13 found; trying Debian's python3.13 package"
@@ -50,21 +54,22 @@ if [[ ! -x "$venv/bin/hass" ]]; then
     fi
     echo "ha_interop: installing Home Assistant $HA_VERSION with $python into $venv (first run only)"
     mkdir -p "$cache"
-    rm -rf "$venv.tmp"
-    "$python" -m venv "$venv.tmp"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
     wheels="$cache/wheel-$HA_VERSION"
     mkdir -p "$wheels"
-    "$venv.tmp/bin/pip" download -q --no-deps -d "$wheels" "homeassistant==$HA_VERSION"
+    "$venv/bin/pip" download -q --no-deps -d "$wheels" "homeassistant==$HA_VERSION"
     # Home Assistant's own pins: without them pip backtracks for a long time.
-    "$venv.tmp/bin/python" - "$wheels" "$cache/constraints-$HA_VERSION.txt" <<'PY'
+    "$venv/bin/python" - "$wheels" "$cache/constraints-$HA_VERSION.txt" <<'PY'
 import pathlib, sys, zipfile
 wheel = next(pathlib.Path(sys.argv[1]).glob("homeassistant-*.whl"))
 with zipfile.ZipFile(wheel) as z:
     pathlib.Path(sys.argv[2]).write_bytes(z.read("homeassistant/package_constraints.txt"))
 PY
-    "$venv.tmp/bin/pip" install -q -c "$cache/constraints-$HA_VERSION.txt" \
-        "$wheels"/homeassistant-*.whl "paho-mqtt==$PAHO_VERSION"
-    mv "$venv.tmp" "$venv"
+    "$venv/bin/pip" install -q -c "$cache/constraints-$HA_VERSION.txt" \
+        "$wheels"/homeassistant-*.whl "paho-mqtt==$PAHO_VERSION" \
+        "home-assistant-frontend==$FRONTEND_VERSION"
+    touch "$venv/.hearth-complete"
 fi
 
 cargo build -q --bin hearthd --manifest-path "$root/Cargo.toml"
@@ -72,4 +77,4 @@ target="$(cargo metadata --format-version 1 --no-deps --manifest-path "$root/Car
     "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 mosquitto="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 exec "$venv/bin/python" "$here/ha_interop.py" \
-    --hearthd "$target/debug/hearthd" --mosquitto "$mosquitto" --hass "$venv/bin/hass"
+    --hearthd "$target/debug/hearthd" --mosquitto "$mosquitto" --python "$venv/bin/python"

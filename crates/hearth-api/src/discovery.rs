@@ -128,7 +128,7 @@ pub fn device_discovery(topics: &Topics, opts: &DiscoveryOptions) -> Value {
     }
     add("door", "binary_sensor", "Door", door(topics));
     add("problem", "binary_sensor", "Problem", problem(topics));
-    add("refusal", "event", "Last refusal", refusal(topics));
+    add("last_refusal", "event", "Last refusal", refusal(topics));
     json!({
         "dev": {
             "identifiers": [node],

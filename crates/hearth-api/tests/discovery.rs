@@ -565,7 +565,7 @@ fn sensors_door_problem_and_refusal() {
     assert_eq!(p["state_topic"], "hearth/faults/state");
     assert_eq!(p["json_attributes_topic"], "hearth/faults/state");
 
-    let r = cmp(&msg, "refusal");
+    let r = cmp(&msg, "last_refusal");
     assert_eq!(r["platform"], "event");
     assert_eq!(r["state_topic"], "hearth/event/refusal");
     assert_eq!(r["event_types"], serde_json::json!(["refused"]));
