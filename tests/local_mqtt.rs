@@ -1046,3 +1046,61 @@ async fn tls_with_a_password_from_a_file_connects_and_a_wrong_password_does_not(
     assert!(log.contains("refused"), "{log}");
     assert!(!log.contains("connected to the local MQTT broker"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thermostat_settings_survive_a_restart_and_refusals_are_logged_at_info() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = TestConfig::new(broker.port())
+        .history_path(dir.path().join("history.db"))
+        .thermostat("mode = \"heat\"");
+    let mut daemon = Daemon::start(&config);
+    let mut c = observer(&broker, "restart").await;
+    // Home Assistant's set_temperature with hvac_mode: the mode, then `setpoint`.
+    c.request(
+        "hearth/thermostat/set",
+        r#"{"mode":"cool","client":"home_assistant"}"#,
+    )
+    .await;
+    assert_ok(
+        &c.request(
+            "hearth/thermostat/set",
+            r#"{"setpoint":23.5,"fan":"on","client":"home_assistant"}"#,
+        )
+        .await,
+        "setpoint",
+    );
+    assert_error(
+        &c.request("hearth/thermostat/set", r#"{"setpoint_cool":99}"#)
+            .await,
+        "setpoint_out_of_range",
+        "out of range",
+    );
+    daemon.sigterm();
+    assert!(daemon.wait_exit(scaled(Duration::from_secs(6))).success());
+    let log = daemon.log();
+    assert!(
+        log.contains("command refused") && log.contains("setpoint_out_of_range"),
+        "{log}"
+    );
+    assert!(dir.path().join("thermostat.json").exists());
+
+    c.clear();
+    let _again = Daemon::start(&config);
+    let state = c
+        .wait_for("restored state", startup_timeout(), |m| {
+            m.topic == THERMOSTAT_STATE && m.json()["mode"] == "cool"
+        })
+        .await
+        .json();
+    assert_eq!(
+        (
+            state["mode"].clone(),
+            state["fan"].clone(),
+            state["setpoint_cool"].clone(),
+            state["setpoint_heat"].clone()
+        ),
+        ("cool".into(), "on".into(), 23.5.into(), 20.0.into()),
+        "{state}"
+    );
+}
