@@ -173,10 +173,14 @@ impl Prepared {
                 discovery,
                 state: io.state.clone(),
                 rediscover: rediscover.clone(),
+                migrated_marker: crate::persist::state_dir(&history_path)
+                    .join("ha-discovery-migrated"),
             },
             tasks_stop,
         ));
         let replies = tokio::spawn(publish::run_replies(publisher.clone(), replies_rx));
+        let (events_tx, events_rx) = mpsc::channel(publish::EVENT_QUEUE);
+        let events = tokio::spawn(publish::run_events(publisher.clone(), events_rx));
 
         let lockouts_path = crate::persist::lockouts_path(&history_path);
         let mut guard = CommandGuard::new(secrets, io.clock.started_at(), cfg.command_max_age);
@@ -184,11 +188,8 @@ impl Prepared {
             Ok(table) => guard.codes().restore(table),
             Err(e) => tracing::warn!("unlock-code lockouts not restored: {e}"),
         }
-        let refusals = refusals::Refusals::new(
-            topics.refusal_event(),
-            replies_tx.clone(),
-            Some(io.history.clone()),
-        );
+        let refusals =
+            refusals::Refusals::new(topics.refusal_event(), events_tx, Some(io.history.clone()));
         let intake = Intake {
             guard,
             refusals,
@@ -217,6 +218,7 @@ impl Prepared {
             let _ = tasks_stop_tx.send(true);
             let _ = retained.await;
             replies.abort();
+            events.abort();
             if publisher.connected() {
                 publisher
                     .publish(

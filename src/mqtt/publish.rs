@@ -95,6 +95,17 @@ pub async fn run_replies(publisher: Publisher, mut queue: mpsc::Receiver<Reply>)
     }
 }
 
+/// Refusal events waiting to be published (see `refusals.rs`); when full, new ones are
+/// dropped.
+pub const EVENT_QUEUE: usize = 256;
+
+/// Publish refusal events (not retained) in order; unlike replies, a drop is not counted.
+pub async fn run_events(publisher: Publisher, mut queue: mpsc::Receiver<Reply>) {
+    while let Some((topic, payload)) = queue.recv().await {
+        publisher.publish(&topic, payload, false).await;
+    }
+}
+
 /// Queue a reply without waiting. A full queue drops it: the client times out and asks
 /// again, which is better than stalling the command intake.
 pub fn queue_reply(queue: &mpsc::Sender<Reply>, topic: impl Into<String>, payload: Vec<u8>) {
@@ -124,6 +135,8 @@ pub struct Retained {
     pub state: watch::Receiver<HouseState>,
     /// Fired when Home Assistant comes online and wants the discovery configs again.
     pub rediscover: Arc<Notify>,
+    /// Present once the per-entity configs of older versions have been handed over.
+    pub migrated_marker: std::path::PathBuf,
 }
 
 /// Keep the broker's retained topics current: on every new session subscribe and publish
@@ -135,8 +148,8 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
     let mut last_thermostat: Option<Vec<u8>> = None;
     let mut last_lock: Option<Vec<u8>> = None;
     let mut last_faults: Option<Vec<u8>> = None;
-    // The per-entity configs of older versions are handed over once per run (see below).
-    let mut legacy_cleared = false;
+    // The per-entity configs of older versions are handed over once (see below).
+    let mut legacy_cleared = r.migrated_marker.exists();
     loop {
         let (connected, now_session) = {
             let l = link.borrow_and_update();
@@ -157,6 +170,9 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
                 .await;
             if !legacy_cleared {
                 legacy_cleared = migrate_legacy_discovery(&r).await;
+                if legacy_cleared && let Err(e) = std::fs::write(&r.migrated_marker, b"") {
+                    tracing::debug!("cannot write {}: {e}", r.migrated_marker.display());
+                }
             } else {
                 publish_discovery(&r).await;
             }
@@ -212,8 +228,9 @@ async fn publish_discovery(r: &Retained) {
 
 /// Home Assistant's migration from per-entity to device discovery, which keeps entity ids
 /// and history: `migrate_discovery` on each old topic, then the device config, then the old
-/// topics cleared. Once per run (a repeat only makes Home Assistant log a harmless
-/// "conflicting discovery" warning). Returns whether every message was handed over.
+/// topics cleared. Once (a marker file beside the history database remembers it; a repeat
+/// would only make Home Assistant log "conflicting discovery" warnings). Returns whether
+/// every message was handed over.
 async fn migrate_legacy_discovery(r: &Retained) -> bool {
     let legacy = hearth_api::legacy_config_topics(&r.topics);
     let mut all = true;

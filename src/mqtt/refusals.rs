@@ -6,7 +6,7 @@
 //! What a refusal says comes from the reply's code and message, which never echo a
 //! signature or an unlock code. This file never decides whether a command is refused.
 
-use super::publish::{Reply, queue_reply};
+use super::publish::Reply;
 use hearth_api::CommandTarget;
 use hearth_history::{Event, EventKind, HistoryHandle};
 use hearth_model::{Source, UnixMillis};
@@ -63,9 +63,14 @@ impl Refusals {
         self.announce(what(target), client, code, message);
     }
 
+    /// Best effort, on a queue of its own: under a flood of refused commands the events
+    /// that do not fit are dropped (the replies and the event log still have them), and
+    /// they never take room from replies.
     fn announce(&self, what: &str, client: Option<&str>, code: &str, message: &str) {
         let payload = hearth_api::refusal_event_json(what, client, code, message);
-        queue_reply(&self.events, self.topic.clone(), payload);
+        if self.events.try_send((self.topic.clone(), payload)).is_err() {
+            tracing::debug!("refusal event dropped: too many waiting");
+        }
     }
 }
 
