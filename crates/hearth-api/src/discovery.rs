@@ -248,6 +248,8 @@ fn lock(topics: &Topics, opts: &DiscoveryOptions) -> Value {
         "state_unlocking": "unlocking",
         "state_jammed": "jammed",
         "optimistic": false,
+        // Commands (and so a code) are never retained on the broker.
+        "retain": false,
     });
     if opts.unlock_code {
         merge(&mut c, json!({ "code_format": CODE_FORMAT }));

@@ -499,6 +499,7 @@ fn lock_with_and_without_an_unlock_code() {
     assert_eq!(lock["command_topic"], "hearth/lock/set");
     assert_eq!(lock["state_topic"], "hearth/lock/state");
     assert!(lock.get("code_format").is_none(), "opt-in only");
+    assert_eq!(lock["retain"], false, "a code must never be retained");
     let tpl = lock["command_template"].as_str().unwrap();
     // Without a code the `{% if code %}` part is left out.
     let no_code = tpl
