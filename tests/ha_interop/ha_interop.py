@@ -93,6 +93,15 @@ class Mqtt:
         p = self.retained.get(topic)
         return json.loads(p) if p else None
 
+    def wait_json(self, topic, pred, timeout=10.0):
+        """The latest JSON on `topic` once `pred` holds (or the latest, after `timeout`)."""
+        end = time.monotonic() + timeout
+        while True:
+            v = self.json(topic)
+            if (v is not None and pred(v)) or time.monotonic() > end:
+                return v
+            time.sleep(0.05)
+
     def publish(self, topic, payload, retain=False):
         self.c.publish(topic, json.dumps(payload) if not isinstance(payload, (bytes, str)) else payload, qos=1, retain=retain).wait_for_publish()
 
@@ -369,7 +378,7 @@ async def scenario(args, tmp, res):
                                     {"entity_id": E["climate"], "hvac_mode": "cool", "temperature": 23})
             ok, why = await ha.wait(E["climate"], lambda s: s["state"] == "cool" and s["attributes"].get("temperature") == 23,
                                     "cool at 23")
-            after = probe.json(f"{BASE}/thermostat/state")
+            after = probe.wait_json(f"{BASE}/thermostat/state", lambda v: v["mode"] == "cool")
             res.check("set_temperature(hvac_mode=cool, temperature=23) sets the cool setpoint",
                       st == 200 and ok and after["setpoint_cool"] == 23 and after["setpoint_heat"] == before["setpoint_heat"],
                       f"{st} {txt[:200]} {why} {after}")
