@@ -784,6 +784,18 @@ async fn discovery_configs_arrive_and_home_assistant_can_lock() {
             .is_some()
     );
 
+    // The faults topic is retained state like the others.
+    let faults = c
+        .wait_for("faults", startup_timeout(), |m| {
+            m.topic == "hearth/faults/state"
+        })
+        .await
+        .json();
+    assert!(
+        faults["faults"].is_array() && faults["problem"].is_boolean(),
+        "{faults}"
+    );
+
     // Home Assistant restarts: its birth message brings the config again.
     c.clear();
     c.publish("homeassistant/status", "online", false).await;
@@ -812,17 +824,6 @@ async fn discovery_configs_arrive_and_home_assistant_can_lock() {
     assert_eq!(event["event_type"], "refused");
     assert_eq!(event["code"], "unlock_disabled");
     assert_eq!(event["client"], "home_assistant");
-    // The faults topic is retained state like the others.
-    let faults = c
-        .wait_for("faults", reply_timeout(), |m| {
-            m.topic == "hearth/faults/state"
-        })
-        .await
-        .json();
-    assert!(
-        faults["faults"].is_array() && faults["problem"].is_boolean(),
-        "{faults}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
