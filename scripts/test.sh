@@ -5,6 +5,8 @@
 #   fmt       cargo fmt --all --check
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   test      cargo test --workspace, on this machine
+#   ha        tests/ha_interop/run.sh: a real Home Assistant against hearthd (skips, saying why,
+#             without a Python 3.13; HEARTH_HA_INTEROP=0 skips it)
 #   systemd   scripts/check-systemd.sh: unit syntax, sysusers, hardening exposure <= 4.0
 #   package   scripts/package.sh host: release build, the amd64 .deb (cargo-deb), lintian; install,
 #             doctor + daemon as `hearth`, upgrade and purge on this machine (root or sudo)
@@ -76,6 +78,11 @@ echo "HEARTH_ALEXA_SCHEMA=${HEARTH_ALEXA_SCHEMA:-<unset: schema not found next t
 step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step test cargo test --workspace
+if [ "${HEARTH_HA_INTEROP:-1}" = 1 ]; then
+  step ha bash tests/ha_interop/run.sh
+else
+  skip ha "HEARTH_HA_INTEROP=0"
+fi
 if command -v systemd-analyze >/dev/null; then
   step systemd bash scripts/check-systemd.sh
 else

@@ -214,7 +214,9 @@ pub async fn start_with_clock(
         crate::record::HistoryTask::spawn(&cfg.history).context("opening the history database")?;
 
     let now = clock.now().into_std();
-    let thermostat = Thermostat::new(cfg.thermostat.clone(), now);
+    let mut thermostat = Thermostat::new(cfg.thermostat.clone(), now);
+    let settings_path = crate::persist::thermostat_path(&cfg.history.path);
+    restore_settings(&mut thermostat, &settings_path, now);
     let lock = LockController::new(cfg.lock.clone());
     let house = House::new(thermostat, lock, history.recorder(), clock);
 
@@ -239,6 +241,10 @@ pub async fn start_with_clock(
         shutdown: shutdown.subscribe(),
     };
     let house = tokio::spawn(house.run(io));
+    tokio::spawn(crate::persist::keep_thermostat(
+        settings_path,
+        state_rx.clone(),
+    ));
     let cloud_inputs = crate::cloud::CloudInputs {
         clouds: cfg.cloud.clone(),
         ledger_path: cfg.ledger.path.clone(),
@@ -301,6 +307,22 @@ pub const ESSENTIAL_TASKS: [&str; 5] = [
     "the local MQTT interface",
     "a cloud task",
 ];
+
+/// The last accepted thermostat settings replace the config's start values; a file that
+/// cannot be read or no longer fits the config's bounds leaves the config's values.
+fn restore_settings(thermostat: &mut Thermostat, path: &std::path::Path, now: std::time::Instant) {
+    match crate::persist::load_thermostat(path) {
+        Ok(None) => {}
+        Ok(Some(saved)) => match thermostat.apply(&saved, now) {
+            Ok(()) => tracing::info!(path = %path.display(), "thermostat settings restored"),
+            Err(r) => tracing::warn!(
+                "saved thermostat settings in {} do not fit the config ({r}); starting from the config's values",
+                path.display()
+            ),
+        },
+        Err(e) => tracing::warn!("{e}; starting from the config's thermostat values"),
+    }
+}
 
 impl Running {
     /// Where policy requests (explain, reload, audit) go; for the local MQTT interface.

@@ -387,12 +387,17 @@ async fn malformed_commands_get_their_error_code_and_touch_nothing() {
         1,
         "accepted commands besides the marker: {accepted:?}"
     );
-    // Controller refusals are logged as refused, parse errors never reach the house.
+    // Every refused command is in the event log: the controllers' refusals (recorded by the
+    // house) and the parse errors that never reached it (recorded by the intake).
     let refused = events
         .iter()
         .filter(|e| e["kind"] == "command_refused")
         .count();
-    assert_eq!(refused, 3, "{events:?}");
+    let commands = table
+        .iter()
+        .filter(|(topic, _, _)| *topic == "hearth/thermostat/set" || *topic == "hearth/lock/set")
+        .count();
+    assert_eq!(refused, commands, "{events:?}");
     drop(daemon);
 }
 
@@ -639,39 +644,48 @@ async fn after_a_broker_outage_hearth_reconnects_and_republishes_current_state()
     );
 }
 
-/// The entities hearth announces and a key each must point at the right topic.
-const DISCOVERY: [(&str, &str, &str); 5] = [
+/// Home Assistant's one device-discovery message for hearth.
+const DEVICE_CONFIG: &str = "homeassistant/device/hearth/config";
+
+/// The per-entity config topics of older hearth versions, handed over and cleared at start.
+const LEGACY: [&str; 5] = [
+    "homeassistant/climate/hearth/thermostat/config",
+    "homeassistant/lock/hearth/lock/config",
+    "homeassistant/sensor/hearth/temperature/config",
+    "homeassistant/sensor/hearth/humidity/config",
+    "homeassistant/binary_sensor/hearth/door/config",
+];
+
+/// The components hearth announces (key, platform) and a key each must point at the right topic.
+const COMPONENTS: [(&str, &str, &str, &str); 7] = [
     (
-        "homeassistant/climate/hearth/thermostat/config",
+        "thermostat",
+        "climate",
         "mode_command_topic",
         "hearth/thermostat/set",
     ),
+    ("lock", "lock", "command_topic", "hearth/lock/set"),
+    ("temperature", "sensor", "state_topic", THERMOSTAT_STATE),
+    ("humidity", "sensor", "state_topic", THERMOSTAT_STATE),
+    ("door", "binary_sensor", "state_topic", LOCK_STATE),
     (
-        "homeassistant/lock/hearth/lock/config",
-        "command_topic",
-        "hearth/lock/set",
+        "problem",
+        "binary_sensor",
+        "state_topic",
+        "hearth/faults/state",
     ),
     (
-        "homeassistant/sensor/hearth/temperature/config",
+        "last_refusal",
+        "event",
         "state_topic",
-        THERMOSTAT_STATE,
-    ),
-    (
-        "homeassistant/sensor/hearth/humidity/config",
-        "state_topic",
-        THERMOSTAT_STATE,
-    ),
-    (
-        "homeassistant/binary_sensor/hearth/door/config",
-        "state_topic",
-        LOCK_STATE,
+        "hearth/event/refusal",
     ),
 ];
 
 /// Keys each component's config must have (Home Assistant's required and hearth's own).
-fn component_keys(topic: &str) -> &'static [&'static str] {
-    match topic.split('/').nth(1) {
-        Some("climate") => &[
+fn component_keys(platform: &str) -> &'static [&'static str] {
+    match platform {
+        "climate" => &[
             "mode_command_topic",
             "mode_state_topic",
             "modes",
@@ -683,79 +697,131 @@ fn component_keys(topic: &str) -> &'static [&'static str] {
             "min_temp",
             "max_temp",
         ],
-        Some("lock") => &[
+        "lock" => &[
             "command_topic",
+            "command_template",
             "state_topic",
             "payload_lock",
             "payload_unlock",
             "value_template",
         ],
-        Some("sensor") => &[
+        "sensor" => &[
             "state_topic",
             "value_template",
             "device_class",
             "unit_of_measurement",
         ],
-        Some("binary_sensor") => &[
+        "binary_sensor" => &[
             "state_topic",
             "value_template",
             "payload_on",
             "payload_off",
             "device_class",
         ],
-        other => panic!("unexpected component {other:?}"),
+        "event" => &["state_topic", "event_types"],
+        other => panic!("unexpected platform {other:?}"),
     }
 }
 
-async fn check_discovery(c: &mut TestClient) -> Vec<Value> {
-    let mut configs = Vec::new();
-    for (topic, key, target) in DISCOVERY {
-        let m = c
-            .wait_for(topic, startup_timeout(), |m| {
-                m.topic == topic && !m.payload.is_empty()
-            })
-            .await;
-        let config = m.json();
-        assert!(config.is_object(), "{topic}: {config}");
-        for k in component_keys(topic).iter().chain(&[
-            "name",
-            "unique_id",
-            "device",
-            "availability_topic",
-        ]) {
-            assert!(config.get(*k).is_some(), "{topic} lacks `{k}`: {config}");
-        }
-        assert_eq!(config[key], target, "{topic}");
-        assert_eq!(config["availability_topic"], AVAILABILITY, "{topic}");
-        configs.push(config);
+async fn check_discovery(c: &mut TestClient) -> Value {
+    let m = c
+        .wait_for(DEVICE_CONFIG, startup_timeout(), |m| {
+            m.topic == DEVICE_CONFIG && !m.payload.is_empty()
+        })
+        .await;
+    let config = m.json();
+    for k in ["dev", "o", "cmps", "availability"] {
+        assert!(
+            config.get(k).is_some(),
+            "device config lacks `{k}`: {config}"
+        );
     }
-    configs
+    assert_eq!(config["availability"][0]["topic"], AVAILABILITY);
+    for (key, platform, k, target) in COMPONENTS {
+        let cmp = &config["cmps"][key];
+        assert_eq!(cmp["platform"], platform, "{key}: {config}");
+        for want in
+            component_keys(platform)
+                .iter()
+                .chain(&["name", "unique_id", "default_entity_id"])
+        {
+            assert!(cmp.get(*want).is_some(), "{key} lacks `{want}`: {cmp}");
+        }
+        assert_eq!(cmp[k], target, "{key}");
+    }
+    config
+}
+
+/// Home Assistant's rendering of the lock's command template without a code.
+fn lock_payload(lock: &Value, action: &str) -> String {
+    let tpl = lock["command_template"].as_str().unwrap();
+    tpl.replace("{{ value }}", action)
+        .replace(r#"{% if code %},"code":{{ code | tojson }}{% endif %}"#, "")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_configs_arrive_and_home_assistant_can_lock() {
     let broker = Broker::start();
+    // An older hearth's per-entity config, still retained on the broker.
+    let mut c = TestClient::connect(broker.port(), "home-assistant").await;
+    c.publish(LEGACY[2], r#"{"name":"Temperature"}"#, true)
+        .await;
     let _daemon = Daemon::start(&TestConfig::new(broker.port()));
-    let mut c = observer(&broker, "home-assistant").await;
     c.subscribe("homeassistant/#").await;
-    let configs = check_discovery(&mut c).await;
+    c.subscribe("hearth/#").await;
+    let config = check_discovery(&mut c).await;
+    // The old topics are handed over (`migrate_discovery`), then cleared.
+    for topic in LEGACY {
+        c.wait_for(topic, startup_timeout(), |m| {
+            m.topic == topic && m.payload.is_empty()
+        })
+        .await;
+    }
+    assert!(
+        c.take_seen(|m| m.topic == LEGACY[0] && m.text().contains("migrate_discovery"))
+            .is_some()
+    );
 
-    // Home Assistant restarts: its birth message brings every config again.
+    // The faults topic is retained state like the others.
+    let faults = c
+        .wait_for("faults", startup_timeout(), |m| {
+            m.topic == "hearth/faults/state"
+        })
+        .await
+        .json();
+    assert!(
+        faults["faults"].is_array() && faults["problem"].is_boolean(),
+        "{faults}"
+    );
+
+    // Home Assistant restarts: its birth message brings the config again.
     c.clear();
     c.publish("homeassistant/status", "online", false).await;
     check_discovery(&mut c).await;
 
-    // The lock entity's own payloads work as announced: lock yes, unlock refused.
-    let lock = &configs[1];
+    // The lock entity's own payloads work as announced: lock yes, unlock refused (no code
+    // is configured), and the refusal is announced for Home Assistant's event entity.
+    let lock = &config["cmps"]["lock"];
+    assert!(lock.get("code_format").is_none());
     let command_topic = lock["command_topic"].as_str().unwrap();
-    let payload_lock = lock["payload_lock"].as_str().unwrap();
-    let payload_unlock = lock["payload_unlock"].as_str().unwrap();
-    assert_ok(&c.request(command_topic, payload_lock).await, "HA lock");
+    assert_ok(
+        &c.request(command_topic, lock_payload(lock, "lock")).await,
+        "HA lock",
+    );
     assert_error(
-        &c.request(command_topic, payload_unlock).await,
+        &c.request(command_topic, lock_payload(lock, "unlock")).await,
         "unlock_disabled",
         "HA unlock",
     );
+    let event = c
+        .wait_for("refusal event", reply_timeout(), |m| {
+            m.topic == "hearth/event/refusal" && !m.retain
+        })
+        .await
+        .json();
+    assert_eq!(event["event_type"], "refused");
+    assert_eq!(event["code"], "unlock_disabled");
+    assert_eq!(event["client"], "home_assistant");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -791,7 +857,7 @@ async fn sigterm_publishes_offline_and_exits_zero_and_discovery_can_be_switched_
     c.clear();
     let config = TestConfig::new(broker.port()).mqtt("[mqtt.discovery]\nenabled = false");
     let _daemon = Daemon::start(&config);
-    for (topic, _, _) in DISCOVERY {
+    for topic in LEGACY.into_iter().chain([DEVICE_CONFIG]) {
         c.wait_for(topic, startup_timeout(), |m| {
             m.topic == topic && m.payload.is_empty()
         })

@@ -36,6 +36,7 @@ fn house(temperature: f64) -> HouseState {
             state: LockState::Locked,
             door: Some(DoorState::Closed),
             faults: Vec::new(),
+            motion: None,
         },
     }
 }

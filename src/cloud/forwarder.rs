@@ -345,6 +345,7 @@ mod tests {
                 state: LockState::Locked,
                 door: Some(DoorState::Closed),
                 faults: Vec::new(),
+                motion: None,
             },
         }
     }

@@ -368,6 +368,7 @@ mod tests {
                 state: LockState::Locked,
                 door: Some(DoorState::Closed),
                 faults: Vec::new(),
+                motion: None,
             },
         }
     }

@@ -2,11 +2,14 @@
 //! strictly (and unlocks verified) by hearth-api, handed to the house task, and answered with
 //! one reply each — ok, the controller's refusal, or the parse error.
 //!
-//! A refused message never reaches the house task, so it can never move hardware. This file
-//! never waits on the broker: verdicts are awaited on a spawned task and replies are queued.
+//! A refused message never reaches the house task, so it can never move hardware. Every
+//! refusal is also reported through [`Refusals`] (journal, event log, Home Assistant event).
+//! This file never waits on the broker: verdicts are awaited on a spawned task and replies
+//! are queued.
 
 use super::codes;
 use super::publish::{Replies, queue_reply};
+use super::refusals::{Refusals, claimed_client};
 use crate::house::CommandRequest;
 use hearth_api::{CommandGuard, CommandTarget, MessageId, Topics, code};
 use hearth_model::UnixMillis;
@@ -18,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 const VERDICT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Handle one command payload that arrived at `now` (wall clock).
+#[allow(clippy::too_many_arguments)] // the intake's parts, passed from its one call site
 pub fn handle(
     target: CommandTarget,
     payload: &[u8],
@@ -25,15 +29,18 @@ pub fn handle(
     guard: &mut CommandGuard,
     house: &mpsc::Sender<CommandRequest>,
     replies: &Replies,
+    refusals: &Refusals,
     now: UnixMillis,
 ) {
     let default_topic = topics.command_response(target);
     let parsed = match hearth_api::parse_command(target, payload, topics, guard, now) {
         Ok(parsed) => parsed,
         Err(rejected) => {
-            tracing::debug!(
-                topic = topics.command(target),
-                "command refused: {rejected}"
+            refusals.before_house(
+                target,
+                claimed_client(payload).as_deref(),
+                rejected.error.code,
+                &rejected.error.message,
             );
             queue_reply(
                 replies,
@@ -45,6 +52,10 @@ pub fn handle(
     };
     let reply_topic = parsed.reply_topic(topics, target).to_owned();
     let id = parsed.id.clone();
+    let client = match &parsed.command.source {
+        hearth_model::Source::Local(name) => Some(name.clone()),
+        _ => None,
+    };
     let (tx, verdict) = oneshot::channel();
     let request = CommandRequest {
         command: parsed.command,
@@ -62,6 +73,7 @@ pub fn handle(
                 "hearth is shutting down; the command was not carried out",
             ),
         };
+        refusals.before_house(target, client.as_deref(), code, message);
         queue_reply(
             replies,
             reply_topic,
@@ -70,8 +82,12 @@ pub fn handle(
         return;
     }
     let replies = replies.clone();
+    let refusals = refusals.clone();
     tokio::spawn(async move {
-        let payload = verdict_reply(id.as_ref(), verdict).await;
+        let payload = verdict_reply(id.as_ref(), verdict, |r| {
+            refusals.by_house(target, client.as_deref(), r.code, &r.message)
+        })
+        .await;
         queue_reply(&replies, reply_topic, payload);
     });
 }
@@ -79,10 +95,14 @@ pub fn handle(
 async fn verdict_reply(
     id: Option<&MessageId>,
     verdict: oneshot::Receiver<Result<(), hearth_control::Refusal>>,
+    on_refusal: impl FnOnce(&hearth_control::Refusal),
 ) -> Vec<u8> {
     match tokio::time::timeout(VERDICT_TIMEOUT, verdict).await {
         Ok(Ok(Ok(()))) => hearth_api::reply_ok(id),
-        Ok(Ok(Err(refusal))) => hearth_api::reply_error(id, refusal.code, &refusal.message),
+        Ok(Ok(Err(refusal))) => {
+            on_refusal(&refusal);
+            hearth_api::reply_error(id, refusal.code, &refusal.message)
+        }
         Ok(Err(_)) => hearth_api::reply_error(
             id,
             codes::SHUTTING_DOWN,
@@ -110,12 +130,17 @@ mod tests {
         house_rx: mpsc::Receiver<CommandRequest>,
         replies_tx: Replies,
         replies_rx: super::super::publish::ReplyReceiver,
+        refusals: Refusals,
+        events_rx: mpsc::Receiver<super::super::publish::Reply>,
     }
 
     fn rig(house_capacity: usize) -> Rig {
         let (house_tx, house_rx) = mpsc::channel(house_capacity);
         let (replies_tx, replies_rx) = super::super::publish::reply_queue(16);
+        let (events_tx, events_rx) = mpsc::channel(16);
         Rig {
+            refusals: Refusals::new("hearth/event/refusal", events_tx, None),
+            events_rx,
             topics: Topics::new("hearth", "homeassistant"),
             guard: CommandGuard::new(Secrets::empty(), UnixMillis(0), Duration::from_secs(10)),
             house_tx,
@@ -134,6 +159,7 @@ mod tests {
                 &mut self.guard,
                 &self.house_tx,
                 &self.replies_tx,
+                &self.refusals,
                 UnixMillis(1_000_000),
             );
         }
@@ -168,6 +194,14 @@ mod tests {
             r.house_rx.try_recv().is_err(),
             "a refused command reached the house"
         );
+        // Each refusal is announced as an event too.
+        let mut codes = Vec::new();
+        while let Ok((topic, payload)) = r.events_rx.try_recv() {
+            assert_eq!(topic, "hearth/event/refusal");
+            let v: Value = serde_json::from_slice(&payload).unwrap();
+            codes.push(v["code"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(codes, ["invalid_value", "invalid_json", "unlock_disabled"]);
     }
 
     #[tokio::test]
@@ -204,6 +238,16 @@ mod tests {
         assert_eq!(
             (v["id"].clone(), v["error"]["code"].clone()),
             (9.into(), "door_open".into())
+        );
+        let (_, event) = r.events_rx.recv().await.unwrap();
+        let event: Value = serde_json::from_slice(&event).unwrap();
+        assert_eq!(
+            (
+                event["target"].clone(),
+                event["code"].clone(),
+                event["client"].clone()
+            ),
+            ("lock".into(), "door_open".into(), "local".into())
         );
     }
 

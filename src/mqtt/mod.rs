@@ -17,6 +17,7 @@ mod connection;
 mod link;
 mod options;
 mod publish;
+mod refusals;
 mod requests;
 mod sim;
 
@@ -106,7 +107,14 @@ fn prepare_unlocated(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
         max_temp: cfg.thermostat.cool_setpoint_max,
         humidity: measures_humidity(&cfg.hardware),
         sw_version: env!("CARGO_PKG_VERSION").to_owned(),
+        unlock_code: secrets.codes().contains_key(hearth_api::HA_CLIENT),
     });
+    if !secrets.codes().is_empty() && mqtt.tls.is_none() {
+        tracing::warn!(
+            "unlock codes are configured but mqtt.tls is not: the codes cross the local \
+             network in clear text; use a TLS listener on the broker"
+        );
+    }
     Ok(Some(Prepared {
         cfg: mqtt.clone(),
         topics,
@@ -190,13 +198,27 @@ impl Prepared {
                 rediscover: rediscover.clone(),
                 overwrites: overwrites_rx,
                 reassert_all: reassert_all.clone(),
+                migrated_marker: crate::persist::state_dir(&history_path)
+                    .join("ha-discovery-migrated"),
             },
             tasks_stop,
         ));
         let replies = tokio::spawn(publish::run_replies(publisher.clone(), replies_rx));
+        let (events_tx, events_rx) = mpsc::channel(publish::EVENT_QUEUE);
+        let events = tokio::spawn(publish::run_events(publisher.clone(), events_rx));
 
+        let lockouts_path = crate::persist::lockouts_path(&history_path);
+        let mut guard = CommandGuard::new(secrets, io.clock.started_at(), cfg.command_max_age);
+        match crate::persist::load_lockouts(&lockouts_path) {
+            Ok(table) => guard.codes().restore(table),
+            Err(e) => tracing::warn!("unlock-code lockouts not restored: {e}"),
+        }
+        let refusals =
+            refusals::Refusals::new(topics.refusal_event(), events_tx, Some(io.history.clone()));
         let intake = Intake {
-            guard: CommandGuard::new(secrets, io.clock.started_at(), cfg.command_max_age),
+            guard,
+            refusals,
+            lockouts_path,
             requests: requests::Requests {
                 topics: topics.clone(),
                 state: io.state,
@@ -226,6 +248,7 @@ impl Prepared {
             let _ = tasks_stop_tx.send(true);
             let _ = retained.await;
             replies.abort();
+            events.abort();
             if publisher.connected() {
                 publisher
                     .publish(
@@ -284,19 +307,22 @@ impl MqttTask {
 
 /// hearth's own retained topics, watched for other clients' writes.
 fn own_retained_topics(topics: &Topics) -> Vec<String> {
-    let mut own = vec![
+    vec![
         topics.availability().to_owned(),
         topics.thermostat_state().to_owned(),
         topics.lock_state().to_owned(),
-    ];
-    own.extend(hearth_api::discovery_config_topics(topics));
-    own
+        topics.faults_state().to_owned(),
+        hearth_api::device_config_topic(topics),
+    ]
 }
 
 /// The intake: one incoming message at a time, in arrival order.
 struct Intake {
     topics: Topics,
     guard: CommandGuard,
+    refusals: refusals::Refusals,
+    /// Where the unlock-code lockouts are kept across restarts.
+    lockouts_path: std::path::PathBuf,
     house: mpsc::Sender<CommandRequest>,
     replies: Replies,
     requests: requests::Requests,
@@ -363,15 +389,26 @@ impl Intake {
             }
         }
         match incoming {
-            Incoming::Command(target) => commands::handle(
-                target,
-                &p.payload,
-                &self.topics,
-                &mut self.guard,
-                &self.house,
-                &self.replies,
-                now,
-            ),
+            Incoming::Command(target) => {
+                commands::handle(
+                    target,
+                    &p.payload,
+                    &self.topics,
+                    &mut self.guard,
+                    &self.house,
+                    &self.replies,
+                    &self.refusals,
+                    now,
+                );
+                if let Some(table) = self.guard.codes().take_changed()
+                    && let Err(e) = crate::persist::save_lockouts(&self.lockouts_path, &table)
+                {
+                    tracing::warn!(
+                        "cannot save the unlock-code lockouts to {}: {e}",
+                        self.lockouts_path.display()
+                    );
+                }
+            }
             Incoming::Request(op) => self.requests.handle(op, &p.payload, &self.replies, now),
             Incoming::UnknownRequest(op) => {
                 let rejected = hearth_api::unknown_request(&op, &p.payload, &self.topics);

@@ -1,6 +1,7 @@
-//! Everything hearth publishes on the local broker: the retained availability, thermostat and
-//! lock state and Home Assistant discovery (all published again on every new connection), and
-//! the replies to commands and requests.
+//! Everything hearth publishes on the local broker: the retained availability, thermostat,
+//! lock and faults state and Home Assistant discovery (all published again on every new
+//! connection), and the replies to commands and requests (and refusal events, queued like
+//! replies).
 //!
 //! Nothing is queued while the broker is away: a publish is only handed to rumqttc while the
 //! link is up, and after a reconnect the CURRENT state is published, never a backlog of old
@@ -157,6 +158,17 @@ pub async fn run_replies(publisher: Publisher, mut queue: ReplyReceiver) {
     }
 }
 
+/// Refusal events waiting to be published (see `refusals.rs`); when full, new ones are
+/// dropped.
+pub const EVENT_QUEUE: usize = 256;
+
+/// Publish refusal events (not retained) in order; unlike replies, a drop is not counted.
+pub async fn run_events(publisher: Publisher, mut queue: mpsc::Receiver<Reply>) {
+    while let Some((topic, payload)) = queue.recv().await {
+        publisher.publish(&topic, payload, false).await;
+    }
+}
+
 /// Queue a reply without waiting. A full queue (in count or bytes) drops it: the client
 /// times out and asks again, which is better than stalling the command intake.
 pub fn queue_reply(queue: &Replies, topic: impl Into<String>, payload: Vec<u8>) {
@@ -201,6 +213,8 @@ pub struct Retained {
     pub overwrites: mpsc::Receiver<Message>,
     /// Fired when overwrites came faster than they could be queued: publish everything.
     pub reassert_all: Arc<Notify>,
+    /// Present once the per-entity configs of older versions have been handed over.
+    pub migrated_marker: std::path::PathBuf,
 }
 
 /// Keep the broker's retained topics current: on every new session subscribe and publish
@@ -215,6 +229,9 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
     // the retained state never outlives the process with `heating` or `moving` in it.
     let mut stopping = false;
     let mut echoes = Echoes::default();
+    let mut last_faults: Option<Vec<u8>> = None;
+    // The per-entity configs of older versions are handed over once (see below).
+    let mut legacy_cleared = r.migrated_marker.exists();
     loop {
         let (connected, now_session) = {
             let l = link.borrow_and_update();
@@ -224,6 +241,7 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
             session = now_session;
             last_thermostat = None;
             last_lock = None;
+            last_faults = None;
             echoes = Echoes::default();
             r.publisher.subscribe(&r.subscriptions).await;
             publish_own(
@@ -233,7 +251,14 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
                 AVAILABILITY_ONLINE.as_bytes().to_vec(),
             )
             .await;
-            publish_discovery(&r, &mut echoes).await;
+            if !legacy_cleared {
+                legacy_cleared = migrate_legacy_discovery(&r, &mut echoes).await;
+                if legacy_cleared && let Err(e) = std::fs::write(&r.migrated_marker, b"") {
+                    tracing::debug!("cannot write {}: {e}", r.migrated_marker.display());
+                }
+            } else {
+                publish_discovery(&r, &mut echoes).await;
+            }
         }
         if connected {
             let state = r.state.borrow_and_update().clone();
@@ -255,6 +280,12 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
             {
                 last_lock = Some(lock);
             }
+            let faults = hearth_api::faults_json(&state);
+            if last_faults.as_ref() != Some(&faults)
+                && publish_own(&r, &mut echoes, r.topics.faults_state(), faults.clone()).await
+            {
+                last_faults = Some(faults);
+            }
         }
         if stopping {
             return;
@@ -275,6 +306,7 @@ pub async fn run_retained(mut r: Retained, mut stop: watch::Receiver<bool>) {
                 session = 0; // republish availability, discovery and state now
                 last_thermostat = None;
                 last_lock = None;
+                last_faults = None;
             }
         }
     }
@@ -334,9 +366,10 @@ fn desired(r: &Retained, topic: &str) -> Option<Vec<u8>> {
     if topic == r.topics.lock_state() {
         return Some(hearth_api::lock_state_json(&state.lock));
     }
-    hearth_api::discovery_config_topics(&r.topics)
-        .contains(&topic.to_owned())
-        .then(|| discovery_payload(r, topic))
+    if topic == r.topics.faults_state() {
+        return Some(hearth_api::faults_json(&state));
+    }
+    (topic == hearth_api::device_config_topic(&r.topics)).then(|| discovery_payload(r))
 }
 
 /// A message on one of hearth's retained topics: if it is not what hearth published,
@@ -362,27 +395,40 @@ async fn reassert(r: &Retained, echoes: &mut Echoes, m: Message) {
     publish_own(r, echoes, &m.topic, want).await;
 }
 
-/// Publish the discovery configs (retained), or clear them when discovery is off. A config
-/// topic hearth does not use (humidity without a humidity sensor) is cleared too, so an
-/// entity from an older setup does not linger in Home Assistant.
+/// Publish the device discovery config (retained), or clear it when discovery is off.
 async fn publish_discovery(r: &Retained, echoes: &mut Echoes) {
-    for topic in hearth_api::discovery_config_topics(&r.topics) {
-        let payload = discovery_payload(r, &topic);
-        publish_own(r, echoes, &topic, payload).await;
+    let topic = hearth_api::device_config_topic(&r.topics);
+    publish_own(r, echoes, &topic, discovery_payload(r)).await;
+}
+
+/// The retained device discovery config: empty (cleared) when discovery is off.
+fn discovery_payload(r: &Retained) -> Vec<u8> {
+    match &r.discovery {
+        Some(opts) => serde_json::to_vec(&hearth_api::device_discovery(&r.topics, opts))
+            .expect("JSON values serialize"),
+        None => Vec::new(),
     }
 }
 
-/// The retained discovery config for `topic`: empty (cleared) when discovery is off or the
-/// entity is not used.
-fn discovery_payload(r: &Retained, topic: &str) -> Vec<u8> {
-    let messages = match &r.discovery {
-        Some(opts) => hearth_api::discovery_messages(&r.topics, opts),
-        None => Vec::new(),
-    };
-    match messages.iter().find(|(t, _)| *t == topic) {
-        Some((_, config)) => serde_json::to_vec(config).expect("JSON values serialize"),
-        None => Vec::new(),
+/// Home Assistant's migration from per-entity to device discovery, which keeps entity ids
+/// and history: `migrate_discovery` on each old topic, then the device config, then the old
+/// topics cleared. Once (a marker file beside the history database remembers it; a repeat
+/// would only make Home Assistant log "conflicting discovery" warnings). Returns whether
+/// every message was handed over.
+async fn migrate_legacy_discovery(r: &Retained, echoes: &mut Echoes) -> bool {
+    let legacy = hearth_api::legacy_config_topics(&r.topics);
+    let mut all = true;
+    if r.discovery.is_some() {
+        let migrate = serde_json::to_vec(&hearth_api::migrate_payload()).expect("JSON");
+        for topic in &legacy {
+            all &= r.publisher.publish(topic, migrate.clone(), true).await;
+        }
     }
+    publish_discovery(r, echoes).await;
+    for topic in &legacy {
+        all &= r.publisher.publish(topic, Vec::new(), true).await;
+    }
+    all
 }
 
 #[cfg(test)]

@@ -23,10 +23,11 @@ const THERMOSTAT_FIELDS: &[&str] = &[
     "fan",
     "setpoint_heat",
     "setpoint_cool",
+    "setpoint",
     "client",
     "ts",
 ];
-const LOCK_FIELDS: &[&str] = &["action", "client", "ts", "nonce", "sig"];
+const LOCK_FIELDS: &[&str] = &["action", "client", "ts", "nonce", "sig", "code"];
 
 /// A command that passed every check here, with what is needed to reply to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,9 +50,13 @@ impl ParsedCommand {
 /// Parse a command payload for `target`. `now` is the wall clock at receipt.
 ///
 /// Thermostat: `{"id"?, "reply_to"?, "mode"?, "fan"?, "setpoint_heat"?, "setpoint_cool"?,
-/// "client"?, "ts"?}` with at least one of the four settings.
-/// Lock: `{"id"?, "reply_to"?, "action": "lock"|"unlock", "client"?, "ts"?}` plus, for
-/// unlock, `"client"`, `"ts"`, `"nonce"` and `"sig"` (see `signing.rs`).
+/// "setpoint"?, "client"?, "ts"?}` with at least one of the settings; `setpoint` is the
+/// setpoint of the resulting mode (cool: `setpoint_cool`, else `setpoint_heat`).
+/// Lock: `{"id"?, "reply_to"?, "action": "lock"|"unlock", "client"?, "ts"?, "code"?}` plus,
+/// for unlock, either `"client"` and `"code"` (a client with a code in `[codes]`, see
+/// `unlock_code.rs`) or `"client"`, `"ts"`, `"nonce"` and `"sig"` (see `signing.rs`). A
+/// `code` on lock is ignored: locking needs no permission (Home Assistant sends the code
+/// with both).
 pub fn parse_command(
     target: CommandTarget,
     payload: &[u8],
@@ -80,12 +85,14 @@ fn thermostat(env: &Envelope, guard: &CommandGuard, now: UnixMillis) -> Result<C
         fan: env.str("fan")?.map(parse_fan).transpose()?,
         setpoint_heat: env.number("setpoint_heat")?,
         setpoint_cool: env.number("setpoint_cool")?,
+        setpoint: env.number("setpoint")?,
     };
     let ts = env.integer("ts")?;
     if change == ThermostatChange::default() {
         return Err(ApiError::new(
             code::EMPTY_COMMAND,
-            "the command changes nothing; give at least one of mode, fan, setpoint_heat, setpoint_cool",
+            "the command changes nothing; give at least one of mode, fan, setpoint_heat, \
+             setpoint_cool, setpoint",
         ));
     }
     if let Some(ts) = ts {
@@ -113,6 +120,7 @@ fn lock(env: &Envelope, guard: &mut CommandGuard, now: UnixMillis) -> Result<Com
     let ts = env.integer("ts")?;
     let nonce = env.str("nonce")?;
     let sig = env.str("sig")?;
+    let unlock_code = env.str("code")?;
 
     match action {
         LockAction::Lock => {
@@ -130,8 +138,29 @@ fn lock(env: &Envelope, guard: &mut CommandGuard, now: UnixMillis) -> Result<Com
                 kind: CommandKind::Lock(LockAction::Lock),
             })
         }
+        LockAction::Unlock if unlock_code.is_some() => {
+            if ts.is_some() || nonce.is_some() || sig.is_some() {
+                return Err(ApiError::new(
+                    code::INVALID_VALUE,
+                    "an unlock carries either a `code` or a signature (ts, nonce, sig), not both",
+                ));
+            }
+            let client = client.ok_or_else(|| missing("client"))?;
+            let given = unlock_code.unwrap_or_default();
+            guard.codes().check(client, given, now)?;
+            Ok(Command {
+                source: Source::Local(client.to_owned()),
+                kind: CommandKind::Lock(LockAction::Unlock),
+            })
+        }
         LockAction::Unlock => {
             if !guard.unlock_enabled() {
+                if client.is_some_and(|c| guard.codes().has_code(c)) {
+                    return Err(ApiError::new(
+                        code::MISSING_FIELD,
+                        "unlock needs the client's unlock code in `code` (or a signed command)",
+                    ));
+                }
                 return Err(ApiError::new(
                     code::UNLOCK_DISABLED,
                     "unlocking over local MQTT is disabled: no client keys are configured \

@@ -50,9 +50,13 @@ pub mod code {
     pub const UNKNOWN_REQUEST: &str = "unknown_request";
     /// The command or request was published retained; it is never acted on.
     pub const RETAINED: &str = "retained";
+    /// An unlock with a code that does not match the client's code hash.
+    pub const WRONG_CODE: &str = "wrong_code";
+    /// Too many wrong codes: codes from this client are not checked until the lockout ends.
+    pub const LOCKED_OUT: &str = "locked_out";
 
     /// Every code above, for documentation and tests.
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 23] = [
         PAYLOAD_TOO_LARGE,
         INVALID_UTF8,
         INVALID_JSON,
@@ -74,6 +78,8 @@ pub mod code {
         UNLOCK_DISABLED,
         UNKNOWN_REQUEST,
         RETAINED,
+        WRONG_CODE,
+        LOCKED_OUT,
     ];
 }
 

@@ -27,11 +27,13 @@ pub mod signing;
 pub mod state_json;
 mod topic_roots;
 pub mod topics;
+pub mod unlock_code;
 
 pub use command::{DEFAULT_CLIENT, ParsedCommand, SimControl, parse_command, parse_sim_control};
 pub use config::{DiscoveryConfig, MqttConfig, MqttProtocol, TlsConfig};
 pub use discovery::{
-    DiscoveryOptions, HA_CLIENT, discovery_config_topics, discovery_messages, node_id,
+    DiscoveryOptions, HA_CLIENT, device_config_topic, device_discovery, legacy_config_topics,
+    migrate_payload, node_id,
 };
 pub use envelope::{MAX_PAYLOAD_BYTES, MessageId};
 pub use error::{ApiError, Rejected, code};
@@ -43,7 +45,10 @@ pub use request::{
 };
 pub use secrets::{Secrets, SecretsError, load_secrets, read_password_file};
 pub use signing::{CommandGuard, SIGNATURE_WINDOW, canonical_message, is_valid_nonce, sign_unlock};
-pub use state_json::{lock_state_json, thermostat_state_json};
+pub use state_json::{
+    REFUSAL_EVENT_TYPE, faults_json, lock_state_json, refusal_event_json, thermostat_state_json,
+};
 pub use topics::{
     AVAILABILITY_OFFLINE, AVAILABILITY_ONLINE, CommandTarget, Incoming, RequestOp, Topics,
 };
+pub use unlock_code::{CodeGuard, Lockout};

@@ -8,6 +8,7 @@
 
 pub mod mode;
 
+use hearth_policy::pin::{MIN_ITERATIONS, PinHash};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -28,12 +29,15 @@ const MAX_SECRET_FILE_BYTES: u64 = 1 << 20;
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secrets {
     keys: BTreeMap<String, Vec<u8>>,
+    /// Unlock-code hashes by client (`[codes]`), for clients that cannot sign.
+    codes: BTreeMap<String, PinHash>,
 }
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secrets")
             .field("clients", &self.keys.keys().collect::<Vec<_>>())
+            .field("codes", &self.codes.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -58,11 +62,26 @@ impl Secrets {
             check_key_len(key.len()).map_err(|p| format!("key for `{name}` {p}"))?;
             map.insert(name, key);
         }
-        Ok(Self { keys: map })
+        Ok(Self {
+            keys: map,
+            codes: BTreeMap::new(),
+        })
     }
 
+    /// The same with unlock-code hashes (tests, or a caller with its own storage).
+    pub fn with_codes(mut self, codes: BTreeMap<String, PinHash>) -> Self {
+        self.codes = codes;
+        self
+    }
+
+    /// No signing keys (unlock codes are counted apart: [`Secrets::codes`]).
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// The unlock-code hashes by client; empty unless `[codes]` is configured.
+    pub fn codes(&self) -> &BTreeMap<String, PinHash> {
+        &self.codes
     }
 
     pub fn key(&self, client: &str) -> Option<&[u8]> {
@@ -118,6 +137,9 @@ pub enum SecretsError {
 /// ```toml
 /// [clients]
 /// alice = "5f1c…"   # hex, at least 32 bytes (64 hex digits)
+///
+/// [codes]           # optional: unlock with a code (Home Assistant), see unlock_code.rs
+/// home_assistant = { pbkdf2_sha256 = "…", salt = "…", iterations = 100000 }
 /// ```
 ///
 /// The file must not be accessible by others nor writable by its group; see [`mode`].
@@ -133,6 +155,15 @@ pub fn parse_secrets(text: &str, path: &Path) -> Result<Secrets, SecretsError> {
     struct File {
         #[serde(default)]
         clients: BTreeMap<String, String>,
+        #[serde(default)]
+        codes: BTreeMap<String, CodeEntry>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct CodeEntry {
+        pbkdf2_sha256: String,
+        salt: String,
+        iterations: u32,
     }
     let file: File = toml::from_str(text).map_err(|e| SecretsError::Parse {
         path: path.to_owned(),
@@ -155,7 +186,26 @@ pub fn parse_secrets(text: &str, path: &Path) -> Result<Secrets, SecretsError> {
         check_key_len(key.len()).map_err(|p| bad(format!("the key {p}")))?;
         keys.insert(client, key);
     }
-    Ok(Secrets { keys })
+    let mut codes = BTreeMap::new();
+    for (client, entry) in file.codes {
+        let bad = |problem: String| SecretsError::BadEntry {
+            path: path.to_owned(),
+            client: client.clone(),
+            problem,
+        };
+        check_client_name(&client).map_err(bad)?;
+        if entry.iterations < MIN_ITERATIONS {
+            return Err(bad(format!(
+                "[codes] iterations is {}; use at least {MIN_ITERATIONS} so a stolen hash is slow to \
+                 brute-force (`hearthd policy hash-pin` picks a safe count)",
+                entry.iterations
+            )));
+        }
+        let hash = PinHash::from_config(&entry.pbkdf2_sha256, &entry.salt, entry.iterations)
+            .map_err(|e| bad(format!("[codes] pbkdf2_sha256: {e}")))?;
+        codes.insert(client, hash);
+    }
+    Ok(Secrets { keys, codes })
 }
 
 /// Read a broker password file: its first line, without the line ending. Same permission
@@ -356,6 +406,38 @@ mod tests {
             read_password_file(&path).unwrap_err(),
             SecretsError::EmptyPassword { .. }
         ));
+    }
+
+    #[test]
+    fn codes_are_read_as_hashes_and_weak_ones_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = PinHash::derive("4711", "abcd", 10_000).to_toml();
+        let entry = line.trim_start_matches("unlock_pin = ");
+        let path = write(
+            &dir,
+            "codes.toml",
+            &format!("[codes]\nhome_assistant = {entry}\n"),
+            0o600,
+        );
+        let s = load_secrets(&path).unwrap();
+        assert!(s.is_empty(), "codes are not signing keys");
+        assert!(s.codes()["home_assistant"].verify("4711"));
+        assert!(!format!("{s:?}").contains("pbkdf2"), "{s:?}");
+        let weak = PinHash::derive("4711", "abcd", 100).to_toml();
+        let path = write(
+            &dir,
+            "weak.toml",
+            &format!(
+                "[codes]\nhome_assistant = {}\n",
+                weak.trim_start_matches("unlock_pin = ")
+            ),
+            0o600,
+        );
+        let msg = load_secrets(&path).unwrap_err().to_string();
+        assert!(
+            msg.contains("home_assistant") && msg.contains("iterations"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -34,6 +34,7 @@
 use crate::error::{ApiError, code};
 use crate::nonce::{DEFAULT_NONCE_CAPACITY, NonceCache, NonceRefusal};
 use crate::secrets::Secrets;
+use crate::unlock_code::CodeGuard;
 use hearth_model::UnixMillis;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -102,6 +103,7 @@ pub(crate) struct SignedUnlock<'a> {
 #[derive(Debug)]
 pub struct CommandGuard {
     secrets: Secrets,
+    codes: CodeGuard,
     nonces: NonceCache,
     started_at: UnixMillis,
     max_age: Duration,
@@ -113,6 +115,7 @@ impl CommandGuard {
     /// `max_age` is `mqtt.command_max_age`.
     pub fn new(secrets: Secrets, started_at: UnixMillis, max_age: Duration) -> Self {
         Self {
+            codes: CodeGuard::new(secrets.codes().clone()),
             secrets,
             nonces: NonceCache::new(DEFAULT_NONCE_CAPACITY, SIGNATURE_WINDOW),
             started_at,
@@ -126,9 +129,14 @@ impl CommandGuard {
         self
     }
 
-    /// Whether any client key is configured; without one, local unlock is disabled.
+    /// Whether any client key is configured; without one, signed unlock is disabled.
     pub fn unlock_enabled(&self) -> bool {
         !self.secrets.is_empty()
+    }
+
+    /// The unlock-code checker (`[codes]` of the secrets file) and its lockouts.
+    pub fn codes(&mut self) -> &mut CodeGuard {
+        &mut self.codes
     }
 
     /// Freshness of an optional `ts` (Unix seconds) on any command: refused when older than

@@ -96,6 +96,8 @@ pub struct Topics {
     availability: String,
     thermostat_state: String,
     lock_state: String,
+    faults_state: String,
+    refusal_event: String,
     thermostat_set: String,
     lock_set: String,
     thermostat_set_response: String,
@@ -121,6 +123,8 @@ impl Topics {
             availability: t("availability"),
             thermostat_state: t("thermostat/state"),
             lock_state: t("lock/state"),
+            faults_state: t("faults/state"),
+            refusal_event: t("event/refusal"),
             thermostat_set: t("thermostat/set"),
             lock_set: t("lock/set"),
             thermostat_set_response: t("response/thermostat/set"),
@@ -169,6 +173,17 @@ impl Topics {
 
     pub fn lock_state(&self) -> &str {
         &self.lock_state
+    }
+
+    /// Retained `{"problem":…,"faults":[…],…}`: every fault of the house in one place (Home
+    /// Assistant's `problem` binary sensor reads it).
+    pub fn faults_state(&self) -> &str {
+        &self.faults_state
+    }
+
+    /// Not retained: one message per refused command (Home Assistant's "last refusal" event).
+    pub fn refusal_event(&self) -> &str {
+        &self.refusal_event
     }
 
     pub fn command(&self, target: CommandTarget) -> &str {

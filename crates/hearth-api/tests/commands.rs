@@ -323,6 +323,7 @@ fn good_thermostat_commands() {
             fan: Some(FanMode::On),
             setpoint_cool: Some(-100.0),
             setpoint_heat: None,
+            setpoint: None,
         })
     );
     assert_eq!(cmd.source, Source::Local("kitchen-panel".into()));

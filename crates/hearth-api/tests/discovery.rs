@@ -1,261 +1,27 @@
-//! Home Assistant discovery payloads checked against the configuration keys Home Assistant
-//! documents for each MQTT platform (climate, lock, sensor, binary_sensor, and the shared
-//! entity/device/origin schemas). HA silently drops keys it does not know, so a typo would
-//! otherwise only show up as a missing feature in the UI.
+//! Home Assistant discovery payloads checked against the configuration keys of Home
+//! Assistant's MQTT integration (read from homeassistant/components/mqtt: the device
+//! discovery schema, each platform's schema — climate, lock, sensor, binary_sensor, event —
+//! and the shared entity/device/origin/availability schemas). HA silently drops keys it does
+//! not know, so a typo would otherwise only show up as a missing feature in the UI.
 
+use ha_keys::*;
 use hearth_api::{
     AVAILABILITY_OFFLINE, AVAILABILITY_ONLINE, DiscoveryOptions, HA_CLIENT, Topics,
-    discovery_config_topics, discovery_messages,
+    device_config_topic, device_discovery, legacy_config_topics, migrate_payload,
 };
 use serde_json::Value;
 use std::collections::HashSet;
 
-/// Keys every MQTT entity accepts (HA `MQTT_ENTITY_COMMON_SCHEMA`, availability schemas,
-/// `MQTT_BASE_SCHEMA`), full and abbreviated.
-const COMMON: &[&str] = &[
-    "availability",
-    "avty",
-    "availability_mode",
-    "avty_mode",
-    "availability_template",
-    "avty_tpl",
-    "availability_topic",
-    "avty_t",
-    "payload_available",
-    "pl_avail",
-    "payload_not_available",
-    "pl_not_avail",
-    "device",
-    "dev",
-    "origin",
-    "o",
-    "enabled_by_default",
-    "en",
-    "entity_category",
-    "ent_cat",
-    "icon",
-    "ic",
-    "json_attributes_topic",
-    "json_attr_t",
-    "json_attributes_template",
-    "json_attr_tpl",
-    "object_id",
-    "obj_id",
-    "unique_id",
-    "uniq_id",
-    "name",
-    "qos",
-    "encoding",
-    "e",
-];
+mod ha_keys;
 
-/// HA `climate` platform keys.
-const CLIMATE: &[&str] = &[
-    "action_template",
-    "act_tpl",
-    "action_topic",
-    "act_t",
-    "current_humidity_template",
-    "current_humidity_topic",
-    "current_temperature_template",
-    "curr_temp_tpl",
-    "current_temperature_topic",
-    "curr_temp_t",
-    "fan_mode_command_template",
-    "fan_mode_cmd_tpl",
-    "fan_mode_command_topic",
-    "fan_mode_cmd_t",
-    "fan_mode_state_template",
-    "fan_mode_stat_tpl",
-    "fan_mode_state_topic",
-    "fan_mode_stat_t",
-    "fan_modes",
-    "initial",
-    "max_humidity",
-    "max_temp",
-    "min_humidity",
-    "min_temp",
-    "mode_command_template",
-    "mode_cmd_tpl",
-    "mode_command_topic",
-    "mode_cmd_t",
-    "mode_state_template",
-    "mode_stat_tpl",
-    "mode_state_topic",
-    "mode_stat_t",
-    "modes",
-    "optimistic",
-    "opt",
-    "payload_off",
-    "pl_off",
-    "payload_on",
-    "pl_on",
-    "power_command_topic",
-    "pow_cmd_t",
-    "precision",
-    "preset_mode_command_template",
-    "preset_mode_command_topic",
-    "preset_mode_state_topic",
-    "preset_mode_value_template",
-    "preset_modes",
-    "retain",
-    "ret",
-    "swing_mode_command_template",
-    "swing_mode_command_topic",
-    "swing_mode_state_template",
-    "swing_mode_state_topic",
-    "swing_modes",
-    "target_humidity_command_template",
-    "target_humidity_command_topic",
-    "target_humidity_state_topic",
-    "target_humidity_state_template",
-    "temperature_command_template",
-    "temp_cmd_tpl",
-    "temperature_command_topic",
-    "temp_cmd_t",
-    "temperature_high_command_template",
-    "temp_hi_cmd_tpl",
-    "temperature_high_command_topic",
-    "temp_hi_cmd_t",
-    "temperature_high_state_template",
-    "temp_hi_stat_tpl",
-    "temperature_high_state_topic",
-    "temp_hi_stat_t",
-    "temperature_low_command_template",
-    "temp_lo_cmd_tpl",
-    "temperature_low_command_topic",
-    "temp_lo_cmd_t",
-    "temperature_low_state_template",
-    "temp_lo_stat_tpl",
-    "temperature_low_state_topic",
-    "temp_lo_stat_t",
-    "temperature_state_template",
-    "temp_stat_tpl",
-    "temperature_state_topic",
-    "temp_stat_t",
-    "temperature_unit",
-    "temp_unit",
-    "temp_step",
-    "value_template",
-    "val_tpl",
-];
-
-/// HA `lock` platform keys (`MQTT_RW_SCHEMA` plus the lock's own).
-const LOCK: &[&str] = &[
-    "command_topic",
-    "cmd_t",
-    "command_template",
-    "cmd_tpl",
-    "code_format",
-    "optimistic",
-    "opt",
-    "payload_lock",
-    "pl_lock",
-    "payload_unlock",
-    "pl_unlk",
-    "payload_open",
-    "pl_open",
-    "payload_reset",
-    "retain",
-    "ret",
-    "state_jammed",
-    "state_locked",
-    "stat_locked",
-    "state_locking",
-    "state_open",
-    "state_opening",
-    "state_topic",
-    "stat_t",
-    "state_unlocked",
-    "stat_unlocked",
-    "state_unlocking",
-    "value_template",
-    "val_tpl",
-];
-
-/// HA `sensor` platform keys.
-const SENSOR: &[&str] = &[
-    "device_class",
-    "dev_cla",
-    "expire_after",
-    "exp_aft",
-    "force_update",
-    "frc_upd",
-    "last_reset_value_template",
-    "lrst_val_tpl",
-    "options",
-    "ops",
-    "state_class",
-    "stat_cla",
-    "state_topic",
-    "stat_t",
-    "suggested_display_precision",
-    "unit_of_measurement",
-    "unit_of_meas",
-    "value_template",
-    "val_tpl",
-];
-
-/// HA `binary_sensor` platform keys.
-const BINARY_SENSOR: &[&str] = &[
-    "device_class",
-    "dev_cla",
-    "expire_after",
-    "exp_aft",
-    "force_update",
-    "frc_upd",
-    "off_delay",
-    "off_dly",
-    "payload_off",
-    "pl_off",
-    "payload_on",
-    "pl_on",
-    "state_topic",
-    "stat_t",
-    "value_template",
-    "val_tpl",
-];
-
-/// HA device registry keys (`MQTT_ENTITY_DEVICE_INFO_SCHEMA`).
-const DEVICE: &[&str] = &[
-    "configuration_url",
-    "cu",
-    "connections",
-    "cns",
-    "hw_version",
-    "hw",
-    "identifiers",
-    "ids",
-    "manufacturer",
-    "mf",
-    "model",
-    "mdl",
-    "model_id",
-    "mdl_id",
-    "name",
-    "serial_number",
-    "sn",
-    "suggested_area",
-    "sa",
-    "sw_version",
-    "sw",
-    "via_device",
-];
-
-/// HA origin keys (`MQTT_ORIGIN_INFO_SCHEMA`).
-const ORIGIN: &[&str] = &["name", "sw_version", "sw", "support_url", "url"];
-
-fn opts(humidity: bool) -> DiscoveryOptions {
+fn opts(humidity: bool, unlock_code: bool) -> DiscoveryOptions {
     DiscoveryOptions {
         min_temp: 5.0,
         max_temp: 35.0,
         humidity,
         sw_version: "0.1.0".into(),
+        unlock_code,
     }
-}
-
-fn component_of(topic: &str) -> &str {
-    topic.split('/').nth(1).unwrap()
 }
 
 fn assert_keys_known(what: &str, obj: &Value, allowed: &[&[&str]]) {
@@ -268,67 +34,114 @@ fn assert_keys_known(what: &str, obj: &Value, allowed: &[&[&str]]) {
     }
 }
 
+fn components(msg: &Value) -> &serde_json::Map<String, Value> {
+    msg["cmps"].as_object().unwrap()
+}
+
+fn cmp<'a>(msg: &'a Value, key: &str) -> &'a Value {
+    components(msg)
+        .get(key)
+        .unwrap_or_else(|| panic!("no component {key}"))
+}
+
 #[test]
-fn every_payload_uses_only_keys_home_assistant_knows() {
+fn the_device_message_uses_only_keys_home_assistant_knows() {
     let topics = Topics::new("hearth", "homeassistant");
-    let msgs = discovery_messages(&topics, &opts(true));
-    assert_eq!(msgs.len(), 5);
-    for (topic, payload) in &msgs {
-        let specific = match component_of(topic) {
+    let msg = device_discovery(&topics, &opts(true, true));
+    assert_keys_known("device message", &msg, &[DEVICE_MESSAGE]);
+    assert_keys_known("dev", &msg["dev"], &[DEVICE]);
+    assert_keys_known("o", &msg["o"], &[ORIGIN]);
+    assert!(msg["o"]["name"].is_string(), "origin.name is required");
+    for a in msg["availability"].as_array().unwrap() {
+        assert_keys_known("availability", a, &[AVAILABILITY_ITEM]);
+    }
+    assert_eq!(components(&msg).len(), 7);
+    for (key, c) in components(&msg) {
+        let specific = match c["platform"].as_str().unwrap() {
             "climate" => CLIMATE,
             "lock" => LOCK,
             "sensor" => SENSOR,
             "binary_sensor" => BINARY_SENSOR,
-            other => panic!("unexpected component {other}"),
+            "event" => EVENT,
+            other => panic!("unexpected platform {other}"),
         };
-        assert_keys_known(topic, payload, &[COMMON, specific]);
-        assert_keys_known(&format!("{topic} device"), &payload["device"], &[DEVICE]);
-        assert_keys_known(&format!("{topic} origin"), &payload["origin"], &[ORIGIN]);
+        assert_keys_known(key, c, &[COMMON, COMPONENT, specific]);
+        if let Some(list) = c.get("availability") {
+            for a in list.as_array().unwrap() {
+                assert_keys_known(key, a, &[AVAILABILITY_ITEM]);
+            }
+        }
+        // Component keys are used by HA as object ids: its allowed characters only.
+        assert!(
+            key.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'),
+            "{key}"
+        );
     }
 }
 
 #[test]
 fn every_entity_has_identity_device_and_availability() {
     let topics = Topics::new("home/hearth", "ha");
-    let msgs = discovery_messages(&topics, &opts(true));
+    assert_eq!(device_config_topic(&topics), "ha/device/home_hearth/config");
+    let msg = device_discovery(&topics, &opts(true, false));
+    assert!(!msg["dev"]["identifiers"].as_array().unwrap().is_empty());
+    assert_eq!(
+        msg["availability"],
+        serde_json::json!([{"topic": "home/hearth/availability",
+            "payload_available": AVAILABILITY_ONLINE, "payload_not_available": AVAILABILITY_OFFLINE}])
+    );
     let mut unique_ids = HashSet::new();
-    for (topic, p) in &msgs {
-        // <prefix>/<component>/<node_id>/<object_id>/config with HA's allowed characters.
-        let parts: Vec<&str> = topic.split('/').collect();
-        assert_eq!(parts.len(), 5, "{topic}");
-        assert_eq!(parts[0], "ha");
-        assert_eq!(parts[2], "home_hearth");
-        assert_eq!(parts[4], "config");
-        for id in [parts[2], parts[3]] {
-            assert!(
-                id.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
-                "{topic}"
-            );
-        }
-        assert!(unique_ids.insert(p["unique_id"].as_str().unwrap().to_owned()));
-        assert!(!p["device"]["identifiers"].as_array().unwrap().is_empty());
-        assert!(p["origin"]["name"].is_string(), "origin.name is required");
-        assert_eq!(p["availability_topic"], "home/hearth/availability");
-        assert_eq!(p["payload_available"], AVAILABILITY_ONLINE);
-        assert_eq!(p["payload_not_available"], AVAILABILITY_OFFLINE);
-        assert!(p["name"].is_string());
+    for (key, c) in components(&msg) {
+        assert!(unique_ids.insert(c["unique_id"].as_str().unwrap().to_owned()));
+        assert_eq!(c["unique_id"], format!("home_hearth_{key}"));
+        // `default_entity_id` (HA 2025.10+; `object_id` stops working in 2026.4).
+        assert_eq!(
+            c["default_entity_id"],
+            format!("{}.home_hearth_{key}", c["platform"].as_str().unwrap())
+        );
+        assert!(c.get("object_id").is_none());
+        assert!(c["name"].is_string());
     }
 }
 
-fn by_component<'a>(msgs: &'a [(String, Value)], object: &str) -> &'a Value {
-    &msgs
-        .iter()
-        .find(|(t, _)| t.split('/').nth(3) == Some(object))
-        .unwrap_or_else(|| panic!("no {object}"))
-        .1
+#[test]
+fn legacy_topics_are_the_old_per_entity_ones_with_the_same_object_ids() {
+    let topics = Topics::new("hearth", "homeassistant");
+    let legacy = legacy_config_topics(&topics);
+    assert_eq!(
+        legacy,
+        [
+            "homeassistant/climate/hearth/thermostat/config",
+            "homeassistant/lock/hearth/lock/config",
+            "homeassistant/sensor/hearth/temperature/config",
+            "homeassistant/sensor/hearth/humidity/config",
+            "homeassistant/binary_sensor/hearth/door/config",
+        ]
+    );
+    // HA migrates an entity when the device message has a component of the same platform
+    // under the old topic's object id.
+    let msg = device_discovery(&topics, &opts(true, false));
+    for t in &legacy {
+        let parts: Vec<&str> = t.split('/').collect();
+        assert_eq!(cmp(&msg, parts[3])["platform"], parts[1], "{t}");
+    }
+    assert_eq!(
+        migrate_payload(),
+        serde_json::json!({"migrate_discovery": true})
+    );
+}
+
+fn command(template: &str, value: &str) -> Value {
+    serde_json::from_str(&template.replace("{{ value }}", value)).unwrap()
 }
 
 #[test]
 fn climate_reads_state_and_sends_hearth_commands() {
     let topics = Topics::new("hearth", "homeassistant");
-    let msgs = discovery_messages(&topics, &opts(true));
-    let c = by_component(&msgs, "thermostat");
+    let msg = device_discovery(&topics, &opts(true, false));
+    let c = cmp(&msg, "thermostat");
+    assert_eq!(c["platform"], "climate");
     assert_eq!(
         c["modes"],
         serde_json::json!(["off", "heat", "cool", "heat_cool", "fan_only"])
@@ -349,63 +162,138 @@ fn climate_reads_state_and_sends_hearth_commands() {
         "current_humidity_topic",
         "action_topic",
         "temperature_state_topic",
+        "json_attributes_topic",
     ] {
         assert_eq!(c[key], "hearth/thermostat/state", "{key}");
     }
     assert_eq!(c["min_temp"], 5.0);
     assert_eq!(c["max_temp"], 35.0);
+    // The single target temperature never depends on HA's (possibly stale) mode.
+    let t = c["temperature_command_template"].as_str().unwrap();
+    assert!(!t.contains("this.") && !t.contains("state"), "{t}");
     assert_eq!(
-        c["current_temperature_template"],
-        "{{ value_json.temperature }}"
+        command(t, "23"),
+        serde_json::json!({"setpoint": 23, "client": HA_CLIENT})
     );
     assert_eq!(
-        c["temperature_low_command_template"],
-        format!("{{\"setpoint_heat\":{{{{ value }}}},\"client\":\"{HA_CLIENT}\"}}")
+        command(
+            c["temperature_low_command_template"].as_str().unwrap(),
+            "18"
+        ),
+        serde_json::json!({"setpoint_heat": 18, "client": HA_CLIENT})
+    );
+    assert_eq!(
+        command(
+            c["temperature_high_command_template"].as_str().unwrap(),
+            "26"
+        ),
+        serde_json::json!({"setpoint_cool": 26, "client": HA_CLIENT})
+    );
+    // Faults: no temperature, and the action reads `off`.
+    assert!(
+        c["current_temperature_template"]
+            .as_str()
+            .unwrap()
+            .contains("value_json.faults")
+    );
+    assert!(
+        c["action_template"]
+            .as_str()
+            .unwrap()
+            .contains("value_json.faults")
     );
 }
 
 #[test]
-fn lock_sensors_and_door() {
+fn lock_with_and_without_an_unlock_code() {
     let topics = Topics::new("hearth", "homeassistant");
-    let msgs = discovery_messages(&topics, &opts(true));
-    let lock = by_component(&msgs, "lock");
+    let msg = device_discovery(&topics, &opts(true, false));
+    let lock = cmp(&msg, "lock");
     assert_eq!(lock["command_topic"], "hearth/lock/set");
     assert_eq!(lock["state_topic"], "hearth/lock/state");
-    let pl: Value = serde_json::from_str(lock["payload_lock"].as_str().unwrap()).unwrap();
-    assert_eq!(pl, serde_json::json!({"action":"lock","client":HA_CLIENT}));
-    let pu: Value = serde_json::from_str(lock["payload_unlock"].as_str().unwrap()).unwrap();
-    assert_eq!(pu["action"], "unlock");
+    assert!(lock.get("code_format").is_none(), "opt-in only");
+    assert_eq!(lock["retain"], false, "a code must never be retained");
+    let tpl = lock["command_template"].as_str().unwrap();
+    // Without a code the `{% if code %}` part is left out.
+    let no_code = tpl
+        .replace("{{ value }}", "lock")
+        .replace(r#"{% if code %},"code":{{ code | tojson }}{% endif %}"#, "");
+    assert_eq!(
+        serde_json::from_str::<Value>(&no_code).unwrap(),
+        serde_json::json!({"action": "lock", "client": HA_CLIENT})
+    );
+    let with_code = tpl
+        .replace("{{ value }}", "unlock")
+        .replace("{% if code %}", "")
+        .replace("{% endif %}", "")
+        .replace("{{ code | tojson }}", "\"4711\"");
+    assert_eq!(
+        serde_json::from_str::<Value>(&with_code).unwrap(),
+        serde_json::json!({"action": "unlock", "client": HA_CLIENT, "code": "4711"})
+    );
+    for (k, v) in [
+        ("state_locking", "locking"),
+        ("state_unlocking", "unlocking"),
+        ("state_jammed", "jammed"),
+    ] {
+        assert_eq!(lock[k], v);
+    }
+    assert!(
+        lock["value_template"]
+            .as_str()
+            .unwrap()
+            .contains("value_json.motion")
+    );
+    let coded = device_discovery(&topics, &opts(true, true));
+    assert_eq!(cmp(&coded, "lock")["code_format"], r"^\d{4,12}$");
+}
 
-    let t = by_component(&msgs, "temperature");
+#[test]
+fn sensors_door_problem_and_refusal() {
+    let topics = Topics::new("hearth", "homeassistant");
+    let msg = device_discovery(&topics, &opts(true, false));
+    let t = cmp(&msg, "temperature");
     assert_eq!(t["device_class"], "temperature");
     assert_eq!(t["unit_of_measurement"], "°C");
     assert_eq!(t["state_class"], "measurement");
-    let h = by_component(&msgs, "humidity");
+    // Unavailable while hearth is offline or the sensor is faulted.
+    assert_eq!(t["availability_mode"], "all");
+    let avty = t["availability"].as_array().unwrap();
+    assert_eq!(avty.len(), 2);
+    assert_eq!(avty[1]["topic"], "hearth/thermostat/state");
+    let h = cmp(&msg, "humidity");
     assert_eq!(h["device_class"], "humidity");
     assert_eq!(h["unit_of_measurement"], "%");
 
-    let d = by_component(&msgs, "door");
+    let d = cmp(&msg, "door");
     assert_eq!(d["device_class"], "door");
-    assert_eq!(d["payload_on"], "open");
-    assert_eq!(d["payload_off"], "closed");
+    assert_eq!(
+        (d["payload_on"].clone(), d["payload_off"].clone()),
+        ("open".into(), "closed".into())
+    );
     assert_eq!(d["state_topic"], "hearth/lock/state");
+
+    let p = cmp(&msg, "problem");
+    assert_eq!(p["platform"], "binary_sensor");
+    assert_eq!(p["device_class"], "problem");
+    assert_eq!(p["state_topic"], "hearth/faults/state");
+    assert_eq!(p["json_attributes_topic"], "hearth/faults/state");
+
+    let r = cmp(&msg, "last_refusal");
+    assert_eq!(r["platform"], "event");
+    assert_eq!(r["state_topic"], "hearth/event/refusal");
+    assert_eq!(r["event_types"], serde_json::json!(["refused"]));
 }
 
 #[test]
 fn no_humidity_sensor_without_humidity() {
     let topics = Topics::new("hearth", "homeassistant");
-    let msgs = discovery_messages(&topics, &opts(false));
-    assert_eq!(msgs.len(), 4);
-    assert!(!msgs.iter().any(|(t, _)| t.contains("/humidity/")));
-    let c = by_component(&msgs, "thermostat");
-    assert!(c.get("current_humidity_topic").is_none());
-    // The clearing list still covers it, so a sensor swap removes the stale entity.
-    let all = discovery_config_topics(&topics);
+    let msg = device_discovery(&topics, &opts(false, false));
+    assert_eq!(components(&msg).len(), 6);
+    assert!(components(&msg).get("humidity").is_none());
     assert!(
-        all.iter()
-            .any(|t| t == "homeassistant/sensor/hearth/humidity/config")
+        cmp(&msg, "thermostat")
+            .get("current_humidity_topic")
+            .is_none()
     );
-    for (t, _) in &msgs {
-        assert!(all.contains(t), "{t}");
-    }
 }

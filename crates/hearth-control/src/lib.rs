@@ -46,6 +46,13 @@
 //! - Fan (G) runs with cooling, in `fan_only`, with fan `on`, and with heat if
 //!   `fan_with_heat`.
 //! - A change is checked whole and refused, never clamped.
+//! - In `auto`, a change that leaves `setpoint_heat > setpoint_cool - auto_min_gap` pushes
+//!   the setpoint it does not name to keep the gap (raising heat pushes cool up, lowering
+//!   cool pushes heat down; a switch to `auto` pushes cool up, or heat down when cool cannot
+//!   move), as wall thermostats do. Only what cannot fit the bounds is refused, and a change
+//!   naming both setpoints is taken as meant.
+//! - `setpoint` names the setpoint of the mode in force after the change: `setpoint_cool` in
+//!   `cool`, `setpoint_heat` otherwise.
 //!
 //! # Lock rules
 //!
@@ -70,7 +77,8 @@
 //! | code | when |
 //! |---|---|
 //! | `setpoint_out_of_range` | a setpoint outside its `[thermostat]` bounds, or not a number |
-//! | `setpoints_too_close` | in `auto`, `setpoint_heat > setpoint_cool - auto_min_gap` |
+//! | `setpoints_too_close` | in `auto`, the gap cannot be kept within the bounds (or both setpoints were named too close) |
+//! | `conflicting_setpoints` | `setpoint` and the same setpoint by name in one change |
 //! | `door_open` | `lock` while the door contact reads open |
 //! | `lock_busy` | a lock/unlock while the bolt is moving the other way |
 //! | `state_unknown` | a lock command before the lock inputs were first read |

@@ -12,6 +12,9 @@ pub mod codes {
     pub const SETPOINT_OUT_OF_RANGE: &str = "setpoint_out_of_range";
     /// In `auto`, the heating setpoint is not far enough below the cooling setpoint.
     pub const SETPOINTS_TOO_CLOSE: &str = "setpoints_too_close";
+    /// A thermostat change names the same setpoint twice (`setpoint` and `setpoint_heat` in
+    /// heat, or `setpoint` and `setpoint_cool` in cool).
+    pub const CONFLICTING_SETPOINTS: &str = "conflicting_setpoints";
     /// Lock refused because the door contact says the door is open.
     pub const DOOR_OPEN: &str = "door_open";
     /// The bolt is already moving the other way.
@@ -22,9 +25,10 @@ pub mod codes {
     pub const SENSOR_FAULT: &str = "sensor_fault";
 
     /// Every code, for documentation and tests.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 7] = [
         SETPOINT_OUT_OF_RANGE,
         SETPOINTS_TOO_CLOSE,
+        CONFLICTING_SETPOINTS,
         DOOR_OPEN,
         LOCK_BUSY,
         STATE_UNKNOWN,

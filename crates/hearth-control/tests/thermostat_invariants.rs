@@ -67,13 +67,15 @@ fn change() -> impl Strategy<Value = ThermostatChange> {
         prop::option::of(fan()),
         prop::option::of(setpoint()),
         prop::option::of(setpoint()),
+        prop_oneof![4 => Just(None), 1 => setpoint().prop_map(Some)],
     )
         .prop_map(
-            |(mode, fan, setpoint_heat, setpoint_cool)| ThermostatChange {
+            |(mode, fan, setpoint_heat, setpoint_cool, setpoint)| ThermostatChange {
                 mode,
                 fan,
                 setpoint_heat,
                 setpoint_cool,
+                setpoint,
             },
         )
 }
@@ -310,33 +312,70 @@ fn run(cfg: ThermostatConfig, start_temp: f64, ops: Vec<Op>) -> (u32, u32) {
                 w.now += Duration::from_millis(dt_ms);
                 let before = (th.state(), th.outputs(), th.next_deadline());
                 let c = &w.cfg;
+                // What the change names, with `setpoint` resolved against the resulting mode.
+                let mode = change.mode.unwrap_or(before.0.mode);
+                let (mut heat, mut cool) = (change.setpoint_heat, change.setpoint_cool);
+                let slot = if mode == Mode::Cool {
+                    &mut cool
+                } else {
+                    &mut heat
+                };
+                let conflicting = change.setpoint.is_some() && slot.is_some();
+                if !conflicting && change.setpoint.is_some() {
+                    *slot = change.setpoint;
+                }
                 let out_of_range = |v: Option<f64>, min: f64, max: f64| {
                     v.is_some_and(|v| !(v.is_finite() && v >= min && v <= max))
                 };
-                let must_refuse = out_of_range(
-                    change.setpoint_heat,
-                    c.heat_setpoint_min,
-                    c.heat_setpoint_max,
-                ) || out_of_range(
-                    change.setpoint_cool,
-                    c.cool_setpoint_min,
-                    c.cool_setpoint_max,
-                );
+                let must_refuse = conflicting
+                    || out_of_range(heat, c.heat_setpoint_min, c.heat_setpoint_max)
+                    || out_of_range(cool, c.cool_setpoint_min, c.cool_setpoint_max);
                 match th.apply(&change, w.now) {
                     Ok(()) => {
                         assert!(!must_refuse, "accepted {change:?}");
                         let st = th.state();
-                        if let Some(m) = change.mode {
-                            assert_eq!(st.mode, m);
-                        }
-                        if let Some(v) = change.setpoint_heat {
+                        assert_eq!(st.mode, mode);
+                        // The named setpoints are taken as given; only the other one is pushed.
+                        if let Some(v) = heat {
                             assert_eq!(st.setpoint_heat, v);
+                        }
+                        if let Some(v) = cool {
+                            assert_eq!(st.setpoint_cool, v);
+                        }
+                        if mode != Mode::Auto {
+                            if heat.is_none() {
+                                assert_eq!(st.setpoint_heat, before.0.setpoint_heat);
+                            }
+                            if cool.is_none() {
+                                assert_eq!(st.setpoint_cool, before.0.setpoint_cool);
+                            }
                         }
                     }
                     Err(r) => {
                         assert!(codes::ALL.contains(&r.code), "{r:?}");
-                        if must_refuse {
+                        if conflicting {
+                            assert_eq!(r.code, codes::CONFLICTING_SETPOINTS);
+                        } else if must_refuse {
                             assert_eq!(r.code, codes::SETPOINT_OUT_OF_RANGE);
+                        } else {
+                            // Only a gap that no push within the bounds can make is refused.
+                            assert_eq!(r.code, codes::SETPOINTS_TOO_CLOSE, "{change:?}");
+                            assert_eq!(mode, Mode::Auto);
+                            let h = heat.unwrap_or(before.0.setpoint_heat);
+                            let k = cool.unwrap_or(before.0.setpoint_cool);
+                            let can_push_cool = h + c.auto_min_gap <= c.cool_setpoint_max - 1e-9;
+                            let can_push_heat = k - c.auto_min_gap >= c.heat_setpoint_min;
+                            let satisfiable = match (heat.is_some(), cool.is_some()) {
+                                (true, true) => false,
+                                (true, false) => can_push_cool,
+                                (false, true) => can_push_heat,
+                                (false, false) => can_push_cool || can_push_heat,
+                            };
+                            assert!(
+                                !satisfiable,
+                                "refused a satisfiable {change:?} from {:?}",
+                                before.0
+                            );
                         }
                         assert!(!r.message.is_empty());
                         assert_eq!(

@@ -141,6 +141,9 @@ fn describe_command(kind: &CommandKind) -> String {
             if let Some(x) = change.setpoint_cool {
                 parts.push(format!("setpoint_cool={x}"));
             }
+            if let Some(x) = change.setpoint {
+                parts.push(format!("setpoint={x}"));
+            }
             if parts.is_empty() {
                 "thermostat (no change)".to_owned()
             } else {

@@ -43,6 +43,11 @@ pub struct ThermostatChange {
     pub fan: Option<FanMode>,
     pub setpoint_heat: Option<f64>,
     pub setpoint_cool: Option<f64>,
+    /// The setpoint of the mode in force once `mode` is applied: `setpoint_cool` in cool,
+    /// `setpoint_heat` in every other mode. For clients (Home Assistant's single target
+    /// temperature) that send a mode and a temperature as two messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setpoint: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -195,6 +195,9 @@ pub struct LockStatus {
     /// `None` until the door contact has been read.
     pub door: Option<DoorState>,
     pub faults: Vec<Fault>,
+    /// Which way the bolt is being driven while `state` is `moving`; `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub motion: Option<crate::command::LockAction>,
 }
 
 /// Everything hearth knows about the house at one moment.

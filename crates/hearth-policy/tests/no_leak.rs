@@ -294,6 +294,7 @@ fn gen_state() -> impl Strategy<Value = HouseState> {
                         }
                     }),
                     faults: Vec::new(),
+                    motion: None,
                 },
             },
         )

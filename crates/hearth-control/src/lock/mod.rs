@@ -200,6 +200,7 @@ impl LockController {
                 }
             }),
             faults: self.faults.clone(),
+            motion: self.motion.as_ref().map(|m| m.action),
         }
     }
 

@@ -28,6 +28,7 @@ pub fn house(temp: f64, lock: LockState) -> HouseState {
             state: lock,
             door: Some(DoorState::Closed),
             faults: Vec::new(),
+            motion: None,
         },
     }
 }

@@ -4,7 +4,12 @@
 //!
 //! Writes are atomic (a temporary file, fsync, rename), so a crash leaves the old or the new
 //! state, never half of one. Written only when the state changes, which is rare (a command,
-//! a wrong PIN), so the SD card is not worn by it.
+//! a wrong PIN), so the SD card is not worn by it. The house's own files (thermostat
+//! settings, local unlock-code lockouts) are in [`house`].
+
+mod house;
+
+pub use house::*;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -34,19 +39,30 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, String> {
 
 /// Write `value` to `path` atomically.
 pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
-    let tmp = path.with_extension("json.tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&serde_json::to_vec(value).map_err(std::io::Error::other)?)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
+    let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    write_atomically(path, &bytes).map_err(|e| {
         format!(
             "cannot write {}: {e}; check that the state directory is writable",
             path.display()
         )
     })
+}
+
+/// Replace `path` with `bytes`: a temporary file in the same directory, fsync, rename, and
+/// the directory synced so the rename itself is durable.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
