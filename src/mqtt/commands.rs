@@ -73,7 +73,7 @@ pub fn handle(
                 "hearth is shutting down; the command was not carried out",
             ),
         };
-        refusals.before_house(target, client.as_deref(), code, message);
+        refusals.not_taken(target, client.as_deref(), code, message);
         queue_reply(
             replies,
             reply_topic,

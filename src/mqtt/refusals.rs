@@ -58,6 +58,26 @@ impl Refusals {
         self.announce(what, client, code, message);
     }
 
+    /// A command turned away because the house's queue is full or it is stopping: nothing was
+    /// looked at, so nothing goes into the event log (under a flood that would be one row per
+    /// command; `status` counts them) and the journal line is at debug. Still announced.
+    pub fn not_taken(
+        &self,
+        target: CommandTarget,
+        client: Option<&str>,
+        code: &str,
+        message: &str,
+    ) {
+        let what = what(target);
+        tracing::debug!(
+            target_device = what,
+            client = client.unwrap_or("-"),
+            code,
+            "{what} command not taken: {message}"
+        );
+        self.announce(what, client, code, message);
+    }
+
     /// A command the controllers refused: the house task has logged and recorded it.
     pub fn by_house(&self, target: CommandTarget, client: Option<&str>, code: &str, message: &str) {
         self.announce(what(target), client, code, message);

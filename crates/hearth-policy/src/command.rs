@@ -150,9 +150,9 @@ impl Wanted {
             CommandErrorCode::DoorOpen => (CloudError::DoorOpen, &[Field::LockDoor]),
             CommandErrorCode::LockBusy => (CloudError::Busy, &[Field::LockState]),
             CommandErrorCode::SensorFault => (CloudError::HardwareFault, &[Field::LockState]),
-            CommandErrorCode::StateUnknown | CommandErrorCode::Internal => {
-                (CloudError::Refused, &[])
-            }
+            CommandErrorCode::StateUnknown
+            | CommandErrorCode::ConflictingSetpoints
+            | CommandErrorCode::Internal => (CloudError::Refused, &[]),
         };
         Refused::new(public, reason).revealing(reveals)
     }
@@ -183,18 +183,22 @@ pub enum CommandErrorCode {
     StateUnknown,
     /// `sensor_fault`.
     SensorFault,
+    /// `conflicting_setpoints`: a local command named one setpoint twice; no cloud command
+    /// is built that way, so a cloud only ever gets the neutral refusal for it.
+    ConflictingSetpoints,
     /// Anything else: shutting down, no answer in time, an unknown code.
     Internal,
 }
 
 impl CommandErrorCode {
-    pub const ALL: [CommandErrorCode; 7] = [
+    pub const ALL: [CommandErrorCode; 8] = [
         CommandErrorCode::SetpointOutOfRange,
         CommandErrorCode::SetpointsTooClose,
         CommandErrorCode::DoorOpen,
         CommandErrorCode::LockBusy,
         CommandErrorCode::StateUnknown,
         CommandErrorCode::SensorFault,
+        CommandErrorCode::ConflictingSetpoints,
         CommandErrorCode::Internal,
     ];
 
@@ -206,6 +210,7 @@ impl CommandErrorCode {
             CommandErrorCode::LockBusy => "lock_busy",
             CommandErrorCode::StateUnknown => "state_unknown",
             CommandErrorCode::SensorFault => "sensor_fault",
+            CommandErrorCode::ConflictingSetpoints => "conflicting_setpoints",
             CommandErrorCode::Internal => "internal",
         }
     }

@@ -112,6 +112,14 @@ fn house_refusals_are_fixed_bytes_and_neutral_when_they_would_reveal() {
             "TEMPERATURE_VALUE_OUT_OF_RANGE",
             "valueOutOfRange",
             "out_of_range",
+        ), // Only a local command can name a setpoint twice: a cloud gets the neutral refusal.
+        (
+            C::ConflictingSetpoints,
+            Cmd::Target(21.0),
+            true,
+            "INTERNAL_ERROR",
+            "transientError",
+            "refused",
         ),
     ];
     for (n, (code, cmd, is_shared, alexa_t, google_c, json_c)) in cases.into_iter().enumerate() {
