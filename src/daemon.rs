@@ -122,7 +122,7 @@ pub async fn start(
     let house = tokio::spawn(house.run(io));
     let clouds = crate::cloud::supervisor::start(crate::cloud::CloudInputs {
         clouds: cfg.cloud.clone(),
-        ledger_path: cfg.ledger.path.clone(),
+        ledger: cfg.ledger.clone(),
         config_path,
         state: state_rx.clone(),
         commands: cmd_tx.clone(),

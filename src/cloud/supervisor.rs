@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 /// What the cloud side needs from the daemon.
 pub struct CloudInputs {
     pub clouds: Vec<CloudConfig>,
-    pub ledger_path: PathBuf,
+    pub ledger: super::LedgerConfig,
     pub config_path: PathBuf,
     pub state: watch::Receiver<HouseState>,
     pub commands: mpsc::Sender<CommandRequest>,
@@ -64,7 +64,7 @@ struct Entry {
 pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
     let CloudInputs {
         clouds,
-        ledger_path,
+        ledger: ledger_cfg,
         config_path,
         state,
         commands,
@@ -75,7 +75,7 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
     let ledger_task = if clouds.is_empty() {
         None
     } else {
-        Some(LedgerTask::spawn(&ledger_path)?)
+        Some(LedgerTask::spawn(&ledger_cfg)?)
     };
     let ledger = ledger_task.as_ref().map(LedgerTask::ledger);
     let mut tasks = Vec::new();
@@ -108,7 +108,7 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
     let sup = Supervisor {
         entries,
         ledger,
-        ledger_path,
+        ledger_path: ledger_cfg.path,
         config_path,
         clock,
     };
@@ -287,6 +287,8 @@ fn audit_json(
                 "kind": r.kind,
                 "detail": r.detail,
                 "payload": r.payload.map(|p| String::from_utf8_lossy(&p).into_owned()),
+                "count": r.count,
+                "last": r.last.map(|t| t.0),
             })
         })
         .collect();
@@ -323,7 +325,7 @@ mod tests {
 
     fn config(dir: &std::path::Path, round: &str) -> String {
         format!(
-            "[hardware]\nbackend = \"simulator\"\n[ledger]\npath = \"{}\"\n\
+            "[hardware]\nbackend = \"simulator\"\n[ledger]\npath = \"{}\"\ncommit_interval = \"1s\"\n\
              [[cloud]]\nname = \"home\"\nformat = \"json\"\nhost = \"127.0.0.1\"\nport = 1\n\
              client_id = \"t\"\ntopic_prefix = \"p\"\n\
              [cloud.policy.fields.\"thermostat.temperature\"]\nshare = \"on_change\"\nround = {round}\n",
@@ -355,7 +357,7 @@ mod tests {
         let (reload_tx, reload) = mpsc::channel(1);
         let tasks = start(CloudInputs {
             clouds: cfg.cloud.clone(),
-            ledger_path: cfg.ledger.path.clone(),
+            ledger: cfg.ledger.clone(),
             config_path: path.clone(),
             state,
             commands,
