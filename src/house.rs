@@ -151,7 +151,10 @@ impl House {
         };
         match &result {
             Ok(()) => self.stats.commands_accepted += 1,
-            Err(_) => self.stats.commands_refused += 1,
+            Err(r) => {
+                self.stats.commands_refused += 1;
+                tracing::info!(code = r.code, "command refused: {}", r.message);
+            }
         }
         self.recorder
             .command(&command, &result, self.clock.wall_now());
