@@ -5,6 +5,7 @@
 //! real: the writer tests run on tokio's paused clock.
 
 mod migrations;
+mod paging;
 mod queries;
 mod retention;
 mod rollups;
