@@ -100,7 +100,10 @@ mod tests {
         assert!(cpu_time(me).unwrap() > before);
         let switches = context_switches(me).unwrap();
         std::thread::sleep(Duration::from_millis(5));
-        assert!(context_switches(me).unwrap() > switches, "a sleep is a switch");
+        assert!(
+            context_switches(me).unwrap() > switches,
+            "a sleep is a switch"
+        );
         // Whether anything is charged depends on the filesystem (tmpfs: nothing); the
         // counter must at least be there.
         assert!(write_bytes(me).is_some());

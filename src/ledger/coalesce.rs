@@ -98,7 +98,13 @@ impl Pending {
             let stored = Stored::single(row);
             // Its first row goes with the next commit.
             self.since.get_or_insert(now);
-            self.runs.insert(key, Run { stored, opened: now });
+            self.runs.insert(
+                key,
+                Run {
+                    stored,
+                    opened: now,
+                },
+            );
         } else {
             self.push(Stored::single(row), now);
         }

@@ -55,10 +55,9 @@ fn simulate_day(poll: Duration, noise: f64, interval: Duration) -> Day {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.db");
     let mut store = Store::open(&path).unwrap();
-    let alexa_cfg: PolicyConfig = toml::from_str(
-        "[fields.\"thermostat.temperature\"]\nshare = \"on_change\"\nround = 0.5\n",
-    )
-    .unwrap();
+    let alexa_cfg: PolicyConfig =
+        toml::from_str("[fields.\"thermostat.temperature\"]\nshare = \"on_change\"\nround = 0.5\n")
+            .unwrap();
     let mut clouds = [
         Policy::new("alexa", Format::Alexa, &alexa_cfg).unwrap(),
         Policy::new("google", Format::Google, &PolicyConfig::default()).unwrap(),
@@ -84,7 +83,7 @@ fn simulate_day(poll: Duration, noise: f64, interval: Duration) -> Day {
         let state = house(
             (temperature * 100.0).round() / 100.0,
             (humidity * 10.0).round() / 10.0,
-            (secs / 1200) % 2 == 0,
+            (secs / 1200).is_multiple_of(2),
             secs % 4320 < 60,
         );
         let mono = t0 + Duration::from_secs(secs);
@@ -124,15 +123,19 @@ fn simulate_day(poll: Duration, noise: f64, interval: Duration) -> Day {
     assert_eq!(total as u64, day.decisions, "every decision is counted");
     day.payload_bytes = store
         .conn
-        .query_row("SELECT coalesce(sum(length(payload)), 0) FROM ledger", [], |r| {
-            r.get::<_, i64>(0)
-        })
+        .query_row(
+            "SELECT coalesce(sum(length(payload)), 0) FROM ledger",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
         .unwrap() as u64;
     day.withheld_rows = store
         .conn
-        .query_row("SELECT count(*) FROM ledger WHERE kind = 'withheld'", [], |r| {
-            r.get::<_, i64>(0)
-        })
+        .query_row(
+            "SELECT count(*) FROM ledger WHERE kind = 'withheld'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
         .unwrap() as u64;
     store
         .conn
@@ -150,12 +153,7 @@ fn a_day_of_two_clouds_stays_within_its_bound() {
     let day = simulate_day(Duration::from_secs(10), 0.05, Duration::from_secs(30));
     eprintln!(
         "ledger day: {} decisions -> {} rows ({} withheld), {} commits, {} bytes ({} of payloads)",
-        day.decisions,
-        day.rows,
-        day.withheld_rows,
-        day.commits,
-        day.file_bytes,
-        day.payload_bytes
+        day.decisions, day.rows, day.withheld_rows, day.commits, day.file_bytes, day.payload_bytes
     );
     assert!(day.decisions > 20_000, "a busy day: {}", day.decisions);
     // Every decision other than `withheld` is a row of its own, never merged.

@@ -95,6 +95,6 @@ impl Ledger {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod day_tests;
+#[cfg(test)]
+mod tests;

@@ -211,7 +211,8 @@ impl Store {
                 "INSERT INTO ledger (time, cloud, field, kind, detail, payload, count, last)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
-            let mut upd = tx.prepare_cached("UPDATE ledger SET count = ?2, last = ?3 WHERE id = ?1")?;
+            let mut upd =
+                tx.prepare_cached("UPDATE ledger SET count = ?2, last = ?3 WHERE id = ?1")?;
             for s in rows {
                 let last = (s.count > 1).then_some(s.last.0);
                 let count = i64::try_from(s.count).unwrap_or(i64::MAX);

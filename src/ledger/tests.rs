@@ -52,7 +52,10 @@ fn runs_of_identical_withheld_decisions_coalesce_with_exact_counts_and_spans() {
     p.offer(row("g", Some(TEMP), "included", 3000, "21.5"), t0);
     p.offer(withheld("g", TEMP, 4000, "share = never"), t0);
     p.offer(row("g", None, "sent", 3000, "message"), t0);
-    assert!(p.take_due(t0 + every - Duration::from_millis(1), every).is_empty());
+    assert!(
+        p.take_due(t0 + every - Duration::from_millis(1), every)
+            .is_empty()
+    );
     let rows = p.take_due(t0 + every, every);
     let got: Vec<(i64, &str, &str, u64, i64, bool)> = rows
         .iter()
@@ -85,7 +88,10 @@ fn runs_of_identical_withheld_decisions_coalesce_with_exact_counts_and_spans() {
     p.saved(&rows, &ids);
     assert_eq!(p.next_due(every), Some(t0 + RUN_SPAN), "nothing else waits");
     for i in 1..=3 {
-        p.offer(withheld("g", "lock.state", 1002 + i * 10, "share = never"), t0);
+        p.offer(
+            withheld("g", "lock.state", 1002 + i * 10, "share = never"),
+            t0,
+        );
     }
     // ...and an hour after it began a run is closed: its stored row is updated.
     let rows = p.take_due(t0 + RUN_SPAN, every);
@@ -114,7 +120,8 @@ fn shutdown_takes_open_runs_and_a_failed_commit_is_retried() {
     p.offer(withheld("a", TEMP, 7, "share = never"), t0 + every);
     assert!(p.take_due(t0 + every + every / 2, every).is_empty());
     let all = p.take_everything(t0 + every);
-    let got: Vec<(i64, u64, Option<i64>)> = all.iter().map(|s| (s.row.time.0, s.count, s.id)).collect();
+    let got: Vec<(i64, u64, Option<i64>)> =
+        all.iter().map(|s| (s.row.time.0, s.count, s.id)).collect();
     assert_eq!(got, [(5, 1, None), (6, 2, None)]);
     assert_eq!(p.next_due(every), None);
 }
@@ -133,7 +140,13 @@ async fn the_writer_stores_runs_and_sent_payloads_byte_exact() {
     for i in 0..1000 {
         l.push(withheld("b", "lock.state", 20 + i, "share = never"));
     }
-    l.push(row("a", Some(TEMP), "transformed", DAY_MS + 5, "21.3 -> 21.5"));
+    l.push(row(
+        "a",
+        Some(TEMP),
+        "transformed",
+        DAY_MS + 5,
+        "21.3 -> 21.5",
+    ));
     drop(l);
     let stats = task.finish().await;
     assert_eq!(
@@ -260,4 +273,23 @@ fn no_rows_no_transaction() {
     let before = size();
     assert!(store.insert(&[]).unwrap().is_empty());
     assert_eq!(size(), before, "an empty commit wrote to the WAL");
+}
+
+#[test]
+fn ledger_settings_have_defaults_and_bad_ones_are_named() {
+    let parse = |text: &str| crate::config::parse(Path::new("hearth.toml"), text);
+    let cfg = parse("[hardware]\nbackend = \"simulator\"\n").unwrap();
+    assert_eq!(cfg.ledger.commit_interval, Duration::from_secs(30));
+    assert_eq!(cfg.ledger.retention, Duration::from_secs(365 * 86_400));
+    let e = parse(
+        "[hardware]\nbackend = \"simulator\"\n[ledger]\ncommit_interval = \"0s\"\nretention = \"2h\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("ledger.commit_interval"), "{e}");
+    assert!(e.contains("ledger.retention"), "{e}");
+    let e = parse("[hardware]\nbackend = \"simulator\"\n[ledger]\nretension = \"1d\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("retension"), "{e}");
 }

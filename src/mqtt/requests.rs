@@ -449,7 +449,10 @@ mod tests {
         };
         let answer = reader.query(rollup).await.unwrap();
         assert_eq!(answer["buckets"].as_array().unwrap().len(), 7, "{answer}");
-        assert!(answer["next_since"].is_string(), "a year of hours is cut into pages");
+        assert!(
+            answer["next_since"].is_string(),
+            "a year of hours is cut into pages"
+        );
     }
 
     #[tokio::test]

@@ -161,7 +161,10 @@ pub fn fill_history(
     raw_days: u32,
 ) -> Result<u64, HistoryError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("history.db");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("history.db");
     let mut store = fresh(dir, name)?;
     let start = end.0 - i64::from(days) * 86_400_000;
     let raw_from = end.0 - i64::from(raw_days) * 86_400_000;

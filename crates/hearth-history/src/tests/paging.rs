@@ -12,7 +12,11 @@ fn filled(hours: i64) -> (TempDb, Store) {
     let rows: Vec<_> = (0..hours * 6)
         .map(|i| {
             let at = UnixMillis(DAY0.0 + i * 600_000);
-            (Field::ThermostatTemperature, temp(18.0 + (i % 40) as f64 / 10.0), at)
+            (
+                Field::ThermostatTemperature,
+                temp(18.0 + (i % 40) as f64 / 10.0),
+                at,
+            )
         })
         .collect();
     put(&mut store, &rows);
