@@ -7,9 +7,10 @@
 //! creates both databases and makes the first commits), the process's `write_bytes` from
 //! `/proc/<pid>/io` is read at the start and the end of the window; the log lines it
 //! writes to stderr (a pipe here; the journal on a Pi) are counted over the same window.
-//! Hourly work (history rollups and retention, the ledger closing `withheld` runs after an
-//! hour) falls inside a window only by chance; its cost is bounded by the ledger's size
-//! test, not measured here.
+//! The full run's 20-minute window covers the history's 15-minute heartbeat; hourly work
+//! (history rollups and retention, the ledger closing `withheld` runs after an hour) falls
+//! inside it only by chance, and is not measured here (the ledger's part is bounded by its
+//! day-size test).
 
 use super::process;
 use super::report::{Figure, Report};

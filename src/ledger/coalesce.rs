@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 /// costs 24 rows a day and the ledger shows it within the hour.
 pub const RUN_SPAN: Duration = Duration::from_secs(3600);
 
+/// Rows waiting that make a commit due at once, interval or not: under a burst big batches
+/// are cheap per row (many rows to a page), and the queue behind keeps draining.
+pub const EARLY_COMMIT: usize = 1024;
+
 /// A row as stored: `count` decisions, the last one at `last` (equal to `row.time` for one).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
@@ -129,7 +133,8 @@ impl Pending {
     }
 
     /// Close runs that reached [`RUN_SPAN`] by `now`, then hand out every waiting row if
-    /// the oldest has waited `interval`. Empty when no commit is due: never an empty commit.
+    /// the oldest has waited `interval` (or [`EARLY_COMMIT`] rows wait). Empty when no
+    /// commit is due: never an empty commit.
     pub fn take_due(&mut self, now: Instant, interval: Duration) -> Vec<Stored> {
         let aged: Vec<_> = self
             .runs
@@ -143,7 +148,9 @@ impl Pending {
             }
         }
         match self.since {
-            Some(s) if s + interval <= now => self.take_all_ready(),
+            Some(s) if s + interval <= now || self.ready.len() >= EARLY_COMMIT => {
+                self.take_all_ready()
+            }
             _ => Vec::new(),
         }
     }

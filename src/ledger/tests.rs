@@ -106,6 +106,19 @@ fn runs_of_identical_withheld_decisions_coalesce_with_exact_counts_and_spans() {
 }
 
 #[test]
+fn a_burst_is_committed_before_the_interval() {
+    let t0 = Instant::now();
+    let every = Duration::from_secs(30);
+    let mut p = Pending::default();
+    for i in 0..super::coalesce::EARLY_COMMIT as i64 - 1 {
+        p.offer(row("a", None, "sent", i, "m"), t0);
+    }
+    assert!(p.take_due(t0, every).is_empty(), "not yet: one row short");
+    p.offer(row("a", None, "sent", 9999, "m"), t0);
+    assert_eq!(p.take_due(t0, every).len(), super::coalesce::EARLY_COMMIT);
+}
+
+#[test]
 fn shutdown_takes_open_runs_and_a_failed_commit_is_retried() {
     let t0 = Instant::now();
     let every = Duration::from_secs(30);

@@ -25,7 +25,7 @@ const MAX_IN_FLIGHT: usize = 16;
 const POLICY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Raw samples and rollup buckets per history reply at most, whatever the range: the
 /// query reads one page (SQL `LIMIT`) and the reply's `next_since` asks for the next.
-const HISTORY_PAGE: usize = 1000;
+const HISTORY_PAGE: usize = 500;
 
 /// Everything a request may read.
 pub struct Requests {
@@ -440,7 +440,7 @@ mod tests {
                 None => break,
             }
         }
-        assert_eq!((got, pages), (2500, 3));
+        assert_eq!((got, pages), (2500, 5));
         let rollup = HistoryQuery::Rollup {
             field,
             since: UnixMillis(t0),
