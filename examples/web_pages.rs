@@ -127,7 +127,11 @@ fn ledger(path: &Path, clouds: &[&str], start: UnixMillis, days: i64) -> usize {
             }
         }
         n += rows.len();
-        store.insert(&rows).expect("inserting ledger rows");
+        let stored: Vec<hearthd::ledger::Stored> = rows
+            .into_iter()
+            .map(hearthd::ledger::Stored::single)
+            .collect();
+        store.insert(&stored).expect("inserting ledger rows");
     }
     n
 }

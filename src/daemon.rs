@@ -247,7 +247,7 @@ pub async fn start_with_clock(
     ));
     let cloud_inputs = crate::cloud::CloudInputs {
         clouds: cfg.cloud.clone(),
-        ledger_path: cfg.ledger.path.clone(),
+        ledger: cfg.ledger.clone(),
         reload_over_mqtt: cfg.ledger.policy_reload_over_mqtt,
         config_path,
         state: state_rx.clone(),

@@ -136,7 +136,7 @@ impl House {
         match event {
             HardwareEvent::Climate { at, reading } => {
                 match &reading {
-                    Ok(r) => tracing::info!(
+                    Ok(r) => tracing::debug!(
                         temperature = r.temperature,
                         humidity = r.humidity,
                         action = self.thermostat.action().as_str(),

@@ -96,8 +96,11 @@ pub async fn forwarding(
     let mut policy = cloud
         .build_policy(0)
         .map_err(|e| anyhow::anyhow!("bench policy: {e:?}"))?;
-    let ledger =
-        LedgerTask::spawn(&dir.join("bench-ledger.db")).context("opening the bench ledger")?;
+    let ledger_cfg = crate::cloud::LedgerConfig {
+        path: dir.join("bench-ledger.db"),
+        ..cfg.ledger.clone()
+    };
+    let ledger = LedgerTask::spawn(&ledger_cfg).context("opening the bench ledger")?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (mut link, driver) = connection::spawn(cloud, stop_rx);
     tokio::time::timeout(TIMEOUT, link.state.wait_for(|s| s.up))

@@ -43,6 +43,43 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     read_any.then(|| Duration::from_nanos(total))
 }
 
+/// Bytes this process caused to be sent to storage so far (`write_bytes` of
+/// `/proc/<pid>/io`: pages it dirtied, whole 4 KiB pages, including those of files it
+/// maps), or `None` when unreadable.
+pub fn write_bytes(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("write_bytes:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Context switches of every thread of `pid` so far (voluntary + involuntary): each is a
+/// wake-up of some thread of the process.
+pub fn context_switches(pid: u32) -> Option<u64> {
+    let mut total = 0u64;
+    let mut read_any = false;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        let Ok(text) = std::fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        for line in text.lines() {
+            if line.starts_with("voluntary_ctxt_switches:")
+                || line.starts_with("nonvoluntary_ctxt_switches:")
+            {
+                total += line
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                read_any = true;
+            }
+        }
+    }
+    read_any.then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +98,14 @@ mod tests {
         }
         assert!(x > 0);
         assert!(cpu_time(me).unwrap() > before);
+        let switches = context_switches(me).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(
+            context_switches(me).unwrap() > switches,
+            "a sleep is a switch"
+        );
+        // Whether anything is charged depends on the filesystem (tmpfs: nothing); the
+        // counter must at least be there.
+        assert!(write_bytes(me).is_some());
     }
 }

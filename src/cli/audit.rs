@@ -45,6 +45,9 @@ pub fn render(rows: &[AuditRow], totals: &[DayTotal]) -> String {
             r.field.as_deref().unwrap_or("-"),
             r.detail
         );
+        if let Some(last) = r.last.filter(|_| r.count > 1) {
+            let _ = write!(out, "  (x{} until {})", r.count, last.to_rfc3339());
+        }
         if let Some(p) = &r.payload {
             let _ = write!(out, "\n    payload: {}", String::from_utf8_lossy(p));
         }
@@ -81,8 +84,17 @@ mod tests {
             kind: kind.into(),
             detail: format!("{kind} detail"),
             payload: payload.map(|p| p.as_bytes().to_vec()),
+            count: 1,
+            last: None,
+        };
+        let run = AuditRow {
+            field: Some("lock.state".into()),
+            count: 120,
+            last: Some(UnixMillis(3_600_000)),
+            ..row(3000, "withheld", None)
         };
         let rows = [
+            run,
             row(2000, "sent", Some("{\"lock.door\":true}")),
             row(1000, "offline", None),
         ];
@@ -99,6 +111,10 @@ mod tests {
         assert!(offline < sent, "{text}");
         assert!(text.contains("payload: {\"lock.door\":true}"), "{text}");
         assert!(text.contains("1970-01-01  home"), "{text}");
+        assert!(
+            text.contains("withheld detail  (x120 until 1970-01-01T01:00:00"),
+            "a coalesced run shows its count and span: {text}"
+        );
         assert!(render(&[], &[]).contains("no ledger rows"));
     }
 }

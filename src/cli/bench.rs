@@ -11,6 +11,10 @@ pub fn run(quick: bool, json: Option<PathBuf>) -> ExitCode {
         latency_rounds: if quick { 20 } else { 200 },
         forward_messages: if quick { 500 } else { 10_000 },
         full_history: !quick,
+        disk_settle: Duration::from_secs(if quick { 5 } else { 45 }),
+        disk_window: Duration::from_secs(if quick { 5 } else { 1200 }),
+        flood_commands: if quick { 2_000 } else { 50_000 },
+        flood_history_requests: if quick { 20 } else { 200 },
         json_out: json,
     };
     match bench::run(&opts) {

@@ -44,7 +44,7 @@ pub struct CloudTls {
     pub client_key: PathBuf,
 }
 
-/// `[ledger]`: where every sharing decision is written.
+/// `[ledger]`: where every sharing decision is written, how often, and for how long.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerConfig {
@@ -56,6 +56,13 @@ pub struct LedgerConfig {
     /// client could trigger reloads; SIGHUP (`systemctl reload hearthd`) always works.
     #[serde(default)]
     pub policy_reload_over_mqtt: bool,
+    /// How often queued decisions are committed (default 30 s, as `[history]`). A power
+    /// cut loses at most this much of the ledger (and the counts of open `withheld` runs).
+    #[serde(default = "default_ledger_commit", with = "hearth_model::duration")]
+    pub commit_interval: Duration,
+    /// How long rows are kept (default 365 days).
+    #[serde(default = "default_ledger_retention", with = "hearth_model::duration")]
+    pub retention: Duration,
 }
 
 impl Default for LedgerConfig {
@@ -63,8 +70,52 @@ impl Default for LedgerConfig {
         Self {
             path: default_ledger_path(),
             policy_reload_over_mqtt: false,
+            commit_interval: default_ledger_commit(),
+            retention: default_ledger_retention(),
         }
     }
+}
+
+impl LedgerConfig {
+    /// Problems of the `[ledger]` section.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let show = hearth_model::duration::format;
+        if self.path.as_os_str().is_empty() {
+            issues.push(ConfigIssue::new(
+                "ledger.path",
+                "is empty; give the database file, e.g. \"/var/lib/hearth/ledger.db\"",
+            ));
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&self.commit_interval) {
+            issues.push(ConfigIssue::new(
+                "ledger.commit_interval",
+                format!(
+                    "is {}; use between 1s and 1h (a power cut loses up to this much of the \
+                     ledger, and shorter intervals wear an SD card faster)",
+                    show(self.commit_interval)
+                ),
+            ));
+        }
+        if self.retention < Duration::from_secs(86_400) {
+            issues.push(ConfigIssue::new(
+                "ledger.retention",
+                format!(
+                    "is {}; keep at least 1d (the ledger is the record of what was shared)",
+                    show(self.retention)
+                ),
+            ));
+        }
+        issues
+    }
+}
+
+fn default_ledger_commit() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_ledger_retention() -> Duration {
+    Duration::from_secs(365 * 86_400)
 }
 
 fn default_ledger_path() -> PathBuf {

@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 /// What the cloud side needs from the daemon.
 pub struct CloudInputs {
     pub clouds: Vec<CloudConfig>,
-    pub ledger_path: PathBuf,
+    pub ledger: super::LedgerConfig,
     /// `[ledger] policy_reload_over_mqtt`: obey `policy_reload` from local MQTT.
     pub reload_over_mqtt: bool,
     pub config_path: PathBuf,
@@ -80,7 +80,7 @@ struct Entry {
 pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
     let CloudInputs {
         clouds,
-        ledger_path,
+        ledger: ledger_cfg,
         reload_over_mqtt,
         config_path,
         state,
@@ -89,10 +89,11 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
         shutdown,
         reload,
     } = inputs;
+    let ledger_path = ledger_cfg.path.clone();
     let ledger_task = if clouds.is_empty() {
         None
     } else {
-        Some(LedgerTask::spawn(&ledger_path)?)
+        Some(LedgerTask::spawn(&ledger_cfg)?)
     };
     let ledger = ledger_task.as_ref().map(LedgerTask::ledger);
     let mut tasks = Vec::new();
@@ -338,6 +339,8 @@ fn audit_json(
                 "kind": r.kind,
                 "detail": r.detail,
                 "payload": r.payload.map(|p| String::from_utf8_lossy(&p).into_owned()),
+                "count": r.count,
+                "last": r.last.map(|t| t.0),
             })
         })
         .collect();
@@ -375,7 +378,7 @@ mod tests {
 
     fn config(dir: &std::path::Path, round: &str) -> String {
         format!(
-            "[hardware]\nbackend = \"simulator\"\n[ledger]\npath = \"{}\"\n\
+            "[hardware]\nbackend = \"simulator\"\n[ledger]\npath = \"{}\"\ncommit_interval = \"1s\"\n\
              [[cloud]]\nname = \"home\"\nformat = \"json\"\nhost = \"127.0.0.1\"\nport = 1\n\
              client_id = \"t\"\ntopic_prefix = \"p\"\n\
              [cloud.policy.fields.\"thermostat.temperature\"]\nshare = \"on_change\"\nround = {round}\n",
@@ -407,7 +410,7 @@ mod tests {
         let (reload_tx, reload) = mpsc::channel(1);
         let tasks = start(CloudInputs {
             clouds: cfg.cloud.clone(),
-            ledger_path: cfg.ledger.path.clone(),
+            ledger: cfg.ledger.clone(),
             reload_over_mqtt: true,
             config_path: path.clone(),
             state,
@@ -487,7 +490,7 @@ mod tests {
         let (_reload_tx, reload) = mpsc::channel(1);
         let tasks = start(CloudInputs {
             clouds: cfg.cloud.clone(),
-            ledger_path: cfg.ledger.path.clone(),
+            ledger: cfg.ledger.clone(),
             reload_over_mqtt: cfg.ledger.policy_reload_over_mqtt,
             config_path: path.clone(),
             state,

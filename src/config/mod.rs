@@ -91,6 +91,7 @@ impl Config {
         issues.extend(self.thermostat.validate());
         issues.extend(self.lock.validate());
         issues.extend(self.history.validate());
+        issues.extend(self.ledger.validate());
         if let Some(mqtt) = &self.mqtt {
             issues.extend(mqtt.validate());
         }

@@ -1,11 +1,20 @@
-//! The ledger's SQLite file: schema, batched inserts and the audit queries.
+//! The ledger's SQLite file: schema and its migration, batched inserts, and the audit
+//! queries.
 //!
-//! WAL mode so `hearthd audit` can read while the daemon writes. Only the writer thread
-//! inserts; nothing here is called from an async task directly.
+//! Written for an SD card: 1 KiB pages (a commit of a few rows touches two or three pages,
+//! not three 4 KiB ones), WAL with `synchronous=FULL` (a commit is durable when it returns;
+//! SQLite's own auto-checkpoint moves the WAL into the file only when it passes 1000
+//! pages), one index (on `time`), and `auto_vacuum=INCREMENTAL` so retention gives pages
+//! back a few at a time (see `retention.rs`). WAL mode also lets `hearthd audit` read while
+//! the daemon writes. Only the writer thread inserts; nothing here is called from an async
+//! task directly.
+//!
+//! A row with `count > 1` is a coalesced run: `count` identical decisions (same cloud,
+//! field, kind and detail, no payload), the first at `time` and the last at `last`.
 
-use super::Row;
+use super::writer::Stored;
 use hearth_model::UnixMillis;
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +26,15 @@ pub enum LedgerError {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
+    },
+    #[error(
+        "ledger {path} has schema version {found}, newer than this hearthd knows ({known}); \
+         run the hearthd that wrote it, or move the file aside"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
     },
     #[error("ledger: {0}")]
     Sql(#[from] rusqlite::Error),
@@ -33,9 +51,14 @@ pub struct AuditRow {
     pub kind: String,
     pub detail: String,
     pub payload: Option<Vec<u8>>,
+    /// Decisions this row stands for (more than 1 for a coalesced run).
+    pub count: u64,
+    /// The last decision of a run; `None` when `count` is 1.
+    pub last: Option<UnixMillis>,
 }
 
-/// Rows per UTC day, cloud, field (`-` for whole messages) and kind.
+/// Decisions per UTC day, cloud, field (`-` for whole messages) and kind (a coalesced run
+/// counts as its `count`, on the day it began).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayTotal {
     pub day: String,
@@ -46,10 +69,15 @@ pub struct DayTotal {
 }
 
 pub struct Store {
-    conn: Connection,
+    pub(super) conn: Connection,
 }
 
-const SCHEMA: &str = "
+/// The schema this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: u32 = 2;
+const PAGE_SIZE: i64 = 1024;
+
+/// Version 1: the first ledger (user_version 0 on disk, it never set one).
+const V1: &str = "
 CREATE TABLE IF NOT EXISTS ledger (
     id INTEGER PRIMARY KEY,
     time INTEGER NOT NULL,
@@ -59,57 +87,156 @@ CREATE TABLE IF NOT EXISTS ledger (
     detail TEXT NOT NULL,
     payload BLOB
 );
-CREATE INDEX IF NOT EXISTS ledger_cloud_time ON ledger (cloud, time);
 CREATE INDEX IF NOT EXISTS ledger_time ON ledger (time);
 ";
 
+/// Version 2: coalesced runs; the (cloud, time) index goes (one index less to write per
+/// commit; a year of ledger is small enough to filter by cloud while scanning by time).
+const V2: &str = "
+ALTER TABLE ledger ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE ledger ADD COLUMN last INTEGER;
+DROP INDEX IF EXISTS ledger_cloud_time;
+PRAGMA user_version = 2;
+";
+
 impl Store {
-    /// Open for writing, creating the file and schema.
+    /// Open for writing, creating the file and schema, migrating an older file.
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
-        let open = || -> rusqlite::Result<Connection> {
-            let conn = Connection::open(path)?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.busy_timeout(std::time::Duration::from_secs(2))?;
-            conn.execute_batch(SCHEMA)?;
-            Ok(conn)
+        let err = |source| LedgerError::Open {
+            path: path.to_owned(),
+            source,
         };
-        open()
-            .map(|conn| Self { conn })
-            .map_err(|source| LedgerError::Open {
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(2))
+            .map_err(err)?;
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .map_err(err)?;
+        if pages == 0 {
+            // Only possible before the first table exists.
+            conn.pragma_update(None, "page_size", PAGE_SIZE)
+                .map_err(err)?;
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+                .map_err(err)?;
+        }
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        if version > SCHEMA_VERSION {
+            return Err(LedgerError::TooNew {
                 path: path.to_owned(),
-                source,
-            })
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        let vacuum: i64 = conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .map_err(err)?;
+        if vacuum != 2 {
+            // A ledger from before retention: switching needs one VACUUM, which only works
+            // outside WAL mode. Done once; the ledger is small.
+            conn.pragma_update(None, "journal_mode", "DELETE")
+                .map_err(err)?;
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+                .map_err(err)?;
+            conn.execute_batch("VACUUM").map_err(err)?;
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
+        if version < SCHEMA_VERSION {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            if version < 1 {
+                tx.execute_batch(V1).map_err(err)?;
+            }
+            let has_count: bool = tx
+                .query_row(
+                    "SELECT count(*) FROM pragma_table_info('ledger') WHERE name = 'count'",
+                    [],
+                    |r| r.get::<_, i64>(0).map(|n| n > 0),
+                )
+                .map_err(err)?;
+            if has_count {
+                tx.execute_batch("PRAGMA user_version = 2").map_err(err)?;
+            } else {
+                tx.execute_batch(V2).map_err(err)?;
+            }
+            tx.commit().map_err(err)?;
+        }
+        Ok(Self { conn })
     }
 
     /// Open an existing ledger for queries.
     pub fn open_read_only(path: &Path) -> Result<Self, LedgerError> {
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        let err = |source| LedgerError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .and_then(|c| {
                 c.busy_timeout(std::time::Duration::from_secs(2))?;
                 Ok(c)
             })
-            .map(|conn| Self { conn })
-            .map_err(|source| LedgerError::Open {
+            .map_err(err)?;
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        if version > SCHEMA_VERSION {
+            return Err(LedgerError::TooNew {
                 path: path.to_owned(),
-                source,
-            })
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        // An older file not migrated yet (the daemon migrates it when it opens it) is read
+        // without the run columns: see `has_runs`.
+        Ok(Self { conn })
     }
 
-    pub fn insert(&mut self, rows: &[Row]) -> Result<(), LedgerError> {
-        let tx = self.conn.transaction()?;
+    /// Write rows in one transaction: insert new ones, update the count and last time of
+    /// runs already stored. Returns each row's id. No rows: no transaction at all.
+    pub fn insert(&mut self, rows: &[Stored]) -> Result<Vec<i64>, LedgerError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids = Vec::with_capacity(rows.len());
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO ledger (time, cloud, field, kind, detail, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO ledger (time, cloud, field, kind, detail, payload, count, last)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
-            for r in rows {
-                st.execute(params![
-                    r.time.0, r.cloud, r.field, r.kind, r.detail, r.payload
+            let mut upd =
+                tx.prepare_cached("UPDATE ledger SET count = ?2, last = ?3 WHERE id = ?1")?;
+            for s in rows {
+                let last = (s.count > 1).then_some(s.last.0);
+                let count = i64::try_from(s.count).unwrap_or(i64::MAX);
+                if let Some(id) = s.id {
+                    upd.execute(params![id, count, last])?;
+                    ids.push(id);
+                    continue;
+                }
+                let r = &s.row;
+                ins.execute(params![
+                    r.time.0, r.cloud, r.field, r.kind, r.detail, r.payload, count, last
                 ])?;
+                ids.push(tx.last_insert_rowid());
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(ids)
+    }
+
+    fn has_runs(&self) -> Result<bool, LedgerError> {
+        let version: u32 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        Ok(version >= 2)
     }
 
     /// Rows since `since`, newest first, optionally for one cloud.
@@ -119,12 +246,18 @@ impl Store {
         since: UnixMillis,
         limit: usize,
     ) -> Result<Vec<AuditRow>, LedgerError> {
-        let mut st = self.conn.prepare(
-            "SELECT time, cloud, field, kind, detail, payload FROM ledger
+        let runs = if self.has_runs()? {
+            "count, last"
+        } else {
+            "1, NULL"
+        };
+        let mut st = self.conn.prepare(&format!(
+            "SELECT time, cloud, field, kind, detail, payload, {runs} FROM ledger
              WHERE time >= ?1 AND (?2 IS NULL OR cloud = ?2)
-             ORDER BY time DESC, id DESC LIMIT ?3",
-        )?;
-        let rows = st.query_map(params![since.0, cloud, limit as i64], |r| {
+             ORDER BY time DESC, id DESC LIMIT ?3"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![since.0, cloud, limit], |r| {
             Ok(AuditRow {
                 time: UnixMillis(r.get(0)?),
                 cloud: r.get(1)?,
@@ -132,23 +265,27 @@ impl Store {
                 kind: r.get(3)?,
                 detail: r.get(4)?,
                 payload: r.get(5)?,
+                count: r.get::<_, i64>(6)?.max(1) as u64,
+                last: r.get::<_, Option<i64>>(7)?.map(UnixMillis),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Per UTC day, cloud, field and kind: how many rows.
+    /// Per UTC day, cloud, field and kind: how many decisions (runs count in full).
     pub fn daily_totals(
         &self,
         cloud: Option<&str>,
         since: UnixMillis,
     ) -> Result<Vec<DayTotal>, LedgerError> {
-        let mut st = self.conn.prepare(
-            "SELECT date(time / 1000, 'unixepoch') AS day, cloud, COALESCE(field, '-'), kind, COUNT(*)
+        let count = if self.has_runs()? { "count" } else { "1" };
+        let mut st = self.conn.prepare(&format!(
+            "SELECT date(time / 1000, 'unixepoch') AS day, cloud, COALESCE(field, '-'), kind,
+                    SUM({count})
              FROM ledger WHERE time >= ?1 AND (?2 IS NULL OR cloud = ?2)
              GROUP BY day, cloud, COALESCE(field, '-'), kind
-             ORDER BY day, cloud, COALESCE(field, '-'), kind",
-        )?;
+             ORDER BY day, cloud, COALESCE(field, '-'), kind"
+        ))?;
         let rows = st.query_map(params![since.0, cloud], |r| {
             Ok(DayTotal {
                 day: r.get(0)?,

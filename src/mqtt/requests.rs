@@ -23,6 +23,9 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 const MAX_IN_FLIGHT: usize = 16;
 /// How long the policy supervisor may take to answer.
 const POLICY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Raw samples and rollup buckets per history reply at most, whatever the range: the
+/// query reads one page (SQL `LIMIT`) and the reply's `next_since` asks for the next.
+const HISTORY_PAGE: usize = 500;
 
 /// Everything a request may read.
 pub struct Requests {
@@ -285,16 +288,20 @@ impl HistoryReader {
                 until,
                 limit,
             } => {
-                let rows = self.run(move |s| s.range(field, since, until)).await?;
-                let truncated = rows.len() > limit as usize;
-                let samples: Vec<Value> = rows
+                let page_size = (limit as usize).min(HISTORY_PAGE);
+                let page = self
+                    .run(move |s| s.range_page(field, since, until, page_size))
+                    .await?;
+                let samples: Vec<Value> = page
+                    .items
                     .iter()
-                    .take(limit as usize)
                     .map(|s| json!({"at": s.at, "time": s.at.to_rfc3339(), "value": s.value}))
                     .collect();
-                Ok(
-                    json!({"query": "range", "field": field, "samples": samples, "truncated": truncated}),
-                )
+                Ok(json!({
+                    "query": "range", "field": field, "samples": samples,
+                    "truncated": page.next.is_some(),
+                    "next_since": page.next.map(UnixMillis::to_rfc3339),
+                }))
             }
             HistoryQuery::Rollup {
                 field,
@@ -302,10 +309,11 @@ impl HistoryReader {
                 until,
                 every,
             } => {
-                let rows = self
-                    .run(move |s| s.rollup(field, since, until, every))
+                let page = self
+                    .run(move |s| s.rollup_page(field, since, until, every, HISTORY_PAGE))
                     .await?;
-                let buckets: Vec<Value> = rows
+                let buckets: Vec<Value> = page
+                    .items
                     .iter()
                     .map(|r| {
                         json!({"start": r.start, "time": r.start.to_rfc3339(), "count": r.count,
@@ -317,6 +325,8 @@ impl HistoryReader {
                     "field": field,
                     "every": hearth_model::duration::format(every),
                     "buckets": buckets,
+                    "truncated": page.next.is_some(),
+                    "next_since": page.next.map(UnixMillis::to_rfc3339),
                 }))
             }
         }
@@ -388,6 +398,61 @@ mod tests {
         assert_eq!(explained, Ok(json!({"clouds": []})));
         let refused = ask_policy(Some(tx), PolicyOp::Reload).await;
         assert_eq!(refused, Err(("reload_refused", "bad policy".to_owned())));
+    }
+
+    #[tokio::test]
+    async fn history_ranges_come_in_pages_that_chain() {
+        use hearth_history::Sample;
+        use hearth_model::{Field, Value as V};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let field = Field::ThermostatTemperature;
+        let t0 = 1_795_564_800_000i64;
+        let samples: Vec<Sample> = (0..2500)
+            .map(|i| Sample {
+                at: UnixMillis(t0 + i * 10_000),
+                field,
+                value: V::Number(20.0 + (i % 10) as f64 / 10.0),
+            })
+            .collect();
+        Store::open(&path).unwrap().insert(&samples, &[]).unwrap();
+        let reader = HistoryReader::new(path);
+        let mut since = UnixMillis(t0);
+        let mut got = 0;
+        let mut pages = 0;
+        loop {
+            let query = HistoryQuery::Range {
+                field,
+                since,
+                until: UnixMillis(t0 + 86_400_000),
+                limit: 10_000,
+            };
+            let answer = reader.query(query).await.unwrap();
+            let n = answer["samples"].as_array().unwrap().len();
+            assert!(n <= HISTORY_PAGE, "{n} samples in one reply");
+            got += n;
+            pages += 1;
+            match answer["next_since"].as_str() {
+                Some(next) => {
+                    assert_eq!(answer["truncated"], true);
+                    since = UnixMillis::parse_rfc3339(next).unwrap();
+                }
+                None => break,
+            }
+        }
+        assert_eq!((got, pages), (2500, 5));
+        let rollup = HistoryQuery::Rollup {
+            field,
+            since: UnixMillis(t0),
+            until: UnixMillis(t0 + 365 * 86_400_000),
+            every: Duration::from_secs(3600),
+        };
+        let answer = reader.query(rollup).await.unwrap();
+        assert_eq!(answer["buckets"].as_array().unwrap().len(), 7, "{answer}");
+        assert!(
+            answer["next_since"].is_string(),
+            "a year of hours is cut into pages"
+        );
     }
 
     #[tokio::test]

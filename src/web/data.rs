@@ -375,6 +375,8 @@ mod tests {
             kind: kind.into(),
             detail: String::new(),
             payload: payload.map(|p| p.as_bytes().to_vec()),
+            count: 1,
+            last: None,
         };
         let total = |kind: &str, field: &str, count| DayTotal {
             day: "1970-01-01".into(),

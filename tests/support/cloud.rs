@@ -239,7 +239,7 @@ pub fn daemon_config(dir: &Path, cloud_toml: &str, script: &str) -> String {
         "[hardware]\nbackend = \"simulator\"\npoll_interval = \"1s\"\ninput_poll_interval = \"50ms\"\n\
          [simulator]\nnoise_stddev = 0.3\n{script}\n\
          [history]\npath = \"{}\"\n\
-         [ledger]\npath = \"{}\"\n\
+         [ledger]\npath = \"{}\"\ncommit_interval = \"1s\"\n\
          {cloud_toml}\n",
         dir.join("history.db").display(),
         dir.join("ledger.db").display(),

@@ -67,7 +67,10 @@ pub fn replay(
         let mut n = 0;
         let mut record = |d: Vec<hearth_policy::Decision>| {
             n += d.len();
-            let rows: Vec<Row> = d.into_iter().map(Row::from).collect();
+            let rows: Vec<hearthd::ledger::Stored> = d
+                .into_iter()
+                .map(|d| hearthd::ledger::Stored::single(Row::from(d)))
+                .collect();
             out.insert(&rows).expect("writing the ledger");
         };
         let mut state = initial.clone();

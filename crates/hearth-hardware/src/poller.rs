@@ -1,7 +1,7 @@
 //! The hardware poll loop: the one task that owns the hardware. It reads the sensor every
-//! `poll_interval`, reads the lock inputs every `input_poll_interval` and at once on an
-//! edge, debounces them, sends typed events, and applies every change of the desired
-//! outputs as soon as it is published.
+//! `poll_interval`, reads the lock inputs at once on an edge — or, only for hardware that
+//! reports no edges, every `input_poll_interval` — debounces them, sends typed events, and
+//! applies every change of the desired outputs as soon as it is published.
 //!
 //! It must never decide what the outputs should be (that is the controllers' job) and must
 //! never leave them on: they are driven OFF before the first read and again when the
@@ -158,7 +158,8 @@ impl Poller {
                 }
                 () = edge_fired(edge.as_deref()) => self.poll_inputs().await,
                 () = sleep_until_some(deadline) => self.poll_inputs().await,
-                _ = input_tick.tick() => self.poll_inputs().await,
+                // The fallback poll, only without edges: an idle house then wakes nobody.
+                _ = input_tick.tick(), if edge.is_none() => self.poll_inputs().await,
                 _ = climate_tick.tick() => match &slow {
                     Some(sensor) => match reading_since {
                         None => {

@@ -150,6 +150,58 @@ pub fn bench_report(dir: &Path, size: BenchSize) -> Result<BenchFigures, History
     })
 }
 
+/// Fill a fresh history file at `path` as a house that has run `days` days until `end`:
+/// the 4-field series every 10 s for the last `raw_days` (what retention keeps raw), one
+/// sample per field and hour before that, all whole hours rolled up. For `hearthd bench`'s
+/// year-long requests. Returns the raw samples stored.
+pub fn fill_history(
+    path: &Path,
+    end: UnixMillis,
+    days: u32,
+    raw_days: u32,
+) -> Result<u64, HistoryError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("history.db");
+    let mut store = fresh(dir, name)?;
+    let start = end.0 - i64::from(days) * 86_400_000;
+    let raw_from = end.0 - i64::from(raw_days) * 86_400_000;
+    let mut total = 0u64;
+    let mut rows: Vec<Encoded> = Vec::with_capacity(CHUNK);
+    let mut flush = |rows: &mut Vec<Encoded>, store: &mut Store| -> Result<(), HistoryError> {
+        total += rows.len() as u64;
+        store.insert_encoded(rows, &[])?;
+        rows.clear();
+        Ok(())
+    };
+    let mut step = 0i64;
+    loop {
+        let (field, value, at) = series_row(step as usize);
+        let at = UnixMillis(start + (at.0 - START.0));
+        if at.0 >= end.0 {
+            break;
+        }
+        // Before the raw window, one sample per field and hour.
+        let keep = at.0 >= raw_from || (at.0 - start) % 3_600_000 < 10_000;
+        if keep && let Ok(e) = codec::encode(field, &value, at) {
+            rows.push(e);
+            if rows.len() == CHUNK {
+                flush(&mut rows, &mut store)?;
+            }
+        }
+        step += 1;
+    }
+    flush(&mut rows, &mut store)?;
+    store.advance_rollups(end)?;
+    store
+        .conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .doing("checkpointing the filled history")?;
+    Ok(total)
+}
+
 /// 2026-01-01T00:00:00Z: every run stores the same rows.
 const START: UnixMillis = UnixMillis(1_767_225_600_000);
 /// Rows per transaction in the bulk paths, for both contenders.

@@ -32,7 +32,7 @@ mod writer;
 pub use config::HistoryConfig;
 pub use error::HistoryError;
 pub use event::{Event, EventKind};
-pub use query::Rollup;
+pub use query::{Page, Rollup};
 pub use recorder::WriterStats;
 pub use retention::{PRUNE_BATCH, PruneOutcome};
 pub use store::{InsertOutcome, Sample, Store};

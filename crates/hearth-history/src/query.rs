@@ -39,6 +39,14 @@ impl Rollup {
     }
 }
 
+/// One page of a longer answer: the items, and where the next page starts (`None` when
+/// this is the last one). Ask again with `since = next` for the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<UnixMillis>,
+}
+
 impl Store {
     /// The most recent stored sample of `field`, if any raw sample is still kept.
     pub fn latest(&self, field: Field) -> Result<Option<Sample>, HistoryError> {
@@ -108,6 +116,72 @@ impl Store {
             .doing("reading a range of samples")?;
         rows.collect::<Result<_, _>>()
             .doing("reading a range of samples")
+    }
+
+    /// At most `limit` raw samples of `field` with `since <= at < until`, oldest first, read
+    /// with a SQL `LIMIT` (never the whole range); `next` is the time of the first sample
+    /// left out.
+    pub fn range_page(
+        &self,
+        field: Field,
+        since: UnixMillis,
+        until: UnixMillis,
+        limit: usize,
+    ) -> Result<Page<Sample>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT k, v FROM sample WHERE k >= ?1 AND k < ?2 AND (k & 127) = ?3
+                 ORDER BY k LIMIT ?4",
+            )
+            .doing("preparing a range query")?;
+        let take = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+        let rows = stmt
+            .query_map(
+                params![
+                    codec::key_floor(since),
+                    codec::key_floor(until),
+                    field.id(),
+                    take
+                ],
+                |r| {
+                    let k: i64 = r.get(0)?;
+                    let v: i64 = r.get(1)?;
+                    Ok(Sample {
+                        at: codec::decode_key(k).0,
+                        field,
+                        value: codec::decode_value(field, v),
+                    })
+                },
+            )
+            .doing("reading a range of samples")?;
+        let mut items: Vec<Sample> = rows
+            .collect::<Result<_, _>>()
+            .doing("reading a range of samples")?;
+        let next = (items.len() > limit).then(|| items[limit].at);
+        items.truncate(limit);
+        Ok(Page { items, next })
+    }
+
+    /// As [`Store::rollup`], at most `max_buckets` buckets: the range read is cut where the
+    /// buckets would run out, so a year at `1h` reads (and holds) one page at a time.
+    pub fn rollup_page(
+        &self,
+        field: Field,
+        since: UnixMillis,
+        until: UnixMillis,
+        step: Duration,
+        max_buckets: usize,
+    ) -> Result<Page<Rollup>, HistoryError> {
+        let step_hours = step_hours(step)?;
+        let first_bucket = codec::hour_of(since).div_euclid(step_hours) * step_hours;
+        let buckets = i64::try_from(max_buckets.max(1)).unwrap_or(i64::MAX);
+        let cut = first_bucket
+            .checked_add(buckets.saturating_mul(step_hours))
+            .map(codec::hour_start)
+            .filter(|cut| *cut < until);
+        let items = self.rollup(field, since, cut.unwrap_or(until), step)?;
+        Ok(Page { items, next: cut })
     }
 
     /// Min/avg/max of a numeric `field` per `step` (1h or a multiple), over the whole hours

@@ -16,7 +16,7 @@ fn house_refusals_are_fixed_bytes_and_neutral_when_they_would_reveal() {
     use CommandErrorCode as C;
     let mut alexa_msgs = Vec::new();
     // (code, command, shared policy?, alexa type, google code, json code)
-    let cases: [(C, Cmd, bool, &str, &str, &str); 12] = [
+    let cases: [(C, Cmd, bool, &str, &str, &str); 13] = [
         (
             C::DoorOpen,
             Cmd::Lock,

@@ -147,6 +147,35 @@ async fn an_edge_is_read_at_once_not_at_the_next_poll() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn with_edges_the_inputs_are_not_polled() {
+    let cfg = PollerConfig {
+        input_poll_interval: Duration::from_millis(100),
+        poll_interval: Duration::from_secs(3600),
+        ..PollerConfig::default()
+    };
+    let fake = with_edges();
+    let mut rig = start(fake.clone(), cfg);
+    rig.events.recv().await.unwrap();
+    rig.events.recv().await.unwrap();
+    // A change with no edge is not seen by any timer...
+    *fake.inputs.lock().unwrap() = Some(OPEN);
+    tokio::time::advance(Duration::from_secs(60)).await;
+    tokio::task::yield_now().await;
+    assert!(rig.events.try_recv().is_err(), "the inputs were polled");
+    // ...the edge reports it.
+    let t0 = Instant::now();
+    fake.notify.as_ref().unwrap().notify_one();
+    let ev = rig.events.recv().await.unwrap();
+    assert_eq!(
+        ev,
+        HardwareEvent::Inputs {
+            at: t0,
+            inputs: OPEN
+        }
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn inputs_are_also_polled_without_edges() {
     let cfg = PollerConfig {
         input_poll_interval: Duration::from_millis(100),

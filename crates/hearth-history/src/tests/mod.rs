@@ -6,6 +6,7 @@
 
 mod event_path;
 mod migrations;
+mod paging;
 mod queries;
 mod retention;
 mod rollups;
