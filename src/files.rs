@@ -7,45 +7,14 @@
 //! that reads them, whose errors say what each file is for.
 
 use crate::config::Config;
-use std::path::{Path, PathBuf};
-
-/// Every file path in the config that start-up reads, with its config key.
-pub fn named_files(cfg: &Config) -> Vec<(String, PathBuf)> {
-    let mut files = Vec::new();
-    if let Some(m) = &cfg.mqtt {
-        let mut add = |key: &str, p: &Option<PathBuf>| {
-            if let Some(p) = p {
-                files.push((format!("mqtt.{key}"), p.clone()));
-            }
-        };
-        add("password_file", &m.password_file);
-        add("secrets_file", &m.secrets_file);
-        if let Some(tls) = &m.tls {
-            add("tls.ca_file", &Some(tls.ca_file.clone()));
-            add("tls.client_cert", &tls.client_cert);
-            add("tls.client_key", &tls.client_key);
-        }
-    }
-    for (i, c) in cfg.cloud.iter().enumerate() {
-        if let Some(tls) = &c.tls {
-            for (key, p) in [
-                ("ca_file", &tls.ca_file),
-                ("client_cert", &tls.client_cert),
-                ("client_key", &tls.client_key),
-            ] {
-                files.push((format!("cloud[{i}].tls.{key}"), p.clone()));
-            }
-        }
-    }
-    files
-}
+use std::path::Path;
 
 /// Refuse, by key and path, every named file that exists and is not a regular file.
 pub fn refuse_special_files(cfg: &Config) -> Result<(), String> {
-    let problems: Vec<String> = named_files(cfg)
+    let problems: Vec<String> = crate::config::files::named_files(cfg)
         .into_iter()
-        .filter(|(_, path)| is_special(path))
-        .map(|(key, path)| {
+        .filter(|f| is_special(&f.path))
+        .map(|crate::config::files::NamedFile { key, path, .. }| {
             format!(
                 "{key}: {} is not a regular file (a FIFO, socket, device or directory); \
                  point it at a plain file",

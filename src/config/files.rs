@@ -9,41 +9,63 @@
 
 use super::Config;
 use hearth_model::ConfigIssue;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Every file problem in `cfg`.
 pub fn check(cfg: &Config) -> Vec<ConfigIssue> {
     let mut issues = Vec::new();
     issues.extend(database("history.path", &cfg.history.path));
     issues.extend(database("ledger.path", &cfg.ledger.path));
-    if let Some(mqtt) = &cfg.mqtt {
-        let mut files = vec![
-            ("mqtt.password_file", mqtt.password_file.as_deref()),
-            ("mqtt.secrets_file", mqtt.secrets_file.as_deref()),
-        ];
-        if let Some(tls) = &mqtt.tls {
-            files.push(("mqtt.tls.ca_file", Some(tls.ca_file.as_path())));
-            files.push(("mqtt.tls.client_cert", tls.client_cert.as_deref()));
-            files.push(("mqtt.tls.client_key", tls.client_key.as_deref()));
-        }
-        for (key, path) in files {
-            if let Some(path) = path {
-                issues.extend(readable_file(key, path));
-            }
-        }
-    }
-    for (i, cloud) in cfg.cloud.iter().enumerate() {
-        if let Some(tls) = &cloud.tls {
-            for (name, path) in [
-                ("ca_file", &tls.ca_file),
-                ("client_cert", &tls.client_cert),
-                ("client_key", &tls.client_key),
-            ] {
-                issues.extend(readable_file(&format!("cloud[{i}].tls.{name}"), path));
-            }
-        }
+    for f in named_files(cfg) {
+        issues.extend(readable_file(&f.key, &f.path));
     }
     issues
+}
+
+/// A file the config names: its key, its path, and whether hearth enforces the secrets rule
+/// on it (owner/mode, see hearth_api::secrets::mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedFile {
+    pub key: String,
+    pub path: PathBuf,
+    pub secret: bool,
+}
+
+/// Every file `cfg` tells hearthd to read.
+pub fn named_files(cfg: &Config) -> Vec<NamedFile> {
+    let mut files = Vec::new();
+    let mut add = |key: String, path: &Path, secret: bool| {
+        files.push(NamedFile {
+            key,
+            path: path.to_owned(),
+            secret,
+        })
+    };
+    if let Some(m) = &cfg.mqtt {
+        if let Some(p) = &m.password_file {
+            add("mqtt.password_file".into(), p, true);
+        }
+        if let Some(p) = &m.secrets_file {
+            add("mqtt.secrets_file".into(), p, true);
+        }
+        if let Some(t) = &m.tls {
+            add("mqtt.tls.ca_file".into(), &t.ca_file, false);
+            if let Some(p) = &t.client_cert {
+                add("mqtt.tls.client_cert".into(), p, false);
+            }
+            if let Some(p) = &t.client_key {
+                add("mqtt.tls.client_key".into(), p, false);
+            }
+        }
+    }
+    for (i, c) in cfg.cloud.iter().enumerate() {
+        if let Some(t) = &c.tls {
+            add(format!("cloud[{i}].tls.ca_file"), &t.ca_file, false);
+            add(format!("cloud[{i}].tls.client_cert"), &t.client_cert, false);
+            add(format!("cloud[{i}].tls.client_key"), &t.client_key, false);
+        }
+    }
+    files
 }
 
 /// A database path: a regular file, or absent in a writable (or not yet created) directory.

@@ -5,57 +5,12 @@
 use super::access::{self, Account, Want};
 use super::report::Check;
 use crate::config::Config;
+use crate::config::files::named_files;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// The only directory the unit makes writable.
 pub const STATE_DIR: &str = "/var/lib/hearth";
-
-/// A file the config names: its key, its path, and whether hearth enforces the secrets rule
-/// on it (owner/mode, see hearth_api::secrets::mode).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamedFile {
-    pub key: String,
-    pub path: PathBuf,
-    pub secret: bool,
-}
-
-/// Every file `cfg` tells hearthd to read.
-pub fn named_files(cfg: &Config) -> Vec<NamedFile> {
-    let mut files = Vec::new();
-    let mut add = |key: String, path: &Path, secret: bool| {
-        files.push(NamedFile {
-            key,
-            path: path.to_owned(),
-            secret,
-        })
-    };
-    if let Some(m) = &cfg.mqtt {
-        if let Some(p) = &m.password_file {
-            add("mqtt.password_file".into(), p, true);
-        }
-        if let Some(p) = &m.secrets_file {
-            add("mqtt.secrets_file".into(), p, true);
-        }
-        if let Some(t) = &m.tls {
-            add("mqtt.tls.ca_file".into(), &t.ca_file, false);
-            if let Some(p) = &t.client_cert {
-                add("mqtt.tls.client_cert".into(), p, false);
-            }
-            if let Some(p) = &t.client_key {
-                add("mqtt.tls.client_key".into(), p, false);
-            }
-        }
-    }
-    for (i, c) in cfg.cloud.iter().enumerate() {
-        if let Some(t) = &c.tls {
-            add(format!("cloud[{i}].tls.ca_file"), &t.ca_file, false);
-            add(format!("cloud[{i}].tls.client_cert"), &t.client_cert, false);
-            add(format!("cloud[{i}].tls.client_key"), &t.client_key, false);
-        }
-    }
-    files
-}
 
 /// The fix for a file the service user cannot read.
 pub fn read_fix(path: &Path, user: &str) -> String {
