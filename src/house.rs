@@ -211,6 +211,16 @@ impl House {
             motor: self.lock.motor(),
         };
         if outputs != self.last_outputs {
+            // A state change, so at info: a few dozen lines a day (one per relay cycle).
+            if outputs.hvac != self.last_outputs.hvac {
+                tracing::info!(
+                    action = self.thermostat.action().as_str(),
+                    heat = outputs.hvac.heat,
+                    cool = outputs.hvac.cool,
+                    fan = outputs.hvac.fan,
+                    "hvac outputs changed"
+                );
+            }
             if outputs.hvac.heat && !self.last_outputs.hvac.heat {
                 self.stats.heat_starts += 1;
             }
