@@ -109,13 +109,15 @@ if [ "${HEARTH_PACKAGE_NO_BUILD:-0}" != 1 ]; then
   cargo build --release --locked --bin hearthd
   say "release build: $((SECONDS - start)) s"
 fi
-"$cargo_deb" --no-build --no-strip -o "$out/" >/dev/null
-deb=$out/hearth_${version}_amd64.deb
-check_deb "$deb" amd64 "Advanced Micro Devices X86-64"
-# A second revision of the same build, to upgrade to.
+# A second revision of the same build, to upgrade to. Built first: cargo-deb deletes the
+# other revisions' .deb files from target/debian when it writes one, wherever it writes it.
 mkdir -p "$out/upgrade"
 "$cargo_deb" --no-build --no-strip --deb-revision 2 -o "$out/upgrade/" >/dev/null
 deb2=$out/upgrade/hearth_${version%-1}-2_amd64.deb
+"$cargo_deb" --no-build --no-strip -o "$out/" >/dev/null
+deb=$out/hearth_${version}_amd64.deb
+[ -f "$deb2" ] || fail "$deb2 vanished when $deb was built"
+check_deb "$deb" amd64 "Advanced Micro Devices X86-64"
 
 if [ "$(id -u)" = 0 ]; then
   exec bash scripts/package-install-test.sh "$deb" "$deb2"
