@@ -79,9 +79,17 @@ impl Batch {
     }
 }
 
+/// The fields whose readings are averaged before the deadband: measured, with sensor noise.
+/// Setpoints and words are exact and recorded as they are.
+const AVERAGED: [Field; 2] = [Field::ThermostatTemperature, Field::ThermostatHumidity];
+
 pub(crate) struct Recorder {
     /// Per field: recorded when |change| exceeds this, in encoded units.
     thresholds: HashMap<Field, f64>,
+    /// Readings of an averaged field within this many ms of the newest are averaged.
+    average_ms: i64,
+    /// Per averaged field: its recent readings (time, encoded value), oldest first.
+    recent: HashMap<Field, VecDeque<(i64, i64)>>,
     heartbeat_ms: i64,
     /// Per field: the last recorded encoded value and its time.
     last: HashMap<Field, (i64, i64)>,
@@ -100,6 +108,8 @@ impl Recorder {
             .collect();
         Recorder {
             thresholds,
+            average_ms: i64::try_from(cfg.average_over.as_millis()).unwrap_or(i64::MAX),
+            recent: HashMap::new(),
             heartbeat_ms: i64::try_from(cfg.heartbeat.as_millis()).unwrap_or(i64::MAX),
             last: HashMap::new(),
             samples: VecDeque::new(),
@@ -110,13 +120,17 @@ impl Recorder {
     }
 
     /// Take a reading; keep it if it moved past the deadband, is a new word, or the
-    /// heartbeat has elapsed since the field was last recorded.
+    /// heartbeat has elapsed since the field was last recorded. A temperature or humidity
+    /// reading is first replaced by the mean of that field's readings over `average_over`.
     pub fn offer_sample(&mut self, field: Field, value: &Value, at: UnixMillis) {
         self.stats.samples_received += 1;
-        let Ok(e) = codec::encode(field, value, at) else {
+        let Ok(mut e) = codec::encode(field, value, at) else {
             self.stats.samples_rejected += 1;
             return;
         };
+        if self.average_ms > 0 && AVERAGED.contains(&field) {
+            e.v = self.mean_with(field, at.0, e.v);
+        }
         let keep = match self.last.get(&field) {
             None => true,
             Some(&(last_v, last_at)) => {
@@ -134,6 +148,27 @@ impl Recorder {
         self.last.insert(field, (e.v, at.0));
         self.samples.push_back(e);
         self.enforce_limit();
+    }
+
+    /// Add a reading to the field's recent ones, forget those older than `average_ms`
+    /// before it, and return the mean (in encoded units, rounded).
+    fn mean_with(&mut self, field: Field, at: i64, v: i64) -> i64 {
+        let recent = self.recent.entry(field).or_default();
+        recent.push_back((at, v));
+        let from = at.saturating_sub(self.average_ms);
+        while recent.front().is_some_and(|&(t, _)| t <= from) {
+            recent.pop_front();
+        }
+        // The reading just pushed is at `at`, so it stays: never empty.
+        let sum: i128 = recent.iter().map(|&(_, v)| i128::from(v)).sum();
+        let n = recent.len() as i128;
+        // Round half away from zero, in integers (no float error on the stored value).
+        let mean = if sum >= 0 {
+            (sum + n / 2) / n
+        } else {
+            (sum - n / 2) / n
+        };
+        i64::try_from(mean).unwrap_or(v)
     }
 
     pub fn offer_event(&mut self, event: Event) {
@@ -213,8 +248,54 @@ mod tests {
         Recorder::new(&HistoryConfig {
             buffer_limit: limit,
             heartbeat: Duration::from_secs(900),
+            average_over: Duration::ZERO,
             ..HistoryConfig::default()
         })
+    }
+
+    #[test]
+    fn noisy_readings_are_averaged_before_the_deadband() {
+        let mut r = Recorder::new(&HistoryConfig::default());
+        assert_eq!(r.average_ms, 60_000, "one minute by default");
+        // A room at 17.85 °C read with +-0.1 noise every 10 s: single readings cross the
+        // 0.1 deadband in turn; their mean over a minute never does.
+        let noisy = [17.85, 17.95, 17.75, 17.96, 17.74, 17.95, 17.75, 17.94, 17.76, 17.95];
+        for (i, c) in noisy.into_iter().enumerate() {
+            temp(&mut r, c, i as i64 * 10);
+        }
+        let kept: Vec<i64> = r.take_batch().samples.iter().map(|e| e.v).collect();
+        assert_eq!(kept, [1785], "only the first reading");
+        assert_eq!(r.stats.samples_skipped, 9);
+        // The room warms: the mean follows within the minute and is what is stored.
+        for (i, c) in [18.05, 18.05, 18.05, 18.05].into_iter().enumerate() {
+            temp(&mut r, c, 100 + i as i64 * 10);
+        }
+        let kept: Vec<i64> = r.take_batch().samples.iter().map(|e| e.v).collect();
+        // Means of the readings in the minute up to each: 17.90, 17.92, 17.97 (17.94 17.76
+        // 17.95 18.05 18.05 18.05: the first more than 0.1 from 17.85, stored), 17.99.
+        assert_eq!(kept, [1797]);
+    }
+
+    #[test]
+    fn the_mean_forgets_readings_older_than_the_window_and_words_are_not_averaged() {
+        let mut r = Recorder::new(&HistoryConfig::default());
+        temp(&mut r, 20.0, 0);
+        // After a gap longer than the window (a sensor fault) the first reading stands alone.
+        temp(&mut r, 22.0, 120);
+        let kept: Vec<i64> = r.take_batch().samples.iter().map(|e| e.v).collect();
+        assert_eq!(kept, [2000, 2200]);
+        r.offer_sample(
+            Field::ThermostatSetpointHeat,
+            &Value::Number(19.0),
+            UnixMillis(130_000),
+        );
+        r.offer_sample(
+            Field::ThermostatSetpointHeat,
+            &Value::Number(21.0),
+            UnixMillis(140_000),
+        );
+        let kept: Vec<i64> = r.take_batch().samples.iter().map(|e| e.v).collect();
+        assert_eq!(kept, [1900, 2100], "setpoints are exact: recorded as set");
     }
 
     fn temp(r: &mut Recorder, c: f64, secs: i64) {

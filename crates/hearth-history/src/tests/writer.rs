@@ -14,9 +14,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep};
 
+/// Single readings, not means: these tests follow each temperature they send.
 fn config(path: &std::path::Path) -> HistoryConfig {
     HistoryConfig {
         path: path.to_owned(),
+        average_over: Duration::ZERO,
         ..HistoryConfig::default()
     }
 }
