@@ -83,6 +83,10 @@ impl Batch {
 /// Setpoints and words are exact and recorded as they are.
 const AVERAGED: [Field; 2] = [Field::ThermostatTemperature, Field::ThermostatHumidity];
 
+/// A heartbeat due within this fraction of the heartbeat interval (1/3: 5 of 15 minutes)
+/// is recorded early with a commit that happens anyway.
+const HEARTBEAT_EARLY: i64 = 3;
+
 pub(crate) struct Recorder {
     /// Per field: recorded when |change| exceeds this, in encoded units.
     thresholds: HashMap<Field, f64>,
@@ -93,6 +97,8 @@ pub(crate) struct Recorder {
     heartbeat_ms: i64,
     /// Per field: the last recorded encoded value and its time.
     last: HashMap<Field, (i64, i64)>,
+    /// Per field: the newest reading offered (after averaging), recorded or not.
+    newest: HashMap<Field, Encoded>,
     samples: VecDeque<Encoded>,
     events: VecDeque<Event>,
     limit: usize,
@@ -112,6 +118,7 @@ impl Recorder {
             recent: HashMap::new(),
             heartbeat_ms: i64::try_from(cfg.heartbeat.as_millis()).unwrap_or(i64::MAX),
             last: HashMap::new(),
+            newest: HashMap::new(),
             samples: VecDeque::new(),
             events: VecDeque::new(),
             limit: cfg.buffer_limit.max(1),
@@ -131,6 +138,7 @@ impl Recorder {
         if self.average_ms > 0 && AVERAGED.contains(&field) {
             e.v = self.mean_with(field, at.0, e.v);
         }
+        self.newest.insert(field, e);
         let keep = match self.last.get(&field) {
             None => true,
             Some(&(last_v, last_at)) => {
@@ -190,12 +198,38 @@ impl Recorder {
         self.samples.len() >= self.limit / 2 || self.events.len() >= self.limit / 2
     }
 
-    /// Everything pending, in arrival order, for one commit.
+    /// Everything pending, in arrival order, for one commit. When there is something to
+    /// commit anyway, the fields whose heartbeat is due within [`HEARTBEAT_EARLY`] of it
+    /// ride along (their newest reading is recorded now), so the card is not woken again
+    /// minutes later for a heartbeat alone.
     pub fn take_batch(&mut self) -> Batch {
+        if !(self.samples.is_empty() && self.events.is_empty()) {
+            self.heartbeats_along();
+        }
         Batch {
             samples: self.samples.drain(..).collect(),
             events: self.events.drain(..).collect(),
         }
+    }
+
+    fn heartbeats_along(&mut self) {
+        let due_in = self
+            .heartbeat_ms
+            .saturating_sub(self.heartbeat_ms / HEARTBEAT_EARLY);
+        for field in Field::ALL {
+            let (Some(&newest), Some(&(_, last_at))) =
+                (self.newest.get(&field), self.last.get(&field))
+            else {
+                continue;
+            };
+            if newest.at_ms() > last_at && newest.at_ms().saturating_sub(last_at) >= due_in {
+                // Counted as skipped when it was offered; recorded after all.
+                self.stats.samples_skipped = self.stats.samples_skipped.saturating_sub(1);
+                self.last.insert(field, (newest.v, newest.at_ms()));
+                self.samples.push_back(newest);
+            }
+        }
+        self.enforce_limit();
     }
 
     /// The commit failed: the batch goes back in front of anything newer, and the limit
@@ -259,7 +293,9 @@ mod tests {
         assert_eq!(r.average_ms, 60_000, "one minute by default");
         // A room at 17.85 °C read with +-0.1 noise every 10 s: single readings cross the
         // 0.1 deadband in turn; their mean over a minute never does.
-        let noisy = [17.85, 17.95, 17.75, 17.96, 17.74, 17.95, 17.75, 17.94, 17.76, 17.95];
+        let noisy = [
+            17.85, 17.95, 17.75, 17.96, 17.74, 17.95, 17.75, 17.94, 17.76, 17.95,
+        ];
         for (i, c) in noisy.into_iter().enumerate() {
             temp(&mut r, c, i as i64 * 10);
         }
@@ -318,6 +354,42 @@ mod tests {
         let kept: Vec<i64> = r.take_batch().samples.iter().map(|e| e.v).collect();
         assert_eq!(kept, [2100, 2112, 2105]);
         assert_eq!(r.stats.samples_skipped, 3);
+    }
+
+    #[test]
+    fn a_heartbeat_due_soon_rides_along_with_a_commit_that_happens_anyway() {
+        let mut r = recorder(100);
+        let lock = |r: &mut Recorder, secs: i64| {
+            r.offer_sample(
+                Field::LockState,
+                &Value::Text("locked".into()),
+                UnixMillis(secs * 1000),
+            )
+        };
+        temp(&mut r, 21.0, 0);
+        lock(&mut r, 0);
+        assert_eq!(r.take_batch().samples.len(), 2);
+        // 9 minutes on: the lock's heartbeat is 6 minutes away, more than 5: not yet.
+        lock(&mut r, 540);
+        temp(&mut r, 21.5, 540);
+        assert_eq!(r.take_batch().samples.len(), 1);
+        // 11 minutes on: 4 minutes away: the newest lock reading is recorded with the move.
+        lock(&mut r, 660);
+        temp(&mut r, 22.0, 660);
+        let kept: Vec<i64> = r.take_batch().samples.iter().map(|e| e.at_ms()).collect();
+        assert_eq!(kept, [660_000, 660_000]);
+        // Nothing moved: no commit, so no early heartbeat either.
+        lock(&mut r, 1200);
+        assert!(r.take_batch().is_empty());
+        assert_eq!(
+            r.stats.samples_skipped, 2,
+            "the two lock readings left unrecorded"
+        );
+        r.committed(InsertOutcome {
+            samples_written: 5,
+            ..InsertOutcome::default()
+        });
+        assert_eq!(r.stats.unaccounted(), 0, "{:?}", r.stats);
     }
 
     #[test]

@@ -393,8 +393,7 @@ fn explain_says_what_ended_consent_budget_and_refusals_mean() {
 }
 
 #[test]
-fn a_rounded_value_sent_on_change_holds_until_the_reading_is_past_the_boundary_by_a_quarter_step()
-{
+fn a_rounded_value_sent_on_change_holds_until_the_reading_is_past_the_boundary_by_a_quarter_step() {
     let mut p = policy(
         Format::Json,
         "[fields.\"thermostat.temperature\"]\nshare = \"on_change\"\nround = 0.5",
