@@ -10,8 +10,8 @@
 use crate::command::Wanted;
 use crate::config::DeviceNames;
 use crate::format::{
-    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, find, strict_json,
-    to_bytes,
+    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, check_voice_transform,
+    find, strict_json, to_bytes,
 };
 use crate::refusal::{CloudError, Refused};
 use crate::transform::Transform;
@@ -140,20 +140,7 @@ impl Wire for Alexa {
     }
 
     fn check_transform(&self, field: Field, t: &Transform) -> Result<(), String> {
-        match t {
-            Transform::Identity | Transform::Round { .. } => Ok(()),
-            Transform::OneOf(words) if field == Field::LockState && words == &["locked"] => Ok(()),
-            Transform::OneOf(_) if field == Field::LockState => {
-                Err("the alexa format can send lock.state as a boolean only as \
-                 boolean = { true_when = [\"locked\"] } (sent as LOCKED/UNLOCKED)"
-                    .into())
-            }
-            _ => Err(format!(
-                "the alexa format has no property for {field} as {}; use round, or \
-                 format = \"json\"",
-                t.describe()
-            )),
-        }
+        check_voice_transform(field, t, "alexa", "property", "LOCKED/UNLOCKED")
     }
 
     fn expressible(&self, field: Field, value: &Value) -> Result<(), String> {

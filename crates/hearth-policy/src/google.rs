@@ -9,8 +9,8 @@
 use crate::command::Wanted;
 use crate::config::DeviceNames;
 use crate::format::{
-    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, find, strict_json,
-    to_bytes,
+    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, check_voice_transform,
+    find, strict_json, to_bytes,
 };
 use crate::refusal::{CloudError, Refused};
 use crate::transform::Transform;
@@ -113,20 +113,7 @@ impl Wire for Google {
     }
 
     fn check_transform(&self, field: Field, t: &Transform) -> Result<(), String> {
-        match t {
-            Transform::Identity | Transform::Round { .. } => Ok(()),
-            Transform::OneOf(words) if field == Field::LockState && words == &["locked"] => Ok(()),
-            Transform::OneOf(_) if field == Field::LockState => Err(
-                "the google format can send lock.state as a boolean only as \
-                 boolean = { true_when = [\"locked\"] } (sent as isLocked)"
-                    .into(),
-            ),
-            _ => Err(format!(
-                "the google format has no state for {field} as {}; use round, or \
-                 format = \"json\"",
-                t.describe()
-            )),
-        }
+        check_voice_transform(field, t, "google", "state", "isLocked")
     }
 
     fn expressible(&self, field: Field, value: &Value) -> Result<(), String> {
