@@ -7,6 +7,8 @@
 
 pub mod config;
 pub mod connection;
+#[cfg(test)]
+mod fixture;
 pub mod forwarder;
 pub mod supervisor;
 

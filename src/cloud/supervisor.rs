@@ -351,31 +351,10 @@ fn audit_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloud::fixture::house;
     use crate::policy_requests::PolicyRequest;
     use std::time::Duration;
     use tokio::sync::oneshot;
-
-    fn house() -> HouseState {
-        use hearth_model::*;
-        HouseState {
-            thermostat: ThermostatState {
-                mode: Mode::Heat,
-                fan: FanMode::Auto,
-                setpoint_heat: 20.0,
-                setpoint_cool: 26.0,
-                temperature: Some(20.3),
-                humidity: Some(41.0),
-                action: HvacAction::Idle,
-                faults: Vec::new(),
-            },
-            lock: LockStatus {
-                state: LockState::Locked,
-                door: Some(DoorState::Closed),
-                faults: Vec::new(),
-                motion: None,
-            },
-        }
-    }
 
     fn config(dir: &std::path::Path, round: &str) -> String {
         format!(
