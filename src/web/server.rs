@@ -175,6 +175,10 @@ struct RangeQuery {
 }
 
 /// The query's range (`default` when absent), or a 400 page.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the page the handler answers with, moved once per request"
+)]
 fn range_of(q: &RangeQuery, default: Range, logged_in: bool) -> Result<Range, Response> {
     match q.range.as_deref() {
         None => Ok(default),
