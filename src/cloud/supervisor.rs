@@ -334,12 +334,12 @@ fn audit_json(
         .into_iter()
         .map(|r| {
             json!({
-                "time": r.time.0,
-                "cloud": r.cloud,
-                "field": r.field,
-                "kind": r.kind,
-                "detail": r.detail,
-                "payload": r.payload.map(|p| String::from_utf8_lossy(&p).into_owned()),
+                "time": r.row.time.0,
+                "cloud": r.row.cloud,
+                "field": r.row.field,
+                "kind": r.row.kind,
+                "detail": r.row.detail,
+                "payload": r.row.payload.map(|p| String::from_utf8_lossy(&p).into_owned()),
                 "count": r.count,
                 "last": r.last.map(|t| t.0),
             })
@@ -501,7 +501,7 @@ mod tests {
             .unwrap();
         assert!(
             rows.iter()
-                .any(|r| r.kind == "policy_reload_refused" && r.detail.contains("MQTT")),
+                .any(|r| r.row.kind == "policy_reload_refused" && r.row.detail.contains("MQTT")),
             "{rows:?}"
         );
     }
