@@ -10,6 +10,7 @@ pub mod connection;
 #[cfg(test)]
 mod fixture;
 pub mod forwarder;
+mod policies;
 pub mod supervisor;
 
 pub use config::{CloudConfig, LedgerConfig};
