@@ -11,7 +11,7 @@ use crate::command::Wanted;
 use crate::config::DeviceNames;
 use crate::format::{
     Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, check_voice_transform,
-    find, strict_json, to_bytes,
+    find, mode_setpoint, number, strict_json, to_bytes,
 };
 use crate::refusal::{CloudError, Refused};
 use crate::transform::Transform;
@@ -63,32 +63,22 @@ fn property(env: &Env, ns: &str, name: &str, value: J) -> J {
 /// The Alexa properties for the allowed values of one device.
 fn properties(env: &Env, device: Device, shared: &[Shared]) -> Vec<J> {
     let mut props = Vec::new();
-    let num = |f| match find(shared, f) {
-        Some(Value::Number(n)) => Some(*n),
-        _ => None,
-    };
+    let num = |f| number(shared, f);
     match device {
         Device::Thermostat => {
             if let Some(t) = num(Field::ThermostatTemperature) {
                 props.push(property(env, SENSOR_NS, "temperature", celsius(t)));
             }
-            let heat = num(Field::ThermostatSetpointHeat);
-            let cool = num(Field::ThermostatSetpointCool);
-            if let Some(h) = heat {
+            if let Some(h) = num(Field::ThermostatSetpointHeat) {
                 props.push(property(env, THERMOSTAT_NS, "lowerSetpoint", celsius(h)));
             }
-            if let Some(c) = cool {
+            if let Some(c) = num(Field::ThermostatSetpointCool) {
                 props.push(property(env, THERMOSTAT_NS, "upperSetpoint", celsius(c)));
             }
             if let Some(Value::Text(mode)) = find(shared, Field::ThermostatMode)
                 && let Some(word) = mode_word(mode)
             {
-                let target = match word {
-                    "HEAT" => heat,
-                    "COOL" => cool,
-                    _ => None,
-                };
-                if let Some(t) = target {
+                if let Some(t) = mode_setpoint(shared) {
                     props.push(property(env, THERMOSTAT_NS, "targetSetpoint", celsius(t)));
                 }
                 props.push(property(env, THERMOSTAT_NS, "thermostatMode", json!(word)));

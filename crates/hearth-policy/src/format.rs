@@ -270,6 +270,24 @@ pub(crate) fn find(shared: &[Shared], field: Field) -> Option<&Value> {
     shared.iter().find(|s| s.field == field).map(|s| &s.value)
 }
 
+/// An allowed number.
+pub(crate) fn number(shared: &[Shared], field: Field) -> Option<f64> {
+    match find(shared, field) {
+        Some(Value::Number(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+/// The one setpoint the allowed mode acts on: heat's in `heat`, cool's in `cool`; none in
+/// other modes, or when the mode or that setpoint is not allowed.
+pub(crate) fn mode_setpoint(shared: &[Shared]) -> Option<f64> {
+    match find(shared, Field::ThermostatMode) {
+        Some(Value::Text(m)) if m == "heat" => number(shared, Field::ThermostatSetpointHeat),
+        Some(Value::Text(m)) if m == "cool" => number(shared, Field::ThermostatSetpointCool),
+        _ => None,
+    }
+}
+
 pub(crate) fn to_bytes(v: &serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(v).expect("a serde_json::Value always serializes")
 }
