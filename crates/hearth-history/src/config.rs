@@ -33,6 +33,12 @@ pub struct HistoryConfig {
     pub humidity_deadband: f64,
     /// Per-field deadbands overriding the two above, e.g. `"thermostat.setpoint_heat" = 0`.
     pub deadbands: BTreeMap<Field, f64>,
+    /// Temperature and humidity are recorded as the mean of their readings over this long
+    /// (default 1 min; "0s" records single readings). Sensor noise is larger than the
+    /// deadband: single readings would cross it in turn all day (a commit every 30 s on
+    /// the SD card) while the room has not changed; the mean crosses it when the room does.
+    #[serde(with = "hearth_model::duration")]
+    pub average_over: Duration,
     /// A reading is recorded at least this often even when unchanged (default 15 min), so
     /// a steady value still shows up and "no data" means hearth was not running.
     #[serde(with = "hearth_model::duration")]
@@ -52,6 +58,7 @@ impl Default for HistoryConfig {
             deadband: 0.1,
             humidity_deadband: 1.0,
             deadbands: BTreeMap::new(),
+            average_over: Duration::from_secs(60),
             heartbeat: Duration::from_secs(15 * 60),
             buffer_limit: 20_000,
         }
@@ -124,6 +131,16 @@ impl HistoryConfig {
             } else if !(value.is_finite() && *value >= 0.0) {
                 issue(&key, format!("is {value}; use a number >= 0"));
             }
+        }
+        if self.average_over > Duration::from_secs(15 * 60) {
+            issue(
+                "history.average_over",
+                format!(
+                    "is {}; use at most 15m (e.g. \"1m\", or \"0s\" for single readings): a \
+                     longer mean would record a change long after it happened",
+                    hearth_model::duration::format(self.average_over)
+                ),
+            );
         }
         if self.heartbeat > Duration::from_secs(24 * 3600) {
             issue(

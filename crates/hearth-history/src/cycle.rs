@@ -17,6 +17,8 @@ use std::time::Duration;
 
 /// Batches of `PRUNE_BATCH` rows per cycle: bounds how long one cycle keeps the writer busy.
 const PRUNE_BATCHES_PER_CYCLE: usize = 20;
+/// How long hourly upkeep waits for a cycle with a batch before it runs on its own.
+const UPKEEP_WAIT: Duration = Duration::from_secs(10 * 60);
 /// Pages returned to the filesystem per incremental_vacuum step, and per cycle.
 const RECLAIM_STEP: u32 = 64;
 const RECLAIM_PER_CYCLE: u32 = 1024;
@@ -49,9 +51,16 @@ impl Db {
         }
     }
 
-    /// Whether a cycle with nothing to insert still has work: opening, or hourly upkeep.
+    /// Whether a cycle with nothing to insert still has work: opening, or hourly upkeep
+    /// once it has waited [`UPKEEP_WAIT`] into the hour for a cycle that commits anyway
+    /// (upkeep right after a commit re-dirties the pages that commit just wrote, instead of
+    /// waking the card for its own).
     pub fn has_work(&self, now: UnixMillis) -> bool {
-        self.store.is_none() || self.upkept_hour != Some(codec::hour_of(now))
+        let hour = codec::hour_of(now);
+        self.store.is_none()
+            || (self.upkept_hour != Some(hour)
+                && now.0.saturating_sub(codec::hour_start(hour).0)
+                    >= UPKEEP_WAIT.as_millis() as i64)
     }
 
     /// Insert `batch` and do the upkeep that is due. An insert error leaves the batch
@@ -125,5 +134,29 @@ impl Db {
         if let Err(e) = store.reclaim(RECLAIM_STEP, RECLAIM_PER_CYCLE) {
             tracing::warn!(error = %e, "reclaiming free pages failed; retrying next hour");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::Batch;
+
+    #[test]
+    fn hourly_upkeep_waits_ten_minutes_for_a_cycle_that_commits_anyway() {
+        let db = crate::tests::temp_db();
+        let mut d = Db::new(&HistoryConfig {
+            path: db.path.clone(),
+            ..HistoryConfig::default()
+        });
+        let hour = |h: i64, min: i64| UnixMillis((1_800_000 + h) * 3_600_000 + min * 60_000);
+        assert!(d.has_work(hour(0, 30)), "not yet open");
+        d.cycle(&Batch::default(), hour(0, 30)).unwrap();
+        assert!(!d.has_work(hour(0, 59)), "this hour's upkeep is done");
+        assert!(!d.has_work(hour(1, 9)), "a new hour: waits for a batch");
+        assert!(d.has_work(hour(1, 10)), "ten minutes in: runs on its own");
+        // Any cycle (the writer runs one when it has a batch to commit) does it at once.
+        d.cycle(&Batch::default(), hour(1, 2)).unwrap();
+        assert!(!d.has_work(hour(1, 10)));
     }
 }

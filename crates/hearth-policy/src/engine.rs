@@ -182,8 +182,8 @@ impl Policy {
                         continue;
                     }
                     if let Some((last, at)) = &mem.last_sent {
-                        if *last == out {
-                            withhold(format!("same as last sent ({})", show(&out)));
+                        if rule.transform.holds(last, &raw, &out) {
+                            withhold(format!("same as last sent ({})", show(last)));
                             continue;
                         }
                         if let (Value::Number(a), Value::Number(b)) = (last, &out)

@@ -68,6 +68,9 @@ impl Policy {
                         fmt_num(*min_delta)
                     ));
                 }
+                if let Some(words) = rule.transform.hold_words() {
+                    s.push_str(&format!(" ({words})"));
+                }
                 s.push_str("; also when this cloud asks");
                 s
             }

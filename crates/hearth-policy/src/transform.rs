@@ -6,6 +6,11 @@
 
 use hearth_model::{DoorState, FanMode, Field, HvacAction, LockState, Mode, Value};
 
+/// How far, in steps, a reading must be from a rounded value sent `on_change` before the
+/// next rounded value is sent: the rounding boundary is half a step away, so a reading must
+/// pass it by a quarter step.
+pub(crate) const ROUND_HYSTERESIS: f64 = 0.75;
+
 /// The compiled transform of one field. `Identity` sends the value as it is.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Transform {
@@ -51,6 +56,31 @@ impl Transform {
             (Transform::Above(t), Value::Number(n)) => Value::Bool(*n > *t),
             (Transform::OneOf(words), Value::Text(s)) => Value::Bool(words.iter().any(|w| w == s)),
             (_, v) => v.clone(),
+        }
+    }
+
+    /// For `on_change`: whether `raw` still counts as the value last sent as `last`, `out`
+    /// being `raw` transformed. A rounded value holds until the reading is
+    /// [`ROUND_HYSTERESIS`] of a step away from it, a quarter step past the rounding
+    /// boundary, so a reading hovering at a boundary (17.74, 17.76, 17.74…) does not send
+    /// the two values on either side of it in turn. Other transforms: the same output.
+    pub(crate) fn holds(&self, last: &Value, raw: &Value, out: &Value) -> bool {
+        match (self, last, raw) {
+            (Transform::Round { step, .. }, Value::Number(l), Value::Number(r)) => {
+                (r - l).abs() < step * ROUND_HYSTERESIS
+            }
+            _ => last == out,
+        }
+    }
+
+    /// `policy explain`'s words for where [`Transform::holds`] is more than "the same output".
+    pub(crate) fn hold_words(&self) -> Option<String> {
+        match self {
+            Transform::Round { step, .. } => Some(format!(
+                "a new rounded value once the reading is {} from the last one sent",
+                fmt_num(step * ROUND_HYSTERESIS)
+            )),
+            _ => None,
         }
     }
 

@@ -356,7 +356,7 @@ every = "1h"
 buckets = { bounds = [30, 60], names = ["dry", "ok", "humid"] }"#,
     );
     let text = p.explain();
-    assert!(text.contains("thermostat.temperature: sent when it changes, at most once every 5m, and only when it moved by at least 0.5; also when this cloud asks; rounded to the nearest 0.5; only between 07:00-22:00 local time, never outside it; consent ends after 2026-12-31."), "{text}");
+    assert!(text.contains("thermostat.temperature: sent when it changes, at most once every 5m, and only when it moved by at least 0.5 (a new rounded value once the reading is 0.375 from the last one sent); also when this cloud asks; rounded to the nearest 0.5; only between 07:00-22:00 local time, never outside it; consent ends after 2026-12-31."), "{text}");
     assert!(text.contains("lock.state: sent only when this cloud asks for the state (someone is using the assistant); only as yes/no: is it locked."), "{text}");
     assert!(text.contains("thermostat.humidity: sent every 1h, and when this cloud asks; only as a word: \"dry\" < 30.0 <= \"ok\" < 60.0 <= \"humid\"."), "{text}");
     assert!(text.contains("lock.door: never sent."), "{text}");
@@ -390,4 +390,36 @@ fn explain_says_what_ended_consent_budget_and_refusals_mean() {
         "{}",
         default.explain()
     );
+}
+
+#[test]
+fn a_rounded_value_sent_on_change_holds_until_the_reading_is_past_the_boundary_by_a_quarter_step() {
+    let mut p = policy(
+        Format::Json,
+        "[fields.\"thermostat.temperature\"]\nshare = \"on_change\"\nround = 0.5",
+    );
+    let clock = Clock::at("2026-11-25T12:00:00Z");
+    let sent = |out: &[hearth_policy::Outbound]| -> Vec<f64> {
+        out.iter()
+            .map(|o| json(o.bytes())["thermostat.temperature"].as_f64().unwrap())
+            .collect()
+    };
+    let (out, _) = p.on_state(&house(17.70, LockState::Locked), clock.after(0));
+    assert_eq!(sent(&out), [17.5]);
+    // Hovering at the 17.75 boundary: 17.76 and 17.87 round to 18.0, but are less than
+    // 0.375 (3/4 of the step) from the 17.5 sent. One detail, so the ledger keeps one run.
+    for (i, t) in [17.76, 17.74, 17.80, 17.74, 17.87].into_iter().enumerate() {
+        let (out, d) = p.on_state(&house(t, LockState::Locked), clock.after(i as u64 + 1));
+        assert!(out.is_empty(), "{t}: {out:?}");
+        assert_eq!(d.len(), 1, "{t}: {d:?}");
+        assert_eq!(d[0].kind, DecisionKind::Withheld);
+        assert_eq!(d[0].detail, "same as last sent (17.5)");
+    }
+    let (out, _) = p.on_state(&house(17.88, LockState::Locked), clock.after(10));
+    assert_eq!(sent(&out), [18.0]);
+    // And the same on the way down: 18.0 holds until the reading is below 17.625.
+    let (out, _) = p.on_state(&house(17.70, LockState::Locked), clock.after(11));
+    assert!(out.is_empty(), "{out:?}");
+    let (out, _) = p.on_state(&house(17.62, LockState::Locked), clock.after(12));
+    assert_eq!(sent(&out), [17.5]);
 }

@@ -14,9 +14,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep};
 
+/// Single readings, not means: these tests follow each temperature they send.
 fn config(path: &std::path::Path) -> HistoryConfig {
     HistoryConfig {
         path: path.to_owned(),
+        average_over: Duration::ZERO,
         ..HistoryConfig::default()
     }
 }
@@ -105,10 +107,11 @@ async fn steady_values_cost_a_heartbeat() {
     }
     drop(h);
     let stats = join.await.unwrap();
-    // The first of each, then one per 15-minute heartbeat.
-    assert_eq!(stats.samples_written, 2 * 4);
-    assert_eq!(stats.samples_skipped, 720 - 8);
-    assert_eq!(stored_temps(&db.path).len(), 4);
+    // The first of each, then one per 15-minute heartbeat; the final commit also carries
+    // each field's newest reading (at 59:50), its next heartbeat being due 10 s later.
+    assert_eq!(stats.samples_written, 2 * 5);
+    assert_eq!(stats.samples_skipped, 720 - 10);
+    assert_eq!(stored_temps(&db.path).len(), 5);
 }
 
 #[tokio::test(start_paused = true)]
