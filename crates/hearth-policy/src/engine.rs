@@ -10,7 +10,7 @@ mod inbound;
 use crate::clock::Now;
 use crate::command::{CommandName, Wanted};
 use crate::config::{Compiled, PolicyConfig, Rule, Share};
-use crate::format::{Declaration, Declared, Device, Env, Format, ReplyCtx, Shared};
+use crate::format::{Declaration, Declared, Device, Env, Format, ReplyCtx, Shared, Wire};
 use crate::guard::Guard;
 use crate::outbound::{
     Decision, DecisionKind, Outbound, TOPIC_DISCOVERY, TOPIC_RESPONSE, TOPIC_STATE,
@@ -172,15 +172,13 @@ impl Policy {
                         withhold("no value known".into());
                         continue;
                     };
-                    if let Err(e) = gate {
-                        withhold(e);
-                        continue;
-                    }
-                    let out = rule.transform.apply(&raw);
-                    if let Err(e) = wire.expressible(field, &out) {
-                        withhold(e);
-                        continue;
-                    }
+                    let out = match admit(gate, &rule, wire, field, &raw) {
+                        Ok(out) => out,
+                        Err(e) => {
+                            withhold(e);
+                            continue;
+                        }
+                    };
                     if let Some((last, at)) = &mem.last_sent {
                         if rule.transform.holds(last, &raw, &out) {
                             withhold(format!("same as last sent ({})", show(last)));
@@ -230,15 +228,13 @@ impl Policy {
                         withhold("periodic report due, but no value known".into());
                         continue;
                     };
-                    if let Err(e) = gate {
-                        withhold(e);
-                        continue;
-                    }
-                    let out = rule.transform.apply(&raw);
-                    if let Err(e) = wire.expressible(field, &out) {
-                        withhold(e);
-                        continue;
-                    }
+                    let out = match admit(gate, &rule, wire, field, &raw) {
+                        Ok(out) => out,
+                        Err(e) => {
+                            withhold(e);
+                            continue;
+                        }
+                    };
                     included.push(Included {
                         field,
                         raw,
@@ -387,15 +383,14 @@ impl Policy {
                 withhold("no value known".into());
                 continue;
             };
-            if let Err(e) = self.gate(field, &rule, now) {
-                withhold(e);
-                continue;
-            }
-            let out = rule.transform.apply(&raw);
-            if let Err(e) = self.format.wire().expressible(field, &out) {
-                withhold(e);
-                continue;
-            }
+            let gate = self.gate(field, &rule, now);
+            let out = match admit(gate, &rule, self.format.wire(), field, &raw) {
+                Ok(out) => out,
+                Err(e) => {
+                    withhold(e);
+                    continue;
+                }
+            };
             let why = format!(
                 "share = {}: answering this cloud's request",
                 share_name(&rule.share)
@@ -515,6 +510,22 @@ impl Policy {
         ));
         Outbound::seal(&self.cloud, topic, bytes)
     }
+}
+
+/// What every value goes through before it may be sent: the gate (consent, time window,
+/// computed by [`Policy::gate`]), the transform, then whether the format can spell the
+/// result. The value to send, or why it is withheld.
+fn admit(
+    gate: Result<(), String>,
+    rule: &Rule,
+    wire: &dyn Wire,
+    field: Field,
+    raw: &Value,
+) -> Result<Value, String> {
+    gate?;
+    let out = rule.transform.apply(raw);
+    wire.expressible(field, &out)?;
+    Ok(out)
 }
 
 pub(crate) fn share_name(s: &Share) -> &'static str {
