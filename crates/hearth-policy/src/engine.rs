@@ -208,13 +208,11 @@ impl Policy {
                 withhold("share = never".into());
                 continue;
             }
-            let Some(raw) = field.value_in(state) else {
-                withhold("no value known".into());
-                continue;
-            };
+            let raw = field.value_in(state);
             let gate = self.gate(field, &rule, now);
-            let out = match admit(gate, &rule, self.format.wire(), field, &raw) {
-                Ok(out) => out,
+            let wire = self.format.wire();
+            let (raw, out) = match admit(raw, "no value known", gate, &rule, wire, field) {
+                Ok(pair) => pair,
                 Err(e) => {
                     withhold(e);
                     continue;
@@ -341,20 +339,22 @@ impl Policy {
     }
 }
 
-/// What every value goes through before it may be sent: the gate (consent, time window,
-/// computed by [`Policy::gate`]), the transform, then whether the format can spell the
-/// result. The value to send, or why it is withheld.
+/// What every value goes through before it may be sent: a known value (else `missing`),
+/// the gate (consent, time window, computed by [`Policy::gate`]), the transform, then whether
+/// the format can spell the result. The raw and the transformed value, or why it is withheld.
 fn admit(
+    raw: Option<Value>,
+    missing: &str,
     gate: Result<(), String>,
     rule: &Rule,
     wire: &dyn Wire,
     field: Field,
-    raw: &Value,
-) -> Result<Value, String> {
+) -> Result<(Value, Value), String> {
+    let raw = raw.ok_or_else(|| missing.to_owned())?;
     gate?;
-    let out = rule.transform.apply(raw);
+    let out = rule.transform.apply(&raw);
     wire.expressible(field, &out)?;
-    Ok(out)
+    Ok((raw, out))
 }
 
 pub(crate) fn share_name(s: &Share) -> &'static str {

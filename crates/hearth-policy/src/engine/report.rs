@@ -59,12 +59,8 @@ impl Policy {
                         continue;
                     }
                     mem.pending = false;
-                    let Some(raw) = raw else {
-                        withhold("no value known".into());
-                        continue;
-                    };
-                    let out = match admit(gate, &rule, wire, field, &raw) {
-                        Ok(out) => out,
+                    let (raw, out) = match admit(raw, "no value known", gate, &rule, wire, field) {
+                        Ok(pair) => pair,
                         Err(e) => {
                             withhold(e);
                             continue;
@@ -115,12 +111,9 @@ impl Policy {
                         continue;
                     }
                     mem.last_periodic = Some(now.mono);
-                    let Some(raw) = raw else {
-                        withhold("periodic report due, but no value known".into());
-                        continue;
-                    };
-                    let out = match admit(gate, &rule, wire, field, &raw) {
-                        Ok(out) => out,
+                    let missing = "periodic report due, but no value known";
+                    let (raw, out) = match admit(raw, missing, gate, &rule, wire, field) {
+                        Ok(pair) => pair,
                         Err(e) => {
                             withhold(e);
                             continue;
