@@ -163,6 +163,19 @@ async fn read<T: Send + 'static>(
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, heading, e, logged_in))
 }
 
+/// The ledger of every cloud since `since`, or the 500 page.
+async fn ledger_since(
+    app: &App,
+    logged_in: bool,
+    since: UnixMillis,
+) -> Result<Vec<data::CloudLedger>, Response> {
+    let src = app.src.clone();
+    read("Cannot read the ledger", logged_in, move || {
+        data::ledger(&src, since)
+    })
+    .await
+}
+
 /// A handler's answer: the page, or the error page that stopped it.
 fn page(r: Result<Response, Response>) -> Response {
     r.unwrap_or_else(|e| e)
@@ -192,13 +205,8 @@ fn range_of(q: &RangeQuery, default: Range, logged_in: bool) -> Result<Range, Re
 async fn now(State(app): State<Shared>, headers: HeaderMap) -> Response {
     let li = logged_in(&app, &headers);
     let until = app.clock.wall_now();
-    let src = app.src.clone();
     let since = until.saturating_sub(Duration::from_secs(86_400));
-    let clouds = match read("Cannot read the ledger", li, move || {
-        data::ledger(&src, since)
-    })
-    .await
-    {
+    let clouds = match ledger_since(&app, li, since).await {
         Ok(c) => c,
         Err(res) => return res,
     };
@@ -284,12 +292,7 @@ async fn sharing(
     };
     let until = app.clock.wall_now();
     let since = until.saturating_sub(range.duration());
-    let src = app.src.clone();
-    let clouds = match read("Cannot read the ledger", li, move || {
-        data::ledger(&src, since)
-    })
-    .await
-    {
+    let clouds = match ledger_since(&app, li, since).await {
         Ok(c) => c,
         Err(res) => return res,
     };
