@@ -157,28 +157,6 @@ impl Policy {
         (o, decisions)
     }
 
-    fn answer(
-        &mut self,
-        reply: &ReplyCtx,
-        devices: &[Device],
-        state: &HouseState,
-        now: Now,
-    ) -> (Outbound, Vec<Decision>) {
-        let mut decisions = Vec::new();
-        let shared = self.snapshot(state, devices, now, &mut decisions);
-        let id = self.next_id();
-        let env = self.env(id, now);
-        let bytes = self.format.wire().answer(&env, reply, &shared);
-        let o = self.sealed(
-            TOPIC_RESPONSE,
-            bytes,
-            "answer to a state request".into(),
-            now,
-            &mut decisions,
-        );
-        (o, decisions)
-    }
-
     /// The fields of `devices` allowed in an answer: anything but `never`, within consent,
     /// window and what the format can spell.
     fn snapshot(
