@@ -282,27 +282,28 @@ mod tests {
         );
     }
 
+    /// Hardware as `build` makes it (no motor), heating.
+    fn heating(log: &Log) -> WiredHardware<Line, Input> {
+        let mut hw = build(log, Motor::None);
+        let heat = HvacOutputs {
+            heat: true,
+            ..HvacOutputs::OFF
+        };
+        hw.set_hvac(heat).unwrap();
+        hw
+    }
+
     #[test]
     fn active_low_relay_is_driven_low_to_switch_on() {
         let log = Log::default();
-        let mut hw = build(&log, Motor::None);
-        hw.set_hvac(HvacOutputs {
-            heat: true,
-            ..HvacOutputs::OFF
-        })
-        .unwrap();
+        let _hw = heating(&log);
         assert_eq!(last_level(&log, "heat"), Some(false));
     }
 
     #[test]
     fn heat_to_cool_switches_heat_off_first() {
         let log = Log::default();
-        let mut hw = build(&log, Motor::None);
-        hw.set_hvac(HvacOutputs {
-            heat: true,
-            ..HvacOutputs::OFF
-        })
-        .unwrap();
+        let mut hw = heating(&log);
         log.lock().unwrap().clear();
         hw.set_hvac(HvacOutputs {
             cool: true,
@@ -315,12 +316,7 @@ mod tests {
     #[test]
     fn interlock_refuses_heat_and_cool_together() {
         let log = Log::default();
-        let mut hw = build(&log, Motor::None);
-        hw.set_hvac(HvacOutputs {
-            heat: true,
-            ..HvacOutputs::OFF
-        })
-        .unwrap();
+        let mut hw = heating(&log);
         let both = HvacOutputs {
             heat: true,
             cool: true,
