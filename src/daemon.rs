@@ -197,7 +197,7 @@ pub async fn start_with_clock(
     // Before any hardware is touched: a bad password, key or certificate file stops start-up.
     // A FIFO among them is refused before anything is opened; reading them is file I/O: off
     // the async workers.
-    crate::files::refuse_special_files(&cfg).map_err(anyhow::Error::msg)?;
+    crate::config::files::refuse_special_files(&cfg).map_err(anyhow::Error::msg)?;
     let mqtt_cfg = cfg.clone();
     let mqtt = tokio::task::spawn_blocking(move || crate::mqtt::prepare(&mqtt_cfg))
         .await

@@ -7,7 +7,7 @@
 //! hardware itself, so a refused command cannot move anything.
 
 use crate::clock::Clock;
-use crate::record::Recorder;
+use crate::record::HouseRecorder;
 use hearth_control::{LockController, Refusal, Thermostat};
 use hearth_hardware::{DesiredOutputs, HardwareEvent};
 use hearth_model::{Command, CommandKind, HouseState};
@@ -50,7 +50,7 @@ pub struct HouseStats {
 pub struct House {
     thermostat: Thermostat,
     lock: LockController,
-    recorder: Recorder,
+    recorder: HouseRecorder,
     clock: Clock,
     stats: HouseStats,
     last_outputs: DesiredOutputs,
@@ -60,7 +60,7 @@ impl House {
     pub fn new(
         thermostat: Thermostat,
         lock: LockController,
-        recorder: Recorder,
+        recorder: HouseRecorder,
         clock: Clock,
     ) -> Self {
         Self {

@@ -7,7 +7,6 @@ pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod daemon;
-pub mod files;
 pub mod house;
 pub mod ledger;
 pub mod logging;

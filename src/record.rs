@@ -21,8 +21,8 @@ impl HistoryTask {
         Ok(Self { handle, join })
     }
 
-    pub fn recorder(&self) -> Recorder {
-        Recorder {
+    pub fn recorder(&self) -> HouseRecorder {
+        HouseRecorder {
             history: self.handle.clone(),
         }
     }
@@ -58,13 +58,14 @@ impl HistoryTask {
     }
 }
 
-/// What the house task records through. Cheap to clone; never blocks.
+/// What the house task records through: control results turned into history events (not
+/// to be confused with `hearth_history`'s writer-side filter). Cheap to clone; never blocks.
 #[derive(Clone)]
-pub struct Recorder {
+pub struct HouseRecorder {
     history: HistoryHandle,
 }
 
-impl Recorder {
+impl HouseRecorder {
     /// Whether a command's events can be queued now (see `HistoryHandle::has_event_room`).
     pub fn has_event_room(&self) -> bool {
         self.history.has_event_room()
@@ -75,10 +76,8 @@ impl Recorder {
     }
 
     pub fn command(&self, command: &Command, result: &Result<(), Refusal>, at: UnixMillis) {
-        let refusal = result
-            .as_ref()
-            .err()
-            .map(|r| format!("{} ({})", r.message, r.code));
+        // Refusal's Display: "<message> (<code>)".
+        let refusal = result.as_ref().err().map(Refusal::to_string);
         let verdict = match &refusal {
             None => Ok(()),
             Some(reason) => Err(reason.as_str()),

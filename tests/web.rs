@@ -100,7 +100,7 @@ fn ledger_rows(ledger: &Path, cloud: &str, since: UnixMillis) -> Vec<hearthd::le
 }
 
 fn sent(rows: &[hearthd::ledger::AuditRow]) -> usize {
-    rows.iter().filter(|r| r.kind == "sent").count()
+    rows.iter().filter(|r| r.row.kind == "sent").count()
 }
 
 /// Lock-state changes in the history, counted independently of the page's code.
@@ -237,9 +237,9 @@ async fn a_scripted_week_on_every_page_in_a_real_browser() {
             );
             let newest = ledger_rows(&ledger, name, month_ago)
                 .into_iter()
-                .find(|r| r.kind == "sent")
+                .find(|r| r.row.kind == "sent")
                 .unwrap();
-            let hex = hex::encode(newest.payload.unwrap());
+            let hex = hex::encode(newest.row.payload.unwrap());
             assert!(
                 section.contains(&hex),
                 "{name}: the newest payload's bytes are not on the page"

@@ -39,16 +39,16 @@ pub fn render(rows: &[AuditRow], totals: &[DayTotal]) -> String {
         let _ = write!(
             out,
             "{}  {:<10} {:<22} {:<24} {}",
-            r.time.to_rfc3339(),
-            r.cloud,
-            r.kind,
-            r.field.as_deref().unwrap_or("-"),
-            r.detail
+            r.row.time.to_rfc3339(),
+            r.row.cloud,
+            r.row.kind,
+            r.row.field.as_deref().unwrap_or("-"),
+            r.row.detail
         );
         if let Some(last) = r.last.filter(|_| r.count > 1) {
             let _ = write!(out, "  (x{} until {})", r.count, last.to_rfc3339());
         }
-        if let Some(p) = &r.payload {
+        if let Some(p) = &r.row.payload {
             let _ = write!(out, "\n    payload: {}", String::from_utf8_lossy(p));
         }
         out.push('\n');
@@ -78,20 +78,25 @@ mod tests {
     #[test]
     fn rows_print_oldest_first_with_payloads_and_totals() {
         let row = |t, kind: &str, payload: Option<&str>| AuditRow {
-            time: UnixMillis(t),
-            cloud: "home".into(),
-            field: None,
-            kind: kind.into(),
-            detail: format!("{kind} detail"),
-            payload: payload.map(|p| p.as_bytes().to_vec()),
+            row: crate::ledger::Row {
+                time: UnixMillis(t),
+                cloud: "home".into(),
+                field: None,
+                kind: kind.into(),
+                detail: format!("{kind} detail"),
+                payload: payload.map(|p| p.as_bytes().to_vec()),
+            },
             count: 1,
             last: None,
         };
+        let withheld = row(3000, "withheld", None);
         let run = AuditRow {
-            field: Some("lock.state".into()),
+            row: crate::ledger::Row {
+                field: Some("lock.state".into()),
+                ..withheld.row
+            },
             count: 120,
             last: Some(UnixMillis(3_600_000)),
-            ..row(3000, "withheld", None)
         };
         let rows = [
             run,

@@ -8,7 +8,7 @@ pub fn run(path: &Path) -> ExitCode {
         Ok(cfg) => {
             // The files the config names (broker password, unlock keys, TLS) are checked too,
             // exactly as `hearthd run` checks them before it touches anything.
-            if let Err(e) = crate::files::refuse_special_files(&cfg) {
+            if let Err(e) = crate::config::files::refuse_special_files(&cfg) {
                 eprintln!("error: {}: {e}", path.display());
                 return ExitCode::from(super::EXIT_CONFIG);
             }

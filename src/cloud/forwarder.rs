@@ -327,28 +327,7 @@ impl Forwarder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn house() -> HouseState {
-        use hearth_model::*;
-        HouseState {
-            thermostat: ThermostatState {
-                mode: Mode::Heat,
-                fan: FanMode::Auto,
-                setpoint_heat: 20.0,
-                setpoint_cool: 26.0,
-                temperature: Some(20.3),
-                humidity: Some(41.0),
-                action: HvacAction::Idle,
-                faults: Vec::new(),
-            },
-            lock: LockStatus {
-                state: LockState::Locked,
-                door: Some(DoorState::Closed),
-                faults: Vec::new(),
-                motion: None,
-            },
-        }
-    }
+    use crate::cloud::fixture::house;
 
     #[test]
     fn refusals_map_to_command_errors() {

@@ -7,7 +7,10 @@
 
 pub mod config;
 pub mod connection;
+#[cfg(test)]
+mod fixture;
 pub mod forwarder;
+mod policies;
 pub mod supervisor;
 
 pub use config::{CloudConfig, LedgerConfig};

@@ -6,6 +6,11 @@
 //! missing directory is allowed: systemd's StateDirectory creates it, and the writer retries
 //! until it exists). Key and certificate files must exist and be readable regular files; their
 //! contents and permissions are checked by the code that reads them.
+//!
+//! At start (and in `check-config`) [`refuse_special_files`] refuses, before any is opened,
+//! every named file that exists but is not a regular file — a FIFO, a socket, a device:
+//! opening a FIFO for reading blocks until someone writes to it, which would hang start-up
+//! for good. `stat` never blocks, so that check cannot hang either.
 
 use super::Config;
 use hearth_model::ConfigIssue;
@@ -66,6 +71,27 @@ pub fn named_files(cfg: &Config) -> Vec<NamedFile> {
         }
     }
     files
+}
+
+/// Refuse, by key and path, every named file that exists and is not a regular file. Missing
+/// files are left to the code that reads them, whose errors say what each file is for.
+pub fn refuse_special_files(cfg: &Config) -> Result<(), String> {
+    let problems: Vec<String> = named_files(cfg)
+        .into_iter()
+        // Follows symlinks: a link to a FIFO blocks the same way.
+        .filter(|f| std::fs::metadata(&f.path).is_ok_and(|m| !m.is_file()))
+        .map(|NamedFile { key, path, .. }| {
+            format!(
+                "{key}: {} is not a regular file (a FIFO, socket, device or directory); \
+                 point it at a plain file",
+                path.display()
+            )
+        })
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(problems.join("\n")),
+    }
 }
 
 /// A database path: a regular file, or absent in a writable (or not yet created) directory.
@@ -150,6 +176,12 @@ pub fn readable_file(key: &str, path: &Path) -> Option<ConfigIssue> {
 mod tests {
     use super::*;
 
+    fn mkfifo(path: &Path) -> PathBuf {
+        let made = std::process::Command::new("mkfifo").arg(path).status();
+        assert!(made.unwrap().success(), "mkfifo {}", path.display());
+        path.to_owned()
+    }
+
     #[test]
     fn databases_must_be_regular_files_or_absent_in_a_directory() {
         let dir = tempfile::tempdir().unwrap();
@@ -159,14 +191,7 @@ mod tests {
         assert_eq!(database("k", &dir.path().join("new.db")), None);
         assert_eq!(database("k", Path::new("/no/such/dir/yet.db")), None);
         assert_eq!(database("k", Path::new("relative-never-created.db")), None);
-        let fifo = dir.path().join("fifo");
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(&fifo)
-                .status()
-                .unwrap()
-                .success()
-        );
+        let fifo = mkfifo(&dir.path().join("fifo"));
         for (bad, phrase) in [
             ("", "empty"),
             ("/", "directory"),
@@ -195,5 +220,25 @@ mod tests {
         let f = dir.path().join("ok");
         std::fs::write(&f, "x").unwrap();
         assert_eq!(readable_file("k", &f), None);
+    }
+
+    #[test]
+    fn a_fifo_or_directory_is_named_by_key_and_a_missing_file_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = mkfifo(&dir.path().join("ca.pem"));
+        let text = format!(
+            "[hardware]\nbackend = \"simulator\"\n[mqtt]\nhost = \"127.0.0.1\"\nusername = \"h\"\n\
+             password_file = \"{}\"\nsecrets_file = \"{}\"\ntls = {{ ca_file = \"{}\" }}\n",
+            dir.path().display(),
+            dir.path().join("missing").display(),
+            fifo.display()
+        );
+        let cfg =
+            crate::config::parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+        let e = refuse_special_files(&cfg).unwrap_err();
+        let lines: Vec<&str> = e.lines().collect();
+        assert_eq!(lines.len(), 2, "{e}");
+        assert!(lines[0].starts_with("mqtt.password_file: "), "{e}");
+        assert!(lines[1].starts_with("mqtt.tls.ca_file: "), "{e}");
     }
 }

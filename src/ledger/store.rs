@@ -12,6 +12,7 @@
 //! A row with `count > 1` is a coalesced run: `count` identical decisions (same cloud,
 //! field, kind and detail, no payload), the first at `time` and the last at `last`.
 
+use super::Row;
 use super::writer::Stored;
 use hearth_model::UnixMillis;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
@@ -42,15 +43,10 @@ pub enum LedgerError {
     Thread(String),
 }
 
-/// One row as read back for `hearthd audit`.
+/// One row as read back for `hearthd audit`: the row as written, and the run it stands for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRow {
-    pub time: UnixMillis,
-    pub cloud: String,
-    pub field: Option<String>,
-    pub kind: String,
-    pub detail: String,
-    pub payload: Option<Vec<u8>>,
+    pub row: Row,
     /// Decisions this row stands for (more than 1 for a coalesced run).
     pub count: u64,
     /// The last decision of a run; `None` when `count` is 1.
@@ -259,12 +255,14 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = st.query_map(params![since.0, cloud, limit], |r| {
             Ok(AuditRow {
-                time: UnixMillis(r.get(0)?),
-                cloud: r.get(1)?,
-                field: r.get(2)?,
-                kind: r.get(3)?,
-                detail: r.get(4)?,
-                payload: r.get(5)?,
+                row: Row {
+                    time: UnixMillis(r.get(0)?),
+                    cloud: r.get(1)?,
+                    field: r.get(2)?,
+                    kind: r.get(3)?,
+                    detail: r.get(4)?,
+                    payload: r.get(5)?,
+                },
                 count: r.get::<_, i64>(6)?.max(1) as u64,
                 last: r.get::<_, Option<i64>>(7)?.map(UnixMillis),
             })

@@ -177,13 +177,13 @@ async fn the_writer_stores_runs_and_sent_payloads_byte_exact() {
     let store = Store::open_read_only(&path).unwrap();
     let rows = store.rows(None, UnixMillis(0), 100).unwrap();
     assert_eq!(rows.len(), 3, "{rows:?}");
-    let run = rows.iter().find(|r| r.kind == "withheld").unwrap();
+    let run = rows.iter().find(|r| r.row.kind == "withheld").unwrap();
     assert_eq!(
-        (run.time, run.count, run.last),
+        (run.row.time, run.count, run.last),
         (UnixMillis(20), 1000, Some(UnixMillis(1019)))
     );
-    let sent = rows.iter().find(|r| r.kind == "sent").unwrap();
-    assert_eq!(sent.payload.as_deref(), Some(&odd_bytes[..]));
+    let sent = rows.iter().find(|r| r.row.kind == "sent").unwrap();
+    assert_eq!(sent.row.payload.as_deref(), Some(&odd_bytes[..]));
     assert_eq!((sent.count, sent.last), (1, None));
     let totals = store.daily_totals(None, UnixMillis(0)).unwrap();
     let withheld_day0 = totals
@@ -238,7 +238,7 @@ fn an_old_ledger_is_migrated_and_keeps_its_rows() {
     let rows = store.rows(None, UnixMillis(0), 10).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!((rows[0].count, rows[0].last), (3, Some(UnixMillis(9))));
-    assert_eq!(rows[1].payload.as_deref(), Some(&b"{}"[..]));
+    assert_eq!(rows[1].row.payload.as_deref(), Some(&b"{}"[..]));
     drop(store);
     // A second open finds it current and changes nothing.
     let again = Store::open(&path).unwrap();
@@ -268,7 +268,7 @@ fn retention_deletes_expired_rows_and_gives_pages_back() {
     assert_eq!(total, 2500);
     let left = store.rows(None, UnixMillis(0), 10_000).unwrap();
     assert_eq!(left.len(), 500);
-    assert!(left.iter().all(|r| r.time >= UnixMillis(2_500_000)));
+    assert!(left.iter().all(|r| r.row.time >= UnixMillis(2_500_000)));
     let (pages_after, free) = store.pages().unwrap();
     assert!(
         pages_after < pages_before / 2,

@@ -9,7 +9,7 @@
 
 use super::codes;
 use super::publish::{Replies, queue_reply};
-use super::refusals::{Refusals, claimed_client};
+use super::refusals::{Refusals, Stage, claimed_client};
 use crate::house::CommandRequest;
 use hearth_api::{CommandGuard, CommandTarget, MessageId, Topics, code};
 use hearth_model::UnixMillis;
@@ -36,7 +36,8 @@ pub fn handle(
     let parsed = match hearth_api::parse_command(target, payload, topics, guard, now) {
         Ok(parsed) => parsed,
         Err(rejected) => {
-            refusals.before_house(
+            refusals.refused(
+                Stage::BeforeHouse,
                 target,
                 claimed_client(payload).as_deref(),
                 rejected.error.code,
@@ -73,7 +74,7 @@ pub fn handle(
                 "hearth is shutting down; the command was not carried out",
             ),
         };
-        refusals.not_taken(target, client.as_deref(), code, message);
+        refusals.refused(Stage::NotTaken, target, client.as_deref(), code, message);
         queue_reply(
             replies,
             reply_topic,
@@ -85,7 +86,13 @@ pub fn handle(
     let refusals = refusals.clone();
     tokio::spawn(async move {
         let payload = verdict_reply(id.as_ref(), verdict, |r| {
-            refusals.by_house(target, client.as_deref(), r.code, &r.message)
+            refusals.refused(
+                Stage::ByHouse,
+                target,
+                client.as_deref(),
+                r.code,
+                &r.message,
+            )
         })
         .await;
         queue_reply(&replies, reply_topic, payload);

@@ -12,6 +12,19 @@ use hearth_history::{Event, EventKind, HistoryHandle};
 use hearth_model::{Source, UnixMillis};
 use tokio::sync::mpsc;
 
+/// Where a refused command was turned away; it decides what besides the announcement is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Refused before it reached the controllers: logged at info, recorded, announced.
+    BeforeHouse,
+    /// Turned away because the house's queue is full or it is stopping: nothing was looked
+    /// at, so nothing goes into the event log (under a flood that would be one row per
+    /// command; `status` counts them) and the journal line is at debug. Still announced.
+    NotTaken,
+    /// Refused by the controllers: the house task has logged and recorded it; announced.
+    ByHouse,
+}
+
 /// Where refusals are reported. Cheap to clone.
 #[derive(Clone)]
 pub struct Refusals {
@@ -30,21 +43,41 @@ impl Refusals {
         }
     }
 
-    /// A command refused before it reached the controllers: logged, recorded and announced.
-    pub fn before_house(
+    /// Log, record and announce one refused command, as its `stage` asks.
+    pub fn refused(
         &self,
+        stage: Stage,
         target: CommandTarget,
         client: Option<&str>,
         code: &str,
         message: &str,
     ) {
         let what = what(target);
-        tracing::info!(
-            target_device = what,
-            client = client.unwrap_or("-"),
-            code,
-            "{what} command refused: {message}"
-        );
+        let who = client.unwrap_or("-");
+        match stage {
+            Stage::BeforeHouse => {
+                tracing::info!(
+                    target_device = what,
+                    client = who,
+                    code,
+                    "{what} command refused: {message}"
+                );
+                self.record(what, client, code, message);
+            }
+            Stage::NotTaken => {
+                tracing::debug!(
+                    target_device = what,
+                    client = who,
+                    code,
+                    "{what} command not taken: {message}"
+                );
+            }
+            Stage::ByHouse => {}
+        }
+        self.announce(what, client, code, message);
+    }
+
+    fn record(&self, what: &str, client: Option<&str>, code: &str, message: &str) {
         if let Some(history) = &self.history {
             history.record_event(Event {
                 at: UnixMillis::now(),
@@ -55,32 +88,6 @@ impl Refusals {
                 detail: format!("{what}: {message} ({code})"),
             });
         }
-        self.announce(what, client, code, message);
-    }
-
-    /// A command turned away because the house's queue is full or it is stopping: nothing was
-    /// looked at, so nothing goes into the event log (under a flood that would be one row per
-    /// command; `status` counts them) and the journal line is at debug. Still announced.
-    pub fn not_taken(
-        &self,
-        target: CommandTarget,
-        client: Option<&str>,
-        code: &str,
-        message: &str,
-    ) {
-        let what = what(target);
-        tracing::debug!(
-            target_device = what,
-            client = client.unwrap_or("-"),
-            code,
-            "{what} command not taken: {message}"
-        );
-        self.announce(what, client, code, message);
-    }
-
-    /// A command the controllers refused: the house task has logged and recorded it.
-    pub fn by_house(&self, target: CommandTarget, client: Option<&str>, code: &str, message: &str) {
-        self.announce(what(target), client, code, message);
     }
 
     /// Best effort, on a queue of its own: under a flood of refused commands the events
@@ -133,13 +140,15 @@ mod tests {
     async fn a_refusal_is_announced_as_an_event() {
         let (tx, mut rx) = mpsc::channel(4);
         let r = Refusals::new("hearth/event/refusal", tx, None);
-        r.before_house(
+        r.refused(
+            Stage::BeforeHouse,
             CommandTarget::Lock,
             Some("home_assistant"),
             "wrong_code",
             "the unlock code is wrong",
         );
-        r.by_house(
+        r.refused(
+            Stage::ByHouse,
             CommandTarget::Thermostat,
             None,
             "setpoints_too_close",

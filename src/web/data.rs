@@ -238,7 +238,7 @@ pub struct CloudLedger {
 
 impl CloudLedger {
     pub fn sent(&self) -> impl Iterator<Item = &AuditRow> {
-        self.rows.iter().filter(|r| r.kind == "sent")
+        self.rows.iter().filter(|r| r.row.kind == "sent")
     }
 
     /// Messages sent (from the per-day totals, so exact) and their bytes (from the rows read,
@@ -246,7 +246,7 @@ impl CloudLedger {
     pub fn sent_totals(&self) -> (usize, usize) {
         let bytes = self
             .sent()
-            .map(|r| r.payload.as_ref().map_or(0, Vec::len))
+            .map(|r| r.row.payload.as_ref().map_or(0, Vec::len))
             .sum();
         (self.count("sent") as usize, bytes)
     }
@@ -369,12 +369,14 @@ mod tests {
     #[test]
     fn counts_come_from_the_totals_and_bytes_from_the_rows() {
         let row = |kind: &str, payload: Option<&str>| AuditRow {
-            time: UnixMillis(0),
-            cloud: "c".into(),
-            field: None,
-            kind: kind.into(),
-            detail: String::new(),
-            payload: payload.map(|p| p.as_bytes().to_vec()),
+            row: crate::ledger::Row {
+                time: UnixMillis(0),
+                cloud: "c".into(),
+                field: None,
+                kind: kind.into(),
+                detail: String::new(),
+                payload: payload.map(|p| p.as_bytes().to_vec()),
+            },
             count: 1,
             last: None,
         };

@@ -185,8 +185,8 @@ impl CloudSection {
             .map(|t| (t.day.clone(), t.count as usize, 0))
             .collect();
         for r in c.sent() {
-            let day = Local::new(0).date(Local::new(0).day(r.time));
-            let len = r.payload.as_ref().map_or(0, Vec::len);
+            let day = Local::new(0).date(Local::new(0).day(r.row.time));
+            let len = r.row.payload.as_ref().map_or(0, Vec::len);
             match per_day.iter_mut().find(|d| d.0 == day) {
                 Some(d) => d.2 += len,
                 None => per_day.push((day, 0, len)),
@@ -219,7 +219,7 @@ impl CloudSection {
                 _ => {}
             }
         }
-        let mut times: Vec<UnixMillis> = c.sent().map(|r| r.time).collect();
+        let mut times: Vec<UnixMillis> = c.sent().map(|r| r.row.time).collect();
         times.reverse();
         CloudSection {
             name: c.name.clone(),
@@ -230,8 +230,8 @@ impl CloudSection {
             refused: c
                 .rows
                 .iter()
-                .filter(|r| r.kind == "command_refused")
-                .map(|r| format!("{} {}", minute(r.time, local), r.detail))
+                .filter(|r| r.row.kind == "command_refused")
+                .map(|r| format!("{} {}", minute(r.row.time, local), r.row.detail))
                 .collect(),
             ticks_svg: svg::sent_ticks(&times, range, since, until, local),
             per_day,
@@ -240,11 +240,11 @@ impl CloudSection {
                 .sent()
                 .take(MESSAGES_LISTED)
                 .map(|r| {
-                    let p = r.payload.clone().unwrap_or_default();
+                    let p = r.row.payload.clone().unwrap_or_default();
                     Message {
-                        time: r.time.to_rfc3339(),
+                        time: r.row.time.to_rfc3339(),
                         len: p.len(),
-                        detail: r.detail.clone(),
+                        detail: r.row.detail.clone(),
                         text: String::from_utf8_lossy(&p).into_owned(),
                         hex: hex::encode(&p),
                     }

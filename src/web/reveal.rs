@@ -119,8 +119,11 @@ pub fn from_ledger(c: &CloudLedger) -> Vec<Obs> {
         .rows
         .iter()
         .filter_map(|r| {
-            let signal = received_signal(r.field.as_deref()?, &r.kind, &r.detail)?;
-            Some(Obs { at: r.time, signal })
+            let signal = received_signal(r.row.field.as_deref()?, &r.row.kind, &r.row.detail)?;
+            Some(Obs {
+                at: r.row.time,
+                signal,
+            })
         })
         .collect();
     obs.sort_by_key(|o| o.at);

@@ -152,36 +152,63 @@ async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(format!("the page's reader failed: {e}")))
 }
 
+/// [`blocking`], its failure shown as a 500 page headed `heading`.
+async fn read<T: Send + 'static>(
+    heading: &str,
+    logged_in: bool,
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, Response> {
+    blocking(f)
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, heading, e, logged_in))
+}
+
+/// The ledger of every cloud since `since`, or the 500 page.
+async fn ledger_since(
+    app: &App,
+    logged_in: bool,
+    since: UnixMillis,
+) -> Result<Vec<data::CloudLedger>, Response> {
+    let src = app.src.clone();
+    read("Cannot read the ledger", logged_in, move || {
+        data::ledger(&src, since)
+    })
+    .await
+}
+
+/// A handler's answer: the page, or the error page that stopped it.
+fn page(r: Result<Response, Response>) -> Response {
+    r.unwrap_or_else(|e| e)
+}
+
 #[derive(Deserialize)]
 struct RangeQuery {
     range: Option<String>,
     field: Option<String>,
 }
 
-fn range_of(q: &RangeQuery, default: Range) -> Result<Range, String> {
+/// The query's range (`default` when absent), or a 400 page.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the page the handler answers with, moved once per request"
+)]
+fn range_of(q: &RangeQuery, default: Range, logged_in: bool) -> Result<Range, Response> {
     match q.range.as_deref() {
         None => Ok(default),
-        Some(r) => {
-            Range::parse(r).ok_or_else(|| format!("unknown range `{r}`; use 24h, 7d, 30d or 1y"))
-        }
+        Some(r) => Range::parse(r).ok_or_else(|| {
+            let e = format!("unknown range `{r}`; use 24h, 7d, 30d or 1y");
+            error(StatusCode::BAD_REQUEST, "Bad request", e, logged_in)
+        }),
     }
 }
 
 async fn now(State(app): State<Shared>, headers: HeaderMap) -> Response {
     let li = logged_in(&app, &headers);
     let until = app.clock.wall_now();
-    let src = app.src.clone();
     let since = until.saturating_sub(Duration::from_secs(86_400));
-    let clouds = match blocking(move || data::ledger(&src, since)).await {
+    let clouds = match ledger_since(&app, li, since).await {
         Ok(c) => c,
-        Err(e) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Cannot read the ledger",
-                e,
-                li,
-            );
-        }
+        Err(res) => return res,
     };
     let mut links = Vec::new();
     if let Some(m) = &app.live.mqtt {
@@ -205,21 +232,17 @@ async fn history(
     Query(q): Query<RangeQuery>,
 ) -> Response {
     let li = logged_in(&app, &headers);
-    let range = match range_of(&q, Range::Day) {
-        Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "Bad request", e, li),
-    };
-    let until = app.clock.wall_now();
-    let src = app.src.clone();
-    match blocking(move || data::history(&src, range, until)).await {
-        Ok(h) => render(HistoryPage::new(&h, app.src.local, li)),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Cannot read the history",
-            e,
-            li,
-        ),
-    }
+    page(
+        async {
+            let range = range_of(&q, Range::Day, li)?;
+            let until = app.clock.wall_now();
+            let src = app.src.clone();
+            let reading = move || data::history(&src, range, until);
+            let h = read("Cannot read the history", li, reading).await?;
+            Ok(render(HistoryPage::new(&h, app.src.local, li)))
+        }
+        .await,
+    )
 }
 
 async fn history_csv(
@@ -228,18 +251,19 @@ async fn history_csv(
     Query(q): Query<RangeQuery>,
 ) -> Response {
     let li = logged_in(&app, &headers);
-    let range = match range_of(&q, Range::Day) {
-        Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "Bad request", e, li),
-    };
-    let field = match q.field.as_deref().map(str::parse::<Field>).transpose() {
-        Ok(f) => f,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "Bad request", e.to_string(), li),
-    };
-    let until = app.clock.wall_now();
-    let src = app.src.clone();
-    match blocking(move || data::history_csv(&src, range, field, until)).await {
-        Ok(csv) => {
+    page(
+        async {
+            let range = range_of(&q, Range::Day, li)?;
+            let field = q
+                .field
+                .as_deref()
+                .map(str::parse::<Field>)
+                .transpose()
+                .map_err(|e| error(StatusCode::BAD_REQUEST, "Bad request", e.to_string(), li))?;
+            let until = app.clock.wall_now();
+            let src = app.src.clone();
+            let reading = move || data::history_csv(&src, range, field, until);
+            let csv = read("Cannot read the history", li, reading).await?;
             let name = format!(
                 "attachment; filename=\"hearth-{}-{}.csv\"",
                 field.map_or("events", |f| f.name()),
@@ -250,15 +274,10 @@ async fn history_csv(
             if let Ok(v) = HeaderValue::from_str(&name) {
                 res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
             }
-            res
+            Ok(res)
         }
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Cannot read the history",
-            e,
-            li,
-        ),
-    }
+        .await,
+    )
 }
 
 async fn sharing(
@@ -267,23 +286,15 @@ async fn sharing(
     Query(q): Query<RangeQuery>,
 ) -> Response {
     let li = logged_in(&app, &headers);
-    let range = match range_of(&q, Range::Week) {
+    let range = match range_of(&q, Range::Week, li) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "Bad request", e, li),
+        Err(res) => return res,
     };
     let until = app.clock.wall_now();
     let since = until.saturating_sub(range.duration());
-    let src = app.src.clone();
-    let clouds = match blocking(move || data::ledger(&src, since)).await {
+    let clouds = match ledger_since(&app, li, since).await {
         Ok(c) => c,
-        Err(e) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Cannot read the ledger",
-                e,
-                li,
-            );
-        }
+        Err(res) => return res,
     };
     let sections = clouds
         .iter()
@@ -321,15 +332,12 @@ async fn reveals(State(app): State<Shared>, headers: HeaderMap) -> Response {
     let until = app.clock.wall_now();
     let since = reveal_window(app.src.local, until, 7);
     let src = app.src.clone();
-    match blocking(move || super::reveal::reveal(&src, since, until, None)).await {
-        Ok(r) => render(RevealsPage::new(&r, li)),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Cannot read the data",
-            e,
-            li,
-        ),
-    }
+    let reading = move || super::reveal::reveal(&src, since, until, None);
+    page(
+        read("Cannot read the data", li, reading)
+            .await
+            .map(|r| render(RevealsPage::new(&r, li))),
+    )
 }
 
 async fn css() -> Response {

@@ -20,33 +20,30 @@ pub trait InputLine: Send + 'static {
     fn is_high(&self) -> bool;
 }
 
-/// An output with its polarity.
-pub struct Relay<O> {
-    line: O,
+/// A line with its polarity: a relay when it is an output, a contact when it is an input.
+pub struct Polarised<L> {
+    line: L,
     active: Active,
 }
 
-impl<O: OutputLine> Relay<O> {
-    pub fn new(line: O, active: Active) -> Self {
+/// An output with its polarity.
+pub type Relay<O> = Polarised<O>;
+/// An input with its polarity.
+pub type Contact<I> = Polarised<I>;
+
+impl<L> Polarised<L> {
+    pub fn new(line: L, active: Active) -> Self {
         Self { line, active }
     }
+}
 
+impl<O: OutputLine> Polarised<O> {
     pub fn set(&mut self, on: bool) {
         self.line.write(self.active.level_for(on));
     }
 }
 
-/// An input with its polarity.
-pub struct Contact<I> {
-    line: I,
-    active: Active,
-}
-
-impl<I: InputLine> Contact<I> {
-    pub fn new(line: I, active: Active) -> Self {
-        Self { line, active }
-    }
-
+impl<I: InputLine> Polarised<I> {
     pub fn is_active(&self) -> bool {
         self.line.is_high() == self.active.level_for(true)
     }
@@ -72,31 +69,11 @@ pub struct Relays<O> {
     pub fan: Option<Relay<O>>,
 }
 
-impl<O> Default for Relays<O> {
-    fn default() -> Self {
-        Self {
-            heat: None,
-            cool: None,
-            fan: None,
-        }
-    }
-}
-
 /// The lock's contacts; an unwired one reads as inactive.
 pub struct Contacts<I> {
     pub bolt_locked: Option<Contact<I>>,
     pub bolt_unlocked: Option<Contact<I>>,
     pub door: Option<Contact<I>>,
-}
-
-impl<I> Default for Contacts<I> {
-    fn default() -> Self {
-        Self {
-            bolt_locked: None,
-            bolt_unlocked: None,
-            door: None,
-        }
-    }
 }
 
 /// Hardware made of GPIO lines and a climate sensor.
@@ -281,7 +258,12 @@ mod tests {
             cool: Some(relay(log, "cool", Active::High)),
             fan: None,
         };
-        WiredHardware::new(relays, motor, Contacts::default(), NoSensor, None)
+        let contacts = Contacts {
+            bolt_locked: None,
+            bolt_unlocked: None,
+            door: None,
+        };
+        WiredHardware::new(relays, motor, contacts, NoSensor, None)
     }
 
     #[test]
@@ -300,27 +282,28 @@ mod tests {
         );
     }
 
+    /// Hardware as `build` makes it (no motor), heating.
+    fn heating(log: &Log) -> WiredHardware<Line, Input> {
+        let mut hw = build(log, Motor::None);
+        let heat = HvacOutputs {
+            heat: true,
+            ..HvacOutputs::OFF
+        };
+        hw.set_hvac(heat).unwrap();
+        hw
+    }
+
     #[test]
     fn active_low_relay_is_driven_low_to_switch_on() {
         let log = Log::default();
-        let mut hw = build(&log, Motor::None);
-        hw.set_hvac(HvacOutputs {
-            heat: true,
-            ..HvacOutputs::OFF
-        })
-        .unwrap();
+        let _hw = heating(&log);
         assert_eq!(last_level(&log, "heat"), Some(false));
     }
 
     #[test]
     fn heat_to_cool_switches_heat_off_first() {
         let log = Log::default();
-        let mut hw = build(&log, Motor::None);
-        hw.set_hvac(HvacOutputs {
-            heat: true,
-            ..HvacOutputs::OFF
-        })
-        .unwrap();
+        let mut hw = heating(&log);
         log.lock().unwrap().clear();
         hw.set_hvac(HvacOutputs {
             cool: true,
@@ -333,12 +316,7 @@ mod tests {
     #[test]
     fn interlock_refuses_heat_and_cool_together() {
         let log = Log::default();
-        let mut hw = build(&log, Motor::None);
-        hw.set_hvac(HvacOutputs {
-            heat: true,
-            ..HvacOutputs::OFF
-        })
-        .unwrap();
+        let mut hw = heating(&log);
         let both = HvacOutputs {
             heat: true,
             cool: true,
@@ -408,8 +386,17 @@ mod tests {
             bolt_unlocked: None,
             door: Some(Contact::new(Input(door_level.clone()), Active::High)),
         };
-        let mut hw: WiredHardware<Line, Input> =
-            WiredHardware::new(Relays::default(), Motor::None, contacts, NoSensor, None);
+        let mut hw: WiredHardware<Line, Input> = WiredHardware::new(
+            Relays {
+                heat: None,
+                cool: None,
+                fan: None,
+            },
+            Motor::None,
+            contacts,
+            NoSensor,
+            None,
+        );
         let i = hw.read_inputs().unwrap();
         assert!(i.bolt_locked && !i.bolt_unlocked && !i.door_open, "{i:?}");
         *door_level.lock().unwrap() = true;

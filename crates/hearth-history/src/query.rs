@@ -94,28 +94,7 @@ impl Store {
         since: UnixMillis,
         until: UnixMillis,
     ) -> Result<Vec<Sample>, HistoryError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT k, v FROM sample WHERE k >= ?1 AND k < ?2 AND (k & 127) = ?3 ORDER BY k",
-            )
-            .doing("preparing a range query")?;
-        let rows = stmt
-            .query_map(
-                params![codec::key_floor(since), codec::key_floor(until), field.id()],
-                |r| {
-                    let k: i64 = r.get(0)?;
-                    let v: i64 = r.get(1)?;
-                    Ok(Sample {
-                        at: codec::decode_key(k).0,
-                        field,
-                        value: codec::decode_value(field, v),
-                    })
-                },
-            )
-            .doing("reading a range of samples")?;
-        rows.collect::<Result<_, _>>()
-            .doing("reading a range of samples")
+        Ok(self.range_page(field, since, until, usize::MAX)?.items)
     }
 
     /// At most `limit` raw samples of `field` with `since <= at < until`, oldest first, read
@@ -203,48 +182,26 @@ impl Store {
         let watermark = rolled_up_until(&tx).doing("reading the rollup watermark")?;
 
         let mut hours: Vec<(i64, Agg)> = Vec::new();
-        let agg_row = |r: &rusqlite::Row<'_>| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                Agg {
-                    n: r.get(1)?,
-                    lo: r.get(2)?,
-                    hi: r.get(3)?,
-                    total: r.get(4)?,
-                },
-            ))
-        };
         if first < watermark.min(end) {
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT hour, n, lo, hi, total FROM rollup
-                     WHERE field = ?1 AND hour >= ?2 AND hour < ?3 ORDER BY hour",
-                )
-                .doing("preparing a rollup query")?;
-            let rows = stmt
-                .query_map(params![field.id(), first, watermark.min(end)], agg_row)
-                .doing("reading hourly rollups")?;
-            for row in rows {
-                hours.push(row.doing("reading hourly rollups")?);
-            }
+            read_hours(
+                &tx,
+                "SELECT hour, n, lo, hi, total FROM rollup
+                 WHERE field = ?1 AND hour >= ?2 AND hour < ?3 ORDER BY hour",
+                params![field.id(), first, watermark.min(end)],
+                "reading hourly rollups",
+                &mut hours,
+            )?;
         }
         if first.max(watermark) < end {
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT (k >> 7) / 3600000 AS hour, count(*), min(v), max(v), sum(v)
-                     FROM sample WHERE k >= ?1 AND k < ?2 AND (k & 127) = ?3
-                     GROUP BY hour ORDER BY hour",
-                )
-                .doing("preparing a recent-hours query")?;
-            let rows = stmt
-                .query_map(
-                    params![hour_key(first.max(watermark)), hour_key(end), field.id()],
-                    agg_row,
-                )
-                .doing("rolling up recent hours")?;
-            for row in rows {
-                hours.push(row.doing("rolling up recent hours")?);
-            }
+            read_hours(
+                &tx,
+                "SELECT (k >> 7) / 3600000 AS hour, count(*), min(v), max(v), sum(v)
+                 FROM sample WHERE k >= ?1 AND k < ?2 AND (k & 127) = ?3
+                 GROUP BY hour ORDER BY hour",
+                params![hour_key(first.max(watermark)), hour_key(end), field.id()],
+                "rolling up recent hours",
+                &mut hours,
+            )?;
         }
         Ok(bucket(&hours, step_hours))
     }
@@ -280,6 +237,34 @@ impl Store {
         events.reverse();
         Ok(events)
     }
+}
+
+/// Run one hour-aggregate query (columns hour, n, lo, hi, total) and append its rows.
+fn read_hours(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+    doing: &'static str,
+    hours: &mut Vec<(i64, Agg)>,
+) -> Result<(), HistoryError> {
+    let mut stmt = tx.prepare_cached(sql).doing("preparing an hourly query")?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Agg {
+                    n: r.get(1)?,
+                    lo: r.get(2)?,
+                    hi: r.get(3)?,
+                    total: r.get(4)?,
+                },
+            ))
+        })
+        .doing(doing)?;
+    for row in rows {
+        hours.push(row.doing(doing)?);
+    }
+    Ok(())
 }
 
 fn none_if_no_rows<T>(e: rusqlite::Error) -> rusqlite::Result<Option<T>> {

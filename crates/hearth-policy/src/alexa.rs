@@ -10,8 +10,8 @@
 use crate::command::Wanted;
 use crate::config::DeviceNames;
 use crate::format::{
-    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, find, strict_json,
-    to_bytes,
+    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, check_voice_transform,
+    find, mode_setpoint, number, strict_json, to_bytes,
 };
 use crate::refusal::{CloudError, Refused};
 use crate::transform::Transform;
@@ -63,32 +63,22 @@ fn property(env: &Env, ns: &str, name: &str, value: J) -> J {
 /// The Alexa properties for the allowed values of one device.
 fn properties(env: &Env, device: Device, shared: &[Shared]) -> Vec<J> {
     let mut props = Vec::new();
-    let num = |f| match find(shared, f) {
-        Some(Value::Number(n)) => Some(*n),
-        _ => None,
-    };
+    let num = |f| number(shared, f);
     match device {
         Device::Thermostat => {
             if let Some(t) = num(Field::ThermostatTemperature) {
                 props.push(property(env, SENSOR_NS, "temperature", celsius(t)));
             }
-            let heat = num(Field::ThermostatSetpointHeat);
-            let cool = num(Field::ThermostatSetpointCool);
-            if let Some(h) = heat {
+            if let Some(h) = num(Field::ThermostatSetpointHeat) {
                 props.push(property(env, THERMOSTAT_NS, "lowerSetpoint", celsius(h)));
             }
-            if let Some(c) = cool {
+            if let Some(c) = num(Field::ThermostatSetpointCool) {
                 props.push(property(env, THERMOSTAT_NS, "upperSetpoint", celsius(c)));
             }
             if let Some(Value::Text(mode)) = find(shared, Field::ThermostatMode)
                 && let Some(word) = mode_word(mode)
             {
-                let target = match word {
-                    "HEAT" => heat,
-                    "COOL" => cool,
-                    _ => None,
-                };
-                if let Some(t) = target {
+                if let Some(t) = mode_setpoint(shared) {
                     props.push(property(env, THERMOSTAT_NS, "targetSetpoint", celsius(t)));
                 }
                 props.push(property(env, THERMOSTAT_NS, "thermostatMode", json!(word)));
@@ -140,20 +130,7 @@ impl Wire for Alexa {
     }
 
     fn check_transform(&self, field: Field, t: &Transform) -> Result<(), String> {
-        match t {
-            Transform::Identity | Transform::Round { .. } => Ok(()),
-            Transform::OneOf(words) if field == Field::LockState && words == &["locked"] => Ok(()),
-            Transform::OneOf(_) if field == Field::LockState => {
-                Err("the alexa format can send lock.state as a boolean only as \
-                 boolean = { true_when = [\"locked\"] } (sent as LOCKED/UNLOCKED)"
-                    .into())
-            }
-            _ => Err(format!(
-                "the alexa format has no property for {field} as {}; use round, or \
-                 format = \"json\"",
-                t.describe()
-            )),
-        }
+        check_voice_transform(field, t, "alexa", "property", "LOCKED/UNLOCKED")
     }
 
     fn expressible(&self, field: Field, value: &Value) -> Result<(), String> {

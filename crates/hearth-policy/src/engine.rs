@@ -6,15 +6,14 @@
 //! format anything but values it has allowed and transformed.
 
 mod inbound;
+mod report;
 
 use crate::clock::Now;
 use crate::command::{CommandName, Wanted};
 use crate::config::{Compiled, PolicyConfig, Rule, Share};
-use crate::format::{Declaration, Declared, Device, Env, Format, ReplyCtx, Shared};
+use crate::format::{Declaration, Declared, Device, Env, Format, ReplyCtx, Shared, Wire};
 use crate::guard::Guard;
-use crate::outbound::{
-    Decision, DecisionKind, Outbound, TOPIC_DISCOVERY, TOPIC_RESPONSE, TOPIC_STATE,
-};
+use crate::outbound::{Decision, DecisionKind, Outbound, TOPIC_DISCOVERY, TOPIC_RESPONSE};
 use crate::transform::show;
 use hearth_model::{Command, ConfigIssue, Field, HouseState, Value};
 use std::collections::BTreeMap;
@@ -120,180 +119,6 @@ impl Policy {
         self.format
     }
 
-    /// Proactive reports for a new state (or at [`Policy::next_deadline`]): `on_change` and
-    /// `periodic` fields only. Decisions cover every field whose value changed, every field
-    /// that was due, and every message.
-    pub fn on_state(&mut self, state: &HouseState, now: Now) -> (Vec<Outbound>, Vec<Decision>) {
-        let mut decisions = Vec::new();
-        let mut included = Vec::new();
-        let mut all_periodic = true;
-        let cloud = self.cloud.clone();
-        for field in Field::ALL {
-            let rule = self.compiled.rule(field).into_owned();
-            let raw = field.value_in(state);
-            let gate = self.gate(field, &rule, now);
-            let wire = self.format.wire();
-            let mem = self.memory.entry(field).or_default();
-            let changed = mem.last_seen.as_ref() != Some(&raw);
-            mem.last_seen = Some(raw.clone());
-            let mut withhold = |detail: String| {
-                decisions.push(decision(
-                    &cloud,
-                    now,
-                    Some(field),
-                    DecisionKind::Withheld,
-                    detail,
-                    None,
-                ));
-            };
-            match rule.share {
-                Share::Never => {
-                    if changed {
-                        withhold("share = never".into());
-                    }
-                }
-                Share::OnRequest => {
-                    if changed {
-                        withhold(
-                            "share = on_request: sent only in answer to this cloud's request"
-                                .into(),
-                        );
-                    }
-                }
-                Share::OnChange {
-                    min_interval,
-                    min_delta,
-                } => {
-                    if !(changed || mem.pending) {
-                        continue;
-                    }
-                    mem.pending = false;
-                    let Some(raw) = raw else {
-                        withhold("no value known".into());
-                        continue;
-                    };
-                    if let Err(e) = gate {
-                        withhold(e);
-                        continue;
-                    }
-                    let out = rule.transform.apply(&raw);
-                    if let Err(e) = wire.expressible(field, &out) {
-                        withhold(e);
-                        continue;
-                    }
-                    if let Some((last, at)) = &mem.last_sent {
-                        if rule.transform.holds(last, &raw, &out) {
-                            withhold(format!("same as last sent ({})", show(last)));
-                            continue;
-                        }
-                        if let (Value::Number(a), Value::Number(b)) = (last, &out)
-                            && (a - b).abs() < min_delta
-                        {
-                            withhold(format!(
-                                "moved {} from the last sent {}, less than min_delta {}",
-                                show(&Value::Number((a - b).abs())),
-                                show(last),
-                                min_delta
-                            ));
-                            continue;
-                        }
-                        if now.mono < *at + min_interval {
-                            mem.pending = true;
-                            withhold(format!(
-                                "min_interval {} not over since the last report; the value then current is sent when it is",
-                                hearth_model::duration::format(min_interval)
-                            ));
-                            continue;
-                        }
-                    }
-                    all_periodic = false;
-                    included.push(Included {
-                        field,
-                        raw,
-                        out,
-                        why: "share = on_change".into(),
-                    });
-                }
-                Share::Periodic { every } => {
-                    let due = mem.last_periodic.is_none_or(|t| now.mono >= t + every);
-                    if !due {
-                        if changed {
-                            withhold(format!(
-                                "share = periodic every {}: not due yet",
-                                hearth_model::duration::format(every)
-                            ));
-                        }
-                        continue;
-                    }
-                    mem.last_periodic = Some(now.mono);
-                    let Some(raw) = raw else {
-                        withhold("periodic report due, but no value known".into());
-                        continue;
-                    };
-                    if let Err(e) = gate {
-                        withhold(e);
-                        continue;
-                    }
-                    let out = rule.transform.apply(&raw);
-                    if let Err(e) = wire.expressible(field, &out) {
-                        withhold(e);
-                        continue;
-                    }
-                    included.push(Included {
-                        field,
-                        raw,
-                        out,
-                        why: format!(
-                            "share = periodic every {}",
-                            hearth_model::duration::format(every)
-                        ),
-                    });
-                }
-            }
-        }
-        if included.is_empty() {
-            return (Vec::new(), decisions);
-        }
-        for inc in &included {
-            if let Some(m) = self.memory.get_mut(&inc.field)
-                && matches!(self.compiled.rule(inc.field).share, Share::OnChange { .. })
-            {
-                m.last_sent = Some((inc.out.clone(), now.mono));
-            }
-        }
-        let shared = self.record_included(&included, now, &mut decisions);
-        let id = self.next_id();
-        let env = self.env(id, now);
-        let payloads = self.format.wire().report(&env, &shared, all_periodic);
-        let mut out = Vec::new();
-        for bytes in payloads {
-            out.push(self.sealed(
-                TOPIC_STATE,
-                bytes,
-                "proactive report".into(),
-                now,
-                &mut decisions,
-            ));
-        }
-        (out, decisions)
-    }
-
-    /// When to call [`Policy::on_state`] again even if nothing changes: the next periodic
-    /// report, or the end of a `min_interval` holding back a change. `None`: only on change.
-    /// Periodic fields start with the first `on_state` call.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.memory
-            .iter()
-            .filter_map(|(field, m)| match self.compiled.rule(*field).share {
-                Share::Periodic { every } => m.last_periodic.map(|t| t + every),
-                Share::OnChange { min_interval, .. } if m.pending => {
-                    m.last_sent.as_ref().map(|(_, at)| *at + min_interval)
-                }
-                _ => None,
-            })
-            .min()
-    }
-
     fn describe(&mut self, reply: Option<&ReplyCtx>, now: Now) -> (Outbound, Vec<Decision>) {
         let mut decl = Declaration::default();
         for field in Field::ALL {
@@ -332,28 +157,6 @@ impl Policy {
         (o, decisions)
     }
 
-    fn answer(
-        &mut self,
-        reply: &ReplyCtx,
-        devices: &[Device],
-        state: &HouseState,
-        now: Now,
-    ) -> (Outbound, Vec<Decision>) {
-        let mut decisions = Vec::new();
-        let shared = self.snapshot(state, devices, now, &mut decisions);
-        let id = self.next_id();
-        let env = self.env(id, now);
-        let bytes = self.format.wire().answer(&env, reply, &shared);
-        let o = self.sealed(
-            TOPIC_RESPONSE,
-            bytes,
-            "answer to a state request".into(),
-            now,
-            &mut decisions,
-        );
-        (o, decisions)
-    }
-
     /// The fields of `devices` allowed in an answer: anything but `never`, within consent,
     /// window and what the format can spell.
     fn snapshot(
@@ -383,19 +186,16 @@ impl Policy {
                 withhold("share = never".into());
                 continue;
             }
-            let Some(raw) = field.value_in(state) else {
-                withhold("no value known".into());
-                continue;
+            let raw = field.value_in(state);
+            let gate = self.gate(field, &rule, now);
+            let wire = self.format.wire();
+            let (raw, out) = match admit(raw, "no value known", gate, &rule, wire, field) {
+                Ok(pair) => pair,
+                Err(e) => {
+                    withhold(e);
+                    continue;
+                }
             };
-            if let Err(e) = self.gate(field, &rule, now) {
-                withhold(e);
-                continue;
-            }
-            let out = rule.transform.apply(&raw);
-            if let Err(e) = self.format.wire().expressible(field, &out) {
-                withhold(e);
-                continue;
-            }
             let why = format!(
                 "share = {}: answering this cloud's request",
                 share_name(&rule.share)
@@ -515,6 +315,24 @@ impl Policy {
         ));
         Outbound::seal(&self.cloud, topic, bytes)
     }
+}
+
+/// What every value goes through before it may be sent: a known value (else `missing`),
+/// the gate (consent, time window, computed by [`Policy::gate`]), the transform, then whether
+/// the format can spell the result. The raw and the transformed value, or why it is withheld.
+fn admit(
+    raw: Option<Value>,
+    missing: &str,
+    gate: Result<(), String>,
+    rule: &Rule,
+    wire: &dyn Wire,
+    field: Field,
+) -> Result<(Value, Value), String> {
+    let raw = raw.ok_or_else(|| missing.to_owned())?;
+    gate?;
+    let out = rule.transform.apply(&raw);
+    wire.expressible(field, &out)?;
+    Ok((raw, out))
 }
 
 pub(crate) fn share_name(s: &Share) -> &'static str {

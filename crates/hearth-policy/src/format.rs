@@ -239,9 +239,53 @@ pub(crate) trait Wire: Sync {
     fn capability(&self, env: &Env, reply: Option<&ReplyCtx>, decl: &Declaration) -> Vec<u8>;
 }
 
+/// `Wire::check_transform` for the voice formats (alexa, google): their properties take a
+/// field as it is or rounded, and `lock.state` as a boolean only when it is true for
+/// `locked`. `format` names the format, `slot` what it calls a property ("property",
+/// "state"), `lock_as` how it spells the lock boolean.
+pub(crate) fn check_voice_transform(
+    field: Field,
+    t: &Transform,
+    format: &str,
+    slot: &str,
+    lock_as: &str,
+) -> Result<(), String> {
+    match t {
+        Transform::Identity | Transform::Round { .. } => Ok(()),
+        Transform::OneOf(words) if field == Field::LockState && words == &["locked"] => Ok(()),
+        Transform::OneOf(_) if field == Field::LockState => Err(format!(
+            "the {format} format can send lock.state as a boolean only as \
+             boolean = {{ true_when = [\"locked\"] }} (sent as {lock_as})"
+        )),
+        _ => Err(format!(
+            "the {format} format has no {slot} for {field} as {}; use round, or \
+             format = \"json\"",
+            t.describe()
+        )),
+    }
+}
+
 /// Look up a value in the allowed set.
 pub(crate) fn find(shared: &[Shared], field: Field) -> Option<&Value> {
     shared.iter().find(|s| s.field == field).map(|s| &s.value)
+}
+
+/// An allowed number.
+pub(crate) fn number(shared: &[Shared], field: Field) -> Option<f64> {
+    match find(shared, field) {
+        Some(Value::Number(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+/// The one setpoint the allowed mode acts on: heat's in `heat`, cool's in `cool`; none in
+/// other modes, or when the mode or that setpoint is not allowed.
+pub(crate) fn mode_setpoint(shared: &[Shared]) -> Option<f64> {
+    match find(shared, Field::ThermostatMode) {
+        Some(Value::Text(m)) if m == "heat" => number(shared, Field::ThermostatSetpointHeat),
+        Some(Value::Text(m)) if m == "cool" => number(shared, Field::ThermostatSetpointCool),
+        _ => None,
+    }
 }
 
 pub(crate) fn to_bytes(v: &serde_json::Value) -> Vec<u8> {

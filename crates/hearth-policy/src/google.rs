@@ -9,8 +9,8 @@
 use crate::command::Wanted;
 use crate::config::DeviceNames;
 use crate::format::{
-    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, find, strict_json,
-    to_bytes,
+    Declaration, Declared, Device, Env, ReplyCtx, Request, Shared, Wire, check_voice_transform,
+    find, mode_setpoint, number, strict_json, to_bytes,
 };
 use crate::refusal::{CloudError, Refused};
 use crate::transform::Transform;
@@ -45,10 +45,7 @@ fn action_word(action: &str) -> Option<&'static str> {
 /// The Google states for the allowed values of one device.
 fn states(device: Device, shared: &[Shared]) -> Map<String, J> {
     let mut s = Map::new();
-    let num = |f| match find(shared, f) {
-        Some(Value::Number(n)) => Some(*n),
-        _ => None,
-    };
+    let num = |f| number(shared, f);
     match device {
         Device::Thermostat => {
             if let Some(t) = num(Field::ThermostatTemperature) {
@@ -57,23 +54,16 @@ fn states(device: Device, shared: &[Shared]) -> Map<String, J> {
             if let Some(h) = num(Field::ThermostatHumidity) {
                 s.insert("thermostatHumidityAmbient".into(), json!(h));
             }
-            let heat = num(Field::ThermostatSetpointHeat);
-            let cool = num(Field::ThermostatSetpointCool);
-            if let Some(h) = heat {
+            if let Some(h) = num(Field::ThermostatSetpointHeat) {
                 s.insert("thermostatTemperatureSetpointLow".into(), json!(h));
             }
-            if let Some(c) = cool {
+            if let Some(c) = num(Field::ThermostatSetpointCool) {
                 s.insert("thermostatTemperatureSetpointHigh".into(), json!(c));
             }
             if let Some(Value::Text(m)) = find(shared, Field::ThermostatMode)
                 && let Some(word) = mode_word(m)
             {
-                let single = match word {
-                    "heat" => heat,
-                    "cool" => cool,
-                    _ => None,
-                };
-                if let Some(t) = single {
+                if let Some(t) = mode_setpoint(shared) {
                     s.insert("thermostatTemperatureSetpoint".into(), json!(t));
                 }
                 s.insert("thermostatMode".into(), json!(word));
@@ -113,20 +103,7 @@ impl Wire for Google {
     }
 
     fn check_transform(&self, field: Field, t: &Transform) -> Result<(), String> {
-        match t {
-            Transform::Identity | Transform::Round { .. } => Ok(()),
-            Transform::OneOf(words) if field == Field::LockState && words == &["locked"] => Ok(()),
-            Transform::OneOf(_) if field == Field::LockState => Err(
-                "the google format can send lock.state as a boolean only as \
-                 boolean = { true_when = [\"locked\"] } (sent as isLocked)"
-                    .into(),
-            ),
-            _ => Err(format!(
-                "the google format has no state for {field} as {}; use round, or \
-                 format = \"json\"",
-                t.describe()
-            )),
-        }
+        check_voice_transform(field, t, "google", "state", "isLocked")
     }
 
     fn expressible(&self, field: Field, value: &Value) -> Result<(), String> {

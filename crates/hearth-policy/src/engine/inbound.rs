@@ -305,6 +305,7 @@ impl Policy {
         )
     }
 
+    /// Answer a state request, if this cloud has requests left this hour.
     fn answer_within_budget(
         &mut self,
         reply: &ReplyCtx,
@@ -319,7 +320,19 @@ impl Policy {
             );
             return self.refuse(reply, Refused::new(CloudError::Refused, why), None, now);
         }
-        self.answer(reply, devices, state, now)
+        let mut decisions = Vec::new();
+        let shared = self.snapshot(state, devices, now, &mut decisions);
+        let id = self.next_id();
+        let env = self.env(id, now);
+        let bytes = self.format.wire().answer(&env, reply, &shared);
+        let o = self.sealed(
+            TOPIC_RESPONSE,
+            bytes,
+            "answer to a state request".into(),
+            now,
+            &mut decisions,
+        );
+        (o, decisions)
     }
 
     /// Refuse with a fixed code, or with the neutral refusal when the code would reveal a
