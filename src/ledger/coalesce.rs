@@ -7,7 +7,8 @@
 //! Its first decision is stored at the next commit like any row (so `hearthd audit` shows
 //! it promptly, with count 1); the row's count and last time are updated when the run ends:
 //! when a different decision for that cloud and field arrives (so the order of a field's
-//! decisions is kept), when it is [`RUN_SPAN`] old, or at shutdown. Nothing else is
+//! decisions is kept), when it is [`RUN_SPAN`] old and a commit is made anyway, when it is
+//! [`RUN_SPAN_MAX`] old, or at shutdown. Nothing else is
 //! merged: every `sent` row, with its exact payload, is stored as it came.
 
 use super::Row;
@@ -15,9 +16,12 @@ use hearth_model::UnixMillis;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// A run is stored at most this long after its first decision, so a field withheld all day
-/// costs 24 rows a day and the ledger shows it within the hour.
+/// A run this old is closed with the next commit made anyway (a message sent, another row):
+/// a field withheld all day costs a row an hour or two.
 pub const RUN_SPAN: Duration = Duration::from_secs(3600);
+/// A run this old is closed on its own, commit or not: the ledger shows it within two hours,
+/// and a quiet house wakes the card for it at most every two hours.
+pub const RUN_SPAN_MAX: Duration = Duration::from_secs(2 * 3600);
 
 /// Rows waiting that make a commit due at once, interval or not: under a burst big batches
 /// are cheap per row (many rows to a page), and the queue behind keeps draining.
@@ -128,18 +132,20 @@ impl Pending {
     /// when nothing waits, so an idle writer sleeps until the next decision.
     pub fn next_due(&self, interval: Duration) -> Option<Instant> {
         let commit = self.since.map(|s| s + interval);
-        let run = self.runs.values().map(|r| r.opened + RUN_SPAN).min();
+        let run = self.runs.values().map(|r| r.opened + RUN_SPAN_MAX).min();
         commit.into_iter().chain(run).min()
     }
 
-    /// Close runs that reached [`RUN_SPAN`] by `now`, then hand out every waiting row if
-    /// the oldest has waited `interval` (or [`EARLY_COMMIT`] rows wait). Empty when no
-    /// commit is due: never an empty commit.
+    /// Close runs that reached [`RUN_SPAN_MAX`] by `now` (or [`RUN_SPAN`], when a commit is
+    /// due anyway), then hand out every waiting row if the oldest has waited `interval` (or
+    /// [`EARLY_COMMIT`] rows wait). Empty when no commit is due: never an empty commit.
     pub fn take_due(&mut self, now: Instant, interval: Duration) -> Vec<Stored> {
+        let committing = self.committing(now, interval);
+        let span = if committing { RUN_SPAN } else { RUN_SPAN_MAX };
         let aged: Vec<_> = self
             .runs
             .iter()
-            .filter(|(_, r)| r.opened + RUN_SPAN <= now)
+            .filter(|(_, r)| r.opened + span <= now)
             .map(|(k, _)| k.clone())
             .collect();
         for key in aged {
@@ -147,12 +153,17 @@ impl Pending {
                 self.push(run.stored, now);
             }
         }
-        match self.since {
-            Some(s) if s + interval <= now || self.ready.len() >= EARLY_COMMIT => {
-                self.take_all_ready()
-            }
-            _ => Vec::new(),
+        if self.committing(now, interval) {
+            self.take_all_ready()
+        } else {
+            Vec::new()
         }
+    }
+
+    /// Whether rows wait and the oldest has waited `interval`, or a burst waits.
+    fn committing(&self, now: Instant, interval: Duration) -> bool {
+        self.since
+            .is_some_and(|s| s + interval <= now || self.ready.len() >= EARLY_COMMIT)
     }
 
     /// Everything, open runs included (shutdown).

@@ -1,7 +1,7 @@
 //! Ledger tests: coalescing (counts and spans exact), batching without empty commits, the
 //! writer end to end, migration of an old file, retention, and the size of a day.
 
-use super::coalesce::{Pending, RUN_SPAN, Stored};
+use super::coalesce::{Pending, RUN_SPAN, RUN_SPAN_MAX, Stored};
 use super::*;
 use crate::cloud::LedgerConfig;
 use std::path::Path;
@@ -87,23 +87,55 @@ fn runs_of_identical_withheld_decisions_coalesce_with_exact_counts_and_spans() {
     // The open runs' first rows were stored; their runs keep counting...
     let ids: Vec<i64> = (1..=rows.len() as i64).collect();
     p.saved(&rows, &ids);
-    assert_eq!(p.next_due(every), Some(t0 + RUN_SPAN), "nothing else waits");
+    assert_eq!(
+        p.next_due(every),
+        Some(t0 + RUN_SPAN_MAX),
+        "nothing else waits"
+    );
     for i in 1..=3 {
         p.offer(
             withheld("g", "lock.state", 1002 + i * 10, "share = never"),
             t0,
         );
     }
-    // ...and an hour after it began a run is closed: its stored row is updated.
-    let rows = p.take_due(t0 + RUN_SPAN, every);
+    // ...an hour on, with no commit due, they stay open...
+    assert!(p.take_due(t0 + RUN_SPAN, every).is_empty());
+    assert_eq!(p.open_runs(), 3);
+    // ...and two hours after it began a run is closed: its stored row is updated.
+    let rows = p.take_due(t0 + RUN_SPAN_MAX, every);
     assert!(rows.is_empty(), "the closed runs wait one interval");
-    let rows = p.take_due(t0 + RUN_SPAN + every, every);
+    let rows = p.take_due(t0 + RUN_SPAN_MAX + every, every);
     let updates: Vec<(Option<i64>, u64, i64)> =
         rows.iter().map(|s| (s.id, s.count, s.last.0)).collect();
     // Runs that did not grow since they were stored need no write; lock.state did.
     assert_eq!(updates, [(Some(2), 4, 1032)]);
     assert_eq!(p.open_runs(), 0);
     assert_eq!(p.next_due(every), None, "idle: no wake-up at all");
+}
+
+#[test]
+fn a_run_an_hour_old_is_closed_with_a_commit_made_anyway() {
+    let t0 = Instant::now();
+    let every = Duration::from_secs(30);
+    let mut p = Pending::default();
+    p.offer(withheld("g", "lock.state", 1000, "share = never"), t0);
+    p.offer(withheld("g", "lock.state", 1001, "share = never"), t0);
+    let rows = p.take_due(t0 + every, every);
+    p.saved(&rows, &[1]);
+    // An hour and a bit later a message is sent: its commit takes the run's count along.
+    let later = t0 + RUN_SPAN + Duration::from_secs(60);
+    p.offer(row("g", None, "sent", 5000, "m"), later);
+    assert!(
+        p.take_due(later, every).is_empty(),
+        "the sent row waits its interval"
+    );
+    let rows = p.take_due(later + every, every);
+    let got: Vec<(Option<i64>, &str, u64)> = rows
+        .iter()
+        .map(|s| (s.id, s.row.kind.as_str(), s.count))
+        .collect();
+    assert_eq!(got, [(Some(1), "withheld", 2), (None, "sent", 1)]);
+    assert_eq!(p.open_runs(), 0);
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! thread flushes everything, open runs included, when every handle is gone or
 //! [`LedgerTask::finish`] is called. A power cut loses what is not committed yet: rows of
 //! the last `commit_interval` at most, and the counts of `withheld` runs still open (at
-//! most [`RUN_SPAN`] of them). A commit, once returned, is on the card (`synchronous=FULL`).
+//! most [`RUN_SPAN_MAX`] of them). A commit, once returned, is on the card (`synchronous=FULL`).
 //!
 //! While the file cannot be written, rows wait in memory up to [`MAX_PENDING`]; then the
 //! thread stops taking from the queue, the queue fills and handles see it full — so a
@@ -15,7 +15,7 @@
 
 use super::coalesce::Pending;
 #[cfg(doc)]
-use super::coalesce::RUN_SPAN;
+use super::coalesce::RUN_SPAN_MAX;
 use super::store::{LedgerError, Store};
 use super::{Ledger, LedgerStats, QUEUE, Row};
 use crate::cloud::LedgerConfig;
