@@ -21,12 +21,16 @@ use tokio::sync::{Notify, mpsc, watch};
 /// How long one publish may wait for room in rumqttc's request queue before it is dropped.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 /// Replies waiting to be published; when full, new replies are dropped (logged and counted
-/// in `status`). The bound that matters is [`REPLY_QUEUE_BYTES`]: a command reply is about
-/// 40–100 bytes, so a burst of tens of thousands of commands is still answered in full.
+/// in `status`). The bound that matters is [`REPLY_QUEUE_BYTES`]: a command reply costs
+/// about 200 bytes here, so ten thousand commands in a burst are still answered in full.
 pub const REPLY_QUEUE: usize = 65_536;
-/// Bytes of replies waiting (history answers can be large): past this, replies are dropped
-/// and counted like a full queue.
-pub const REPLY_QUEUE_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes of replies waiting, counted as memory ([`REPLY_OVERHEAD`] included; history answers
+/// can be large): past this, replies are dropped and counted like a full queue. Part of the
+/// daemon's memory bound under a flood (BENCHMARKS.md).
+pub const REPLY_QUEUE_BYTES: usize = 2 * 1024 * 1024;
+/// What a queued reply costs beyond its topic and payload bytes: the two heap buffers'
+/// headers and the allocator's rounding.
+const REPLY_OVERHEAD: usize = 64;
 /// Room for a PUBLISH's fixed header, topic length, packet id and properties.
 const PUBLISH_OVERHEAD: usize = 64;
 
@@ -145,7 +149,7 @@ pub fn reply_queue(count: usize) -> (Replies, ReplyReceiver) {
 }
 
 fn reply_bytes((topic, payload): &Reply) -> usize {
-    topic.len() + payload.len()
+    topic.len() + payload.len() + REPLY_OVERHEAD
 }
 
 /// Publish replies in the order they were queued.
