@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod files;
 pub mod house;
 pub mod ledger;
+pub(crate) mod link;
 pub mod logging;
 pub mod mqtt;
 pub mod offload;

@@ -5,6 +5,7 @@
 //! `cloud[0].tls.ca_file` so the loader can point at the line. This module never opens a
 //! connection and never reads the certificate files' contents.
 
+use hearth_api::MqttProtocol;
 use hearth_model::ConfigIssue;
 use hearth_policy::{Format, Policy, PolicyConfig};
 use serde::Deserialize;
@@ -28,6 +29,11 @@ pub struct CloudConfig {
     pub topic_prefix: String,
     #[serde(default = "default_keep_alive", with = "hearth_model::duration")]
     pub keep_alive: Duration,
+    /// MQTT version spoken to this cloud's broker: `"3.1.1"` (default, what every cloud
+    /// bridge takes) or `"5"` (Maximum Packet Size announced, Retain As Published, the
+    /// broker's session-takeover reason). AWS IoT Core speaks both.
+    #[serde(default = "default_protocol")]
+    pub protocol: MqttProtocol,
     /// Required unless `host` is loopback.
     #[serde(default)]
     pub tls: Option<CloudTls>,
@@ -124,6 +130,10 @@ fn default_ledger_path() -> PathBuf {
 
 fn default_port() -> u16 {
     8883
+}
+
+fn default_protocol() -> MqttProtocol {
+    MqttProtocol::V311
 }
 
 fn default_keep_alive() -> Duration {
