@@ -206,7 +206,8 @@ impl EventLoop {
     /// Throw away everything rumqttc still holds for the broker: requests in its channel,
     /// unacknowledged in-flight packets and its pending queue. rumqttc would otherwise send
     /// them after the next CONNACK, and stale state or replies would leave late. Called
-    /// before every connection attempt; the session's owner publishes current values anew.
+    /// before every connection attempt, never on a live connection (rumqttc's `clean` also
+    /// drops the network); the session's owner publishes current values anew.
     /// Returns how many requests were dropped.
     pub fn discard_pending(&mut self) -> usize {
         let pending = match self {

@@ -63,8 +63,13 @@ pub async fn run<S: Session>(
     // The last connection was closed by the broker without a reason, and no attempt has
     // failed since: if the next one succeeds at once, another client likely took the id.
     let mut suspect_takeover = false;
+    // The next poll is a connection attempt: at the start and after every failure. Not
+    // simply "while not connected": rumqttc may hand back events buffered from the lost
+    // connection after a new CONNACK has already been read, and discarding then would drop
+    // the new connection too.
+    let mut attempt_next = true;
     loop {
-        if !connected {
+        if std::mem::take(&mut attempt_next) {
             // Nothing made while the link was down may leave after it comes back.
             let dropped = eventloop.discard_pending();
             if dropped > 0 {
@@ -141,6 +146,7 @@ pub async fn run<S: Session>(
                     l.last_error = Some(message);
                 });
                 connected = false;
+                attempt_next = true;
                 tokio::select! {
                     _ = tokio::time::sleep(backoff.next_delay()) => {}
                     _ = crate::shutdown::wait(&mut stop) => break,
