@@ -315,4 +315,26 @@ mod tests {
         };
         assert!(matches!(transport(&local), Ok(Transport::Tcp)));
     }
+
+    #[tokio::test]
+    async fn the_protocol_key_picks_the_link_and_defaults_to_3_1_1() {
+        let base = "name = \"c\"\nformat = \"json\"\nhost = \"127.0.0.1\"\nclient_id = \"x\"\ntopic_prefix = \"p\"\n";
+        let (stop_tx, stop) = watch::channel(false);
+        for (extra, v311) in [
+            ("", true),
+            ("protocol = \"3.1.1\"\n", true),
+            ("protocol = \"5\"\n", false),
+        ] {
+            let cfg: CloudConfig = toml::from_str(&format!("{base}{extra}")).unwrap();
+            assert_eq!(
+                cfg.protocol == hearth_api::MqttProtocol::V311,
+                v311,
+                "{extra:?}"
+            );
+            let (link, task) = spawn(&cfg, stop.clone()).unwrap();
+            assert_eq!(link.client.is_v311(), v311, "{extra:?}");
+            task.abort();
+        }
+        drop(stop_tx);
+    }
 }
