@@ -210,7 +210,7 @@ impl EventLoop {
     /// drops the network); the session's owner publishes current values anew.
     /// Returns how many requests were dropped.
     pub fn discard_pending(&mut self) -> usize {
-        let pending = match self {
+        match self {
             EventLoop::V311 { el, .. } => {
                 el.clean();
                 std::mem::take(&mut el.pending).len()
@@ -219,8 +219,7 @@ impl EventLoop {
                 el.clean();
                 std::mem::take(&mut el.pending).len()
             }
-        };
-        pending
+        }
     }
 
     /// Poll once: connect if needed, then read or write one packet.
