@@ -1,13 +1,14 @@
-//! One MQTT connection to one cloud: TLS with a client certificate (plaintext only to
-//! loopback), reconnect with a capped, jittered backoff, and the link state the forwarder
-//! watches.
+//! One MQTT connection to one cloud, on the shared link (`crate::link`: options, TLS,
+//! jittered backoff, the driver task and its `LinkState`). What is the cloud's own: TLS with
+//! a client certificate (plaintext only to loopback), the `protocol` key, no last will, the
+//! `<prefix>/directive` subscription, and directives handed to the forwarder.
 //!
 //! The only way to publish is [`CloudLink::publish`], which takes an
 //! [`hearth_policy::Outbound`] — the policy's sealed output — and nothing else; this module
 //! never sees house state. It also never queues while the cloud is down: `publish` refuses
-//! when the link is not up, and before every connection attempt whatever rumqttc still
-//! holds (its request channel and in-flight state) is thrown away, because rumqttc would
-//! otherwise send it after reconnecting and stale state would leave the house late.
+//! when the link is not up, and the link throws away whatever rumqttc still holds before
+//! every connection attempt, because rumqttc would otherwise send it after reconnecting and
+//! stale state would leave the house late.
 
 use super::config::CloudConfig;
 use crate::link::{
