@@ -243,14 +243,25 @@ fn transport(cfg: &CloudConfig) -> Result<Transport, String> {
             cfg.name, cfg.host
         ));
     };
-    link::tls::transport(link::tls::TlsFiles {
+    let config = tls_config(&cfg.name, tls)?;
+    Ok(Transport::tls_with_config(
+        rumqttc::TlsConfiguration::Rustls(Arc::new(config)),
+    ))
+}
+
+/// The rustls config for cloud `name`'s TLS files, as the link uses it (`hearthd doctor`
+/// checks with this too). The error names the key.
+pub fn tls_config(
+    name: &str,
+    tls: &super::config::CloudTls,
+) -> Result<rustls::ClientConfig, String> {
+    link::tls::client_config(link::tls::TlsFiles {
         ca_file: &tls.ca_file,
         client_auth: Some((&tls.client_cert, &tls.client_key)),
     })
     .map_err(|e| {
         format!(
-            "cloud {}: tls.{}: {e}; fix the file or its permissions",
-            cfg.name,
+            "cloud {name}: tls.{}: {e}; fix the file or its permissions",
             e.key()
         )
     })
@@ -337,5 +348,26 @@ mod tests {
             task.abort();
         }
         drop(stop_tx);
+    }
+
+    #[tokio::test]
+    async fn unusable_tls_files_stop_the_start_and_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("ca.pem");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        let cfg: CloudConfig = toml::from_str(&format!(
+            "name = \"c\"\nformat = \"json\"\nhost = \"cloud.example\"\nclient_id = \"x\"\n\
+             topic_prefix = \"p\"\ntls = {{ ca_file = \"{0}\", client_cert = \"{0}\", client_key = \"{0}\" }}\n",
+            garbage.display()
+        ))
+        .unwrap();
+        let (_stop_tx, stop) = watch::channel(false);
+        let Err(e) = spawn(&cfg, stop) else {
+            panic!("a cloud with no usable CA certificate was started");
+        };
+        assert!(
+            e.starts_with("cloud c: tls.ca_file: ") && e.contains("ca.pem"),
+            "{e}"
+        );
     }
 }
