@@ -270,6 +270,7 @@ impl CloudConfig {
             &self.client_id,
             &self.topic_prefix,
             self.keep_alive,
+            self.protocol,
             &self.tls,
         ) == (
             &other.name,
@@ -278,6 +279,7 @@ impl CloudConfig {
             &other.client_id,
             &other.topic_prefix,
             other.keep_alive,
+            other.protocol,
             &other.tls,
         )
     }
@@ -377,5 +379,25 @@ topic_prefix = "hearth/home1"
             "{issues:?}"
         );
         assert!(c.build_policy(1).is_err());
+    }
+
+    #[test]
+    fn the_protocol_defaults_to_3_1_1_and_changing_it_needs_a_restart() {
+        let text = "name = \"c\"\nformat = \"json\"\nhost = \"127.0.0.1\"\nclient_id = \"x\"\ntopic_prefix = \"p\"\n";
+        let old: CloudConfig = toml::from_str(text).unwrap();
+        assert_eq!(old.protocol, MqttProtocol::V311);
+        let v5: CloudConfig = toml::from_str(&format!("{text}protocol = \"5\"\n")).unwrap();
+        assert_eq!(v5.protocol, MqttProtocol::V5);
+        assert!(
+            !old.same_connection(&v5),
+            "a protocol change was reloaded live"
+        );
+        assert!(old.same_connection(&old.clone()));
+        let bad = toml::from_str::<CloudConfig>(&format!("{text}protocol = \"3\"\n"));
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("expected `5` or `3.1.1`")
+        );
     }
 }
