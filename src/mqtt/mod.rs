@@ -26,7 +26,7 @@ pub use options::{SetupError, tls_config};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::house::CommandRequest;
-use crate::link::{self, Backoff, Client, EventLoop, Link, Message, Peer, Session, Subscription};
+use crate::link::{self, Client, EventLoop, Message, Subscription};
 use crate::policy_requests::PolicyRequest;
 use hearth_api::{CommandGuard, DiscoveryOptions, Incoming, MqttConfig, Topics};
 use hearth_hardware::{Backend, SimHandle};
@@ -181,16 +181,7 @@ impl Prepared {
 
         let (conn_stop_tx, conn_stop) = watch::channel(false);
         let conn = tokio::spawn(link::run(
-            Link {
-                client: publisher.client(),
-                eventloop,
-                backoff: Backoff::new(cfg.reconnect_min, cfg.reconnect_max),
-                peer: Peer {
-                    name: "the local MQTT broker".into(),
-                    takeover_advice: TAKEOVER_ADVICE,
-                },
-                session: ToIntake(incoming_tx),
-            },
+            options::link(&cfg, publisher.client(), eventloop, incoming_tx),
             link_tx,
             conn_stop,
         ));
@@ -307,25 +298,6 @@ impl MqttTask {
         if let Err(e) = self.join.await {
             tracing::error!("the local MQTT task failed: {e}");
         }
-    }
-}
-
-/// What to do about a client-id takeover, for the logs.
-const TAKEOVER_ADVICE: &str = "hearth reconnects, but two clients with one id knock each other \
-     off: give the other client its own id, and let only hearth's broker user use hearth's id \
-     (see the README's Mosquitto ACL)";
-
-/// The local link's session: subscriptions are made by the retained publisher once it sees
-/// the new session (with hearth's state published first); every message goes to the intake.
-struct ToIntake(mpsc::Sender<Message>);
-
-impl Session for ToIntake {
-    fn connected(&mut self, _client: &Client) {}
-
-    async fn message(&mut self, message: Message) {
-        // Once the intake has stopped, messages are dropped; polling goes on until the stop
-        // so that `offline` and DISCONNECT still go out.
-        let _ = self.0.send(message).await;
     }
 }
 

@@ -1,13 +1,16 @@
-//! The local broker's link options, built from the validated `[mqtt]` section: the
-//! protocol `mqtt.protocol` chose, credentials from the password file, TLS (see
-//! `crate::link::tls`), the `offline` last will and the local packet limits. Every file is
-//! read and checked here, before anything connects; errors name the key (and, through
-//! [`SetupError::located`], the config line).
+//! The local side of the shared link (`crate::link`): options built from the validated
+//! `[mqtt]` section (the protocol `mqtt.protocol` chose, credentials from the password file,
+//! TLS, the `offline` last will, the local packet limits) and the session that hands every
+//! message to the intake. Every file is read and checked here, before anything connects;
+//! errors name the key (and, through [`SetupError::located`], the config line).
 
 use crate::link::tls::TlsError;
-use crate::link::{self, Limits, LinkOptions, Will};
+use crate::link::{
+    self, Backoff, Client, EventLoop, Limits, Link, LinkOptions, Message, Peer, Session, Will,
+};
 use hearth_api::{AVAILABILITY_OFFLINE, MqttConfig, Topics};
 use std::path::PathBuf;
+use tokio::sync::mpsc;
 
 /// Largest packet hearth accepts on MQTT 5, announced in CONNECT. Commands and requests are
 /// at most 4 KiB (`hearth_api::MAX_PAYLOAD_BYTES`); the slack lets a payload somewhat over
@@ -111,6 +114,44 @@ pub fn link_options(cfg: &MqttConfig, topics: &Topics) -> Result<LinkOptions, Se
             outgoing_v311: MAX_OUTGOING_V311,
         },
     })
+}
+
+/// The local link, ready for `link::run`: `cfg`'s backoff, every message to the intake.
+pub fn link(
+    cfg: &MqttConfig,
+    client: Client,
+    eventloop: EventLoop,
+    intake: mpsc::Sender<Message>,
+) -> Link<ToIntake> {
+    Link {
+        client,
+        eventloop,
+        backoff: Backoff::new(cfg.reconnect_min, cfg.reconnect_max),
+        peer: Peer {
+            name: "the local MQTT broker".into(),
+            takeover_advice: TAKEOVER_ADVICE,
+        },
+        session: ToIntake(intake),
+    }
+}
+
+/// What to do about a client-id takeover, for the logs.
+const TAKEOVER_ADVICE: &str = "hearth reconnects, but two clients with one id knock each other \
+     off: give the other client its own id, and let only hearth's broker user use hearth's id \
+     (see the README's Mosquitto ACL)";
+
+/// The local link's session: subscriptions are made by the retained publisher once it sees
+/// the new session (with hearth's state published first); every message goes to the intake.
+pub struct ToIntake(mpsc::Sender<Message>);
+
+impl Session for ToIntake {
+    fn connected(&mut self, _client: &Client) {}
+
+    async fn message(&mut self, message: Message) {
+        // Once the intake has stopped, messages are dropped; polling goes on until the stop
+        // so that `offline` and DISCONNECT still go out.
+        let _ = self.0.send(message).await;
+    }
 }
 
 fn credentials(cfg: &MqttConfig) -> Result<Option<(String, String)>, SetupError> {
