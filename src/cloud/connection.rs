@@ -77,26 +77,27 @@ impl CloudLink {
     /// if the cloud is down: nothing waits for a reconnect.
     /// A message made by another cloud's policy is refused.
     pub fn publish(&self, message: Outbound) -> Result<(), NotSent> {
-        if message.cloud() != self.cloud {
-            return Err(NotSent::WrongCloud);
-        }
-        if !self.state.borrow().connected {
-            return Err(NotSent::Offline);
-        }
-        let topic = format!("{}/{}", self.prefix, message.topic_suffix());
+        let (topic, payload) = self.addressed(message)?;
         self.client
-            .try_publish(topic, message.into_bytes(), false)
+            .try_publish(topic, payload, false)
             .map_err(|_| NotSent::Busy)
     }
-}
 
-/// The topic a cloud sends directives and state requests on.
-impl CloudLink {
     /// Like [`CloudLink::publish`], but waits for room in the connection's request queue
     /// instead of refusing when it is full. Still refuses at once while the cloud is offline,
     /// so nothing is ever queued for a cloud that is down. The benchmark uses this to measure
     /// the forwarding path's throughput; the forwarder itself never waits.
     pub async fn publish_when_ready(&self, message: Outbound) -> Result<(), NotSent> {
+        let (topic, payload) = self.addressed(message)?;
+        self.client
+            .publish(&topic, payload, false)
+            .await
+            .map_err(|_| NotSent::Offline)
+    }
+
+    /// The topic and bytes of a message for this cloud, if it is this cloud's and the link
+    /// is up.
+    fn addressed(&self, message: Outbound) -> Result<(String, Vec<u8>), NotSent> {
         if message.cloud() != self.cloud {
             return Err(NotSent::WrongCloud);
         }
@@ -104,14 +105,11 @@ impl CloudLink {
             return Err(NotSent::Offline);
         }
         let topic = format!("{}/{}", self.prefix, message.topic_suffix());
-        self.client
-            .publish(&topic, message.into_bytes(), false)
-            .await
-            .map_err(|_| NotSent::Offline)
+        Ok((topic, message.into_bytes()))
     }
 }
 
-/// A link to no broker, for tests of the forwarder: the caller drives `up` and reads what
+/// A link to no broker, for tests of the forwarder: the caller drives the state and reads what
 /// was handed to rumqttc from the returned event loop.
 #[cfg(test)]
 pub(crate) fn test_link(
@@ -137,6 +135,7 @@ pub(crate) fn test_link(
     (link, eventloop, state_tx, in_tx)
 }
 
+/// The topic a cloud sends directives and state requests on.
 pub fn directive_topic(prefix: &str) -> String {
     format!("{prefix}/directive")
 }
