@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod house;
 pub mod ledger;
+pub(crate) mod link;
 pub mod logging;
 pub mod mqtt;
 pub mod offload;

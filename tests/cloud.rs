@@ -3,7 +3,8 @@
 //! sends nothing, that a configured policy sends exactly the allowed, transformed fields,
 //! that `on_request` fields only answer a state request, that a denied unlock is refused and
 //! recorded in the ledger, that an invalid reload is refused and recorded, and that a TLS
-//! client-certificate connection works. Every wait has a timeout.
+//! client-certificate connection works, also on MQTT 5 (`protocol = "5"`). Every wait has a
+//! timeout.
 
 mod support;
 
@@ -288,4 +289,39 @@ fn a_cloud_that_was_down_gets_only_the_current_state_after_it_comes_back() {
         "the first message after connecting was: {first_sent}"
     );
     daemon.stop();
+}
+
+/// `protocol = "5"`: the same link on MQTT 5. State and answers arrive; a directive
+/// published retained while hearth is connected keeps its retain flag (Retain As
+/// Published), so it is ignored like a stored one, never acted on (on 3.1.1 it would run).
+#[test]
+fn a_cloud_on_mqtt5_gets_state_and_ignores_a_live_retained_directive() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), "");
+    let cloud = Cloud::connect(broker.port);
+    let toml = plain_cloud(broker.port, POLICY).replace(
+        "keep_alive = \"5s\"\n",
+        "keep_alive = \"5s\"\nprotocol = \"5\"\n",
+    );
+    assert!(toml.contains("protocol = \"5\""), "{toml}");
+    let daemon = Daemon::start(dir.path(), &toml, DOOR_SCRIPT);
+    let discovery = cloud.next_on(&format!("{PREFIX}/discovery"), Duration::from_secs(20));
+    assert!(discovery.to_string().contains("lock.door"), "{discovery}");
+    cloud.directive(r#"{"id":"s1","op":"state"}"#);
+    let answer = cloud.next_on(&format!("{PREFIX}/response"), Duration::from_secs(10));
+    assert_eq!(answer["state"]["lock.state"], "locked", "{answer}");
+
+    cloud.publish_directive(br#"{"id":"r1","op":"lock"}"#, true);
+    wait_until(
+        "the live retained directive to be ignored",
+        Duration::from_secs(10),
+        || daemon.ledger_rows("kind = 'directive_ignored'") == 1,
+    );
+    let ledger = daemon.stop();
+    assert_eq!(
+        count_rows(&ledger, "kind IN ('command_refused', 'command_accepted')"),
+        0,
+        "a retained directive was acted on"
+    );
+    assert!(count_rows(&ledger, "kind = 'sent'") >= 2);
 }

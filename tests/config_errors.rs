@@ -160,6 +160,21 @@ const BROKEN: &[(&str, &str, usize, &str, &str)] = &[
         "#",
     ),
     (
+        "mqtt protocol that does not exist",
+        "[hardware]\nbackend = \"simulator\"\n[mqtt]\nprotocol = \"4\"\n",
+        4,
+        "mqtt.protocol",
+        "expected `5` or `3.1.1`",
+    ),
+    (
+        "cloud protocol that does not exist",
+        "[hardware]\nbackend = \"simulator\"\n[[cloud]]\nname = \"c\"\nformat = \"json\"\n\
+         host = \"127.0.0.1\"\nclient_id = \"h\"\ntopic_prefix = \"h\"\nprotocol = \"5.0\"\n",
+        9,
+        "cloud[0].protocol",
+        "expected `5` or `3.1.1`",
+    ),
+    (
         "not toml at all",
         "[hardware\nbackend = \"simulator\"\n",
         1,

@@ -102,8 +102,8 @@ pub async fn forwarding(
     };
     let ledger = LedgerTask::spawn(&ledger_cfg).context("opening the bench ledger")?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (mut link, driver) = connection::spawn(cloud, stop_rx);
-    tokio::time::timeout(TIMEOUT, link.state.wait_for(|s| s.up))
+    let (mut link, driver) = connection::spawn(cloud, stop_rx).map_err(anyhow::Error::msg)?;
+    tokio::time::timeout(TIMEOUT, link.state.wait_for(|s| s.connected))
         .await
         .context("the cloud link did not come up")??;
 

@@ -5,6 +5,7 @@
 //! `cloud[0].tls.ca_file` so the loader can point at the line. This module never opens a
 //! connection and never reads the certificate files' contents.
 
+use hearth_api::MqttProtocol;
 use hearth_model::ConfigIssue;
 use hearth_policy::{Format, Policy, PolicyConfig};
 use serde::Deserialize;
@@ -28,6 +29,11 @@ pub struct CloudConfig {
     pub topic_prefix: String,
     #[serde(default = "default_keep_alive", with = "hearth_model::duration")]
     pub keep_alive: Duration,
+    /// MQTT version spoken to this cloud's broker: `"3.1.1"` (default, what every cloud
+    /// bridge takes) or `"5"` (Maximum Packet Size announced, Retain As Published, the
+    /// broker's session-takeover reason). AWS IoT Core speaks both.
+    #[serde(default = "default_protocol")]
+    pub protocol: MqttProtocol,
     /// Required unless `host` is loopback.
     #[serde(default)]
     pub tls: Option<CloudTls>,
@@ -124,6 +130,10 @@ fn default_ledger_path() -> PathBuf {
 
 fn default_port() -> u16 {
     8883
+}
+
+fn default_protocol() -> MqttProtocol {
+    MqttProtocol::V311
 }
 
 fn default_keep_alive() -> Duration {
@@ -260,6 +270,7 @@ impl CloudConfig {
             &self.client_id,
             &self.topic_prefix,
             self.keep_alive,
+            self.protocol,
             &self.tls,
         ) == (
             &other.name,
@@ -268,6 +279,7 @@ impl CloudConfig {
             &other.client_id,
             &other.topic_prefix,
             other.keep_alive,
+            other.protocol,
             &other.tls,
         )
     }
@@ -367,5 +379,25 @@ topic_prefix = "hearth/home1"
             "{issues:?}"
         );
         assert!(c.build_policy(1).is_err());
+    }
+
+    #[test]
+    fn the_protocol_defaults_to_3_1_1_and_changing_it_needs_a_restart() {
+        let text = "name = \"c\"\nformat = \"json\"\nhost = \"127.0.0.1\"\nclient_id = \"x\"\ntopic_prefix = \"p\"\n";
+        let old: CloudConfig = toml::from_str(text).unwrap();
+        assert_eq!(old.protocol, MqttProtocol::V311);
+        let v5: CloudConfig = toml::from_str(&format!("{text}protocol = \"5\"\n")).unwrap();
+        assert_eq!(v5.protocol, MqttProtocol::V5);
+        assert!(
+            !old.same_connection(&v5),
+            "a protocol change was reloaded live"
+        );
+        assert!(old.same_connection(&old.clone()));
+        let bad = toml::from_str::<CloudConfig>(&format!("{text}protocol = \"3\"\n"));
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("expected `5` or `3.1.1`")
+        );
     }
 }

@@ -1,40 +1,41 @@
-//! One MQTT connection to one cloud: TLS with a client certificate (plaintext only to
-//! loopback), reconnect with a capped, jittered backoff, and the link state the forwarder
-//! watches.
+//! One MQTT connection to one cloud, on the shared link (`crate::link`: options, TLS,
+//! jittered backoff, the driver task and its `LinkState`). What is the cloud's own: TLS with
+//! a client certificate (plaintext only to loopback), the `protocol` key, no last will, the
+//! `<prefix>/directive` subscription, and directives handed to the forwarder.
 //!
 //! The only way to publish is [`CloudLink::publish`], which takes an
 //! [`hearth_policy::Outbound`] — the policy's sealed output — and nothing else; this module
 //! never sees house state. It also never queues while the cloud is down: `publish` refuses
-//! when the link is not up, and before every connection attempt whatever rumqttc still
-//! holds (its request channel and in-flight state) is thrown away, because rumqttc would
-//! otherwise send it after reconnecting and stale state would leave the house late.
+//! when the link is not up, and the link throws away whatever rumqttc still holds before
+//! every connection attempt, because rumqttc would otherwise send it after reconnecting and
+//! stale state would leave the house late.
 
 use super::config::CloudConfig;
-use hearth_policy::Outbound;
-use rumqttc::{
-    AsyncClient, ClientError, Event, EventLoop, MqttOptions, Packet, QoS, TlsConfiguration,
-    Transport,
+use crate::link::{
+    self, Backoff, Client, Limits, Link, LinkOptions, Message, Peer, Session, Subscription,
 };
+use hearth_policy::Outbound;
+use rumqttc::Transport;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
+pub use crate::link::LinkState;
+
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// rumqttc's request channel; requests are only made while connected, so this is the most
-/// that can be in flight at once, not a backlog.
-const REQUEST_CAP: usize = 32;
 /// Directives waiting for the forwarder; a cloud flooding hearth gets the excess dropped.
 const INBOUND_CAP: usize = 16;
-
-/// Whether the cloud is reachable now; `session` counts connections so the forwarder can
-/// tell a fresh one (send capability and current state) from the same one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LinkState {
-    pub up: bool,
-    pub session: u64,
-}
+/// The largest packet a cloud may send hearth: a directive is a small JSON object, and this
+/// keeps every delivered payload whole (`link::KEEP_PAYLOAD_BYTES`). On MQTT 5 the broker
+/// drops larger ones; on 3.1.1 a larger one is a connection error (and a reconnect).
+const MAX_INCOMING: usize = link::KEEP_PAYLOAD_BYTES;
+/// The largest packet hearth sends a cloud on MQTT 3.1.1 (policy messages are far smaller).
+const MAX_OUTGOING: usize = 64 * 1024;
+/// What to do about a client-id takeover at a cloud, for the logs.
+const TAKEOVER_ADVICE: &str = "hearth reconnects, but two clients with one id knock each other \
+     off: give each hub its own client_id, as the cloud registered it";
 
 /// Why an `Outbound` was not handed to the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -60,7 +61,7 @@ pub struct Directive {
 
 /// The forwarder's side of a connection.
 pub struct CloudLink {
-    client: AsyncClient,
+    client: Client,
     /// The configured name of the cloud this link reaches; `publish` checks it.
     cloud: String,
     prefix: String,
@@ -76,58 +77,55 @@ impl CloudLink {
     /// if the cloud is down: nothing waits for a reconnect.
     /// A message made by another cloud's policy is refused.
     pub fn publish(&self, message: Outbound) -> Result<(), NotSent> {
-        if message.cloud() != self.cloud {
-            return Err(NotSent::WrongCloud);
-        }
-        if !self.state.borrow().up {
-            return Err(NotSent::Offline);
-        }
-        let topic = format!("{}/{}", self.prefix, message.topic_suffix());
+        let (topic, payload) = self.addressed(message)?;
         self.client
-            .try_publish(topic, QoS::AtLeastOnce, false, message.into_bytes())
-            .map_err(|e| match e {
-                ClientError::TryRequest(_) | ClientError::Request(_) => NotSent::Busy,
-            })
+            .try_publish(topic, payload, false)
+            .map_err(|_| NotSent::Busy)
     }
-}
 
-/// The topic a cloud sends directives and state requests on.
-impl CloudLink {
     /// Like [`CloudLink::publish`], but waits for room in the connection's request queue
     /// instead of refusing when it is full. Still refuses at once while the cloud is offline,
     /// so nothing is ever queued for a cloud that is down. The benchmark uses this to measure
     /// the forwarding path's throughput; the forwarder itself never waits.
     pub async fn publish_when_ready(&self, message: Outbound) -> Result<(), NotSent> {
-        if message.cloud() != self.cloud {
-            return Err(NotSent::WrongCloud);
-        }
-        if !self.state.borrow().up {
-            return Err(NotSent::Offline);
-        }
-        let topic = format!("{}/{}", self.prefix, message.topic_suffix());
+        let (topic, payload) = self.addressed(message)?;
         self.client
-            .publish(topic, QoS::AtLeastOnce, false, message.into_bytes())
+            .publish(&topic, payload, false)
             .await
             .map_err(|_| NotSent::Offline)
     }
+
+    /// The topic and bytes of a message for this cloud, if it is this cloud's and the link
+    /// is up.
+    fn addressed(&self, message: Outbound) -> Result<(String, Vec<u8>), NotSent> {
+        if message.cloud() != self.cloud {
+            return Err(NotSent::WrongCloud);
+        }
+        if !self.state.borrow().connected {
+            return Err(NotSent::Offline);
+        }
+        let topic = format!("{}/{}", self.prefix, message.topic_suffix());
+        Ok((topic, message.into_bytes()))
+    }
 }
 
-/// A link to no broker, for tests of the forwarder: the caller drives `up` and reads what
+/// A link to no broker, for tests of the forwarder: the caller drives the state and reads what
 /// was handed to rumqttc from the returned event loop.
 #[cfg(test)]
 pub(crate) fn test_link(
     cloud: &str,
 ) -> (
     CloudLink,
-    EventLoop,
+    rumqttc::EventLoop,
     watch::Sender<LinkState>,
     mpsc::Sender<Directive>,
 ) {
-    let (client, eventloop) = AsyncClient::new(MqttOptions::new("t", "127.0.0.1", 1), 8);
+    let (client, eventloop) =
+        rumqttc::AsyncClient::new(rumqttc::MqttOptions::new("t", "127.0.0.1", 1), 8);
     let (state_tx, state) = watch::channel(LinkState::default());
     let (in_tx, inbound) = mpsc::channel(4);
     let link = CloudLink {
-        client,
+        client: Client::V311(client),
         cloud: cloud.to_owned(),
         prefix: "p".into(),
         state,
@@ -137,39 +135,39 @@ pub(crate) fn test_link(
     (link, eventloop, state_tx, in_tx)
 }
 
+/// The topic a cloud sends directives and state requests on.
 pub fn directive_topic(prefix: &str) -> String {
     format!("{prefix}/directive")
 }
 
-/// Start the connection task; it runs until `shutdown` flips.
+/// Start the connection task; it runs until `shutdown` flips. Fails when the cloud's TLS
+/// files cannot be used (or plaintext would leave the machine), naming the key.
 pub fn spawn(
     cfg: &CloudConfig,
     shutdown: watch::Receiver<bool>,
-) -> (CloudLink, tokio::task::JoinHandle<()>) {
-    // rumqttc is built without a default crypto provider; install ring once per process.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut options = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
-    options.set_keep_alive(cfg.keep_alive);
-    options.set_clean_session(true);
-    let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAP);
-    // Small reports should not wait for Nagle's algorithm and the broker's delayed ACK.
-    let mut net = rumqttc::NetworkOptions::new();
-    net.set_tcp_nodelay(true);
-    eventloop.set_network_options(net);
+) -> Result<(CloudLink, tokio::task::JoinHandle<()>), String> {
+    let (client, eventloop) = link::connect(&link_options(cfg)?);
     let (state_tx, state_rx) = watch::channel(LinkState::default());
     let (in_tx, in_rx) = mpsc::channel(INBOUND_CAP);
     let dropped = Arc::new(AtomicU64::new(0));
-    let task = Driver {
-        cfg: cfg.clone(),
-        client: client.clone(),
-        eventloop,
-        state: state_tx,
+    let session = Directives {
+        cloud: cfg.name.clone(),
+        topic: directive_topic(&cfg.topic_prefix),
         inbound: in_tx,
         dropped: dropped.clone(),
-        shutdown,
     };
-    let handle = tokio::spawn(task.run());
-    (
+    let driver = Link {
+        client: client.clone(),
+        eventloop,
+        backoff: Backoff::new(BACKOFF_MIN, BACKOFF_MAX),
+        peer: Peer {
+            name: format!("cloud {}", cfg.name),
+            takeover_advice: TAKEOVER_ADVICE,
+        },
+        session,
+    };
+    let handle = tokio::spawn(link::run(driver, state_tx, shutdown));
+    Ok((
         CloudLink {
             client,
             cloud: cfg.name.clone(),
@@ -179,107 +177,55 @@ pub fn spawn(
             dropped,
         },
         handle,
-    )
+    ))
 }
 
-struct Driver {
-    cfg: CloudConfig,
-    client: AsyncClient,
-    eventloop: EventLoop,
-    state: watch::Sender<LinkState>,
+/// The link options for one cloud: its `protocol`, a clean session, no last will.
+fn link_options(cfg: &CloudConfig) -> Result<LinkOptions, String> {
+    Ok(LinkOptions {
+        protocol: cfg.protocol,
+        client_id: cfg.client_id.clone(),
+        host: cfg.host.clone(),
+        port: cfg.port,
+        keep_alive: cfg.keep_alive,
+        credentials: None,
+        transport: transport(cfg)?,
+        will: None,
+        limits: Limits {
+            incoming_v5: MAX_INCOMING as u32,
+            incoming_v311: MAX_INCOMING,
+            outgoing_v311: MAX_OUTGOING,
+        },
+    })
+}
+
+/// A cloud session: subscribe to `<prefix>/directive` on every connect; hand directives to
+/// the forwarder without waiting (a flood is dropped and counted, never queued).
+struct Directives {
+    cloud: String,
+    topic: String,
     inbound: mpsc::Sender<Directive>,
     dropped: Arc<AtomicU64>,
-    shutdown: watch::Receiver<bool>,
 }
 
-impl Driver {
-    async fn run(mut self) {
-        let name = self.cfg.name.clone();
-        let mut backoff = BACKOFF_MIN;
-        let mut transport_ready = false;
-        let directive = directive_topic(&self.cfg.topic_prefix);
-        loop {
-            if *self.shutdown.borrow() {
-                break;
-            }
-            if !transport_ready {
-                match transport(&self.cfg) {
-                    Ok(t) => {
-                        self.eventloop.mqtt_options.set_transport(t);
-                        transport_ready = true;
-                    }
-                    Err(e) => {
-                        tracing::error!(cloud = %name, "{e}");
-                        if self.pause(BACKOFF_MAX).await {
-                            break;
-                        }
-                        continue;
-                    }
-                }
-            }
-            if !self.state.borrow().up {
-                // Nothing made while the cloud was down may leave after it comes back.
-                self.eventloop.clean();
-                self.eventloop.pending.clear();
-            }
-            let event = tokio::select! {
-                e = self.eventloop.poll() => e,
-                _ = crate::shutdown::wait(&mut self.shutdown) => break,
-            };
-            match event {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    backoff = BACKOFF_MIN;
-                    if let Err(e) = self
-                        .client
-                        .try_subscribe(directive.clone(), QoS::AtLeastOnce)
-                    {
-                        tracing::warn!(cloud = %name, error = %e, "cannot subscribe to {directive}");
-                    }
-                    self.state.send_modify(|s| {
-                        s.up = true;
-                        s.session += 1;
-                    });
-                    tracing::info!(cloud = %name, host = %self.cfg.host, "cloud connected");
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) if p.topic == directive => {
-                    let d = Directive {
-                        payload: p.payload.to_vec(),
-                        retained: p.retain,
-                    };
-                    if self.inbound.try_send(d).is_err() {
-                        self.dropped.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(cloud = %name, "directive dropped: the forwarder is behind");
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    if self.state.borrow().up {
-                        tracing::warn!(cloud = %name, error = %e, "cloud connection lost");
-                    } else {
-                        tracing::debug!(cloud = %name, error = %e, "cloud connection failed");
-                    }
-                    self.state.send_modify(|s| s.up = false);
-                    self.eventloop.clean();
-                    self.eventloop.pending.clear();
-                    // rumqttc would retry at once: wait, doubling up to a cap, with jitter so
-                    // many hubs do not reconnect in step.
-                    let jitter =
-                        Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 4));
-                    if self.pause(backoff + jitter).await {
-                        break;
-                    }
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
-                }
-            }
+impl Session for Directives {
+    fn connected(&mut self, client: &Client) {
+        if let Err(e) = client.try_subscribe(&[Subscription::to(self.topic.clone())]) {
+            tracing::warn!(cloud = %self.cloud, error = %e, "cannot subscribe to {}", self.topic);
         }
-        self.state.send_modify(|s| s.up = false);
     }
 
-    /// Sleep unless shutdown comes first; true when shutting down.
-    async fn pause(&mut self, d: Duration) -> bool {
-        tokio::select! {
-            _ = tokio::time::sleep(d) => false,
-            _ = crate::shutdown::wait(&mut self.shutdown) => true,
+    async fn message(&mut self, m: Message) {
+        if m.topic != self.topic {
+            return;
+        }
+        let directive = Directive {
+            payload: m.payload,
+            retained: m.retain,
+        };
+        if self.inbound.try_send(directive).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(cloud = %self.cloud, "directive dropped: the forwarder is behind");
         }
     }
 }
@@ -296,23 +242,28 @@ fn transport(cfg: &CloudConfig) -> Result<Transport, String> {
             cfg.name, cfg.host
         ));
     };
-    let read = |what: &str, p: &std::path::Path| {
-        std::fs::read(p).map_err(|e| {
-            format!(
-                "cloud {}: cannot read tls.{what} {}: {e}; fix the path or its permissions",
-                cfg.name,
-                p.display()
-            )
-        })
-    };
-    Ok(Transport::Tls(TlsConfiguration::Simple {
-        ca: read("ca_file", &tls.ca_file)?,
-        alpn: None,
-        client_auth: Some((
-            read("client_cert", &tls.client_cert)?,
-            read("client_key", &tls.client_key)?,
-        )),
-    }))
+    let config = tls_config(&cfg.name, tls)?;
+    Ok(Transport::tls_with_config(
+        rumqttc::TlsConfiguration::Rustls(Arc::new(config)),
+    ))
+}
+
+/// The rustls config for cloud `name`'s TLS files, as the link uses it (`hearthd doctor`
+/// checks with this too). The error names the key.
+pub fn tls_config(
+    name: &str,
+    tls: &super::config::CloudTls,
+) -> Result<rustls::ClientConfig, String> {
+    link::tls::client_config(link::tls::TlsFiles {
+        ca_file: &tls.ca_file,
+        client_auth: Some((&tls.client_cert, &tls.client_key)),
+    })
+    .map_err(|e| {
+        format!(
+            "cloud {name}: tls.{}: {e}; fix the file or its permissions",
+            e.key()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -324,17 +275,8 @@ mod tests {
 
     #[test]
     fn publish_refuses_while_down_and_prefixes_the_topic_while_up() {
-        let (client, mut eventloop) = AsyncClient::new(MqttOptions::new("t", "127.0.0.1", 1), 4);
-        let (state_tx, state) = watch::channel(LinkState::default());
-        let (_in_tx, inbound) = mpsc::channel(1);
-        let link = CloudLink {
-            client,
-            cloud: "c".into(),
-            prefix: "house/one".into(),
-            state,
-            inbound,
-            dropped: Arc::default(),
-        };
+        let (mut link, mut eventloop, state_tx, _in_tx) = test_link("c");
+        link.prefix = "house/one".into();
         let mut policy = Policy::new("c", Format::Json, &PolicyConfig::default()).unwrap();
         let mut other = Policy::new("d", Format::Json, &PolicyConfig::default()).unwrap();
         let now = Now {
@@ -350,8 +292,9 @@ mod tests {
         assert!(eventloop.pending.is_empty(), "a refused message was queued");
 
         state_tx.send_replace(LinkState {
-            up: true,
+            connected: true,
             session: 1,
+            ..LinkState::default()
         });
         assert_eq!(
             link.publish(other.capability(now).0.unwrap()),
@@ -382,5 +325,48 @@ mod tests {
             ..cfg
         };
         assert!(matches!(transport(&local), Ok(Transport::Tcp)));
+    }
+
+    #[tokio::test]
+    async fn the_protocol_key_picks_the_link_and_defaults_to_3_1_1() {
+        let base = "name = \"c\"\nformat = \"json\"\nhost = \"127.0.0.1\"\nclient_id = \"x\"\ntopic_prefix = \"p\"\n";
+        let (stop_tx, stop) = watch::channel(false);
+        for (extra, v311) in [
+            ("", true),
+            ("protocol = \"3.1.1\"\n", true),
+            ("protocol = \"5\"\n", false),
+        ] {
+            let cfg: CloudConfig = toml::from_str(&format!("{base}{extra}")).unwrap();
+            assert_eq!(
+                cfg.protocol == hearth_api::MqttProtocol::V311,
+                v311,
+                "{extra:?}"
+            );
+            let (link, task) = spawn(&cfg, stop.clone()).unwrap();
+            assert_eq!(link.client.is_v311(), v311, "{extra:?}");
+            task.abort();
+        }
+        drop(stop_tx);
+    }
+
+    #[tokio::test]
+    async fn unusable_tls_files_stop_the_start_and_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("ca.pem");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        let cfg: CloudConfig = toml::from_str(&format!(
+            "name = \"c\"\nformat = \"json\"\nhost = \"cloud.example\"\nclient_id = \"x\"\n\
+             topic_prefix = \"p\"\ntls = {{ ca_file = \"{0}\", client_cert = \"{0}\", client_key = \"{0}\" }}\n",
+            garbage.display()
+        ))
+        .unwrap();
+        let (_stop_tx, stop) = watch::channel(false);
+        let Err(e) = spawn(&cfg, stop) else {
+            panic!("a cloud with no usable CA certificate was started");
+        };
+        assert!(
+            e.starts_with("cloud c: tls.ca_file: ") && e.contains("ca.pem"),
+            "{e}"
+        );
     }
 }

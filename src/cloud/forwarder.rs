@@ -109,7 +109,7 @@ impl Forwarder {
     }
 
     fn up(&self) -> bool {
-        self.io.link.state.borrow().up
+        self.io.link.state.borrow().connected
     }
 
     /// Ledger the decisions and publish the messages: every row but the `sent` ones first,
@@ -274,9 +274,9 @@ impl Forwarder {
             });
             let link = self.io.link.state.borrow_and_update().to_owned();
             if link != seen {
-                if link.up && link.session != seen.session {
+                if link.connected && link.session != seen.session {
                     self.announce();
-                } else if !link.up && seen.up {
+                } else if !link.connected && seen.connected {
                     let row = self.note(
                         self.policy.cloud(),
                         "offline",
@@ -368,8 +368,9 @@ mod tests {
         let policy = Policy::new("c", hearth_policy::Format::Json, &cfg).unwrap();
         let (link, eventloop, up, _in) = super::super::connection::test_link("c");
         up.send_replace(LinkState {
-            up: true,
+            connected: true,
             session: 1,
+            ..LinkState::default()
         });
         let (ledger, rows) = Ledger::for_test(capacity);
         let (_state_tx, state) = watch::channel(house());

@@ -93,7 +93,7 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
         let policy = cfg
             .build_policy(i)
             .map_err(|issues| anyhow::anyhow!("cloud[{i}]: invalid policy: {issues:?}"))?;
-        let (link, conn) = connection::spawn(cfg, shutdown.clone());
+        let (link, conn) = connection::spawn(cfg, shutdown.clone()).map_err(anyhow::Error::msg)?;
         links.push((cfg.name.clone(), link.state.clone()));
         let (ptx, prx) = mpsc::channel(1);
         let io = ForwarderIo {

@@ -2,7 +2,8 @@
 //!
 //! [`prepare`] checks everything that can fail before any task starts (options, password
 //! file, TLS files, unlock keys); [`Prepared::spawn`] starts four small tasks:
-//! - `connection`: polls rumqttc with hearth's capped backoff and reports the link state;
+//! - the link (`crate::link::run`, shared with the clouds): polls rumqttc with the capped,
+//!   jittered backoff, reports the link state, hands messages to the intake;
 //! - `publish::run_retained`: availability, state and discovery, current values only;
 //! - `publish::run_replies`: replies, in order;
 //! - the intake (here): classifies each incoming message and hands it to `commands`,
@@ -13,26 +14,24 @@
 //! decides, and sim actions go to the simulator only.
 
 mod commands;
-mod connection;
-mod link;
 mod options;
 mod publish;
 mod refusals;
 mod requests;
 mod sim;
 
-pub use connection::LinkState;
+pub use crate::link::LinkState;
 pub use options::{SetupError, tls_config};
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::house::CommandRequest;
+use crate::link::{self, Client, EventLoop, Message, Subscription};
 use crate::policy_requests::PolicyRequest;
 use hearth_api::{CommandGuard, DiscoveryOptions, Incoming, MqttConfig, Topics};
 use hearth_hardware::{Backend, SimHandle};
 use hearth_history::HistoryHandle;
 use hearth_model::{HouseState, UnixMillis};
-use link::{Client, EventLoop, Message, Subscription};
 use publish::{Publisher, Replies, queue_reply};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
@@ -93,7 +92,7 @@ fn prepare_unlocated(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
         return Ok(None);
     };
     let topics = Topics::from_config(mqtt);
-    let (client, eventloop) = options::connect(mqtt, &topics)?;
+    let (client, eventloop) = link::connect(&options::link_options(mqtt, &topics)?);
     let secrets = match &mqtt.secrets_file {
         Some(path) => hearth_api::load_secrets(path).map_err(SetupError::Secrets)?,
         None => hearth_api::Secrets::empty(),
@@ -181,11 +180,9 @@ impl Prepared {
         let availability = topics.availability().to_owned();
 
         let (conn_stop_tx, conn_stop) = watch::channel(false);
-        let conn = tokio::spawn(connection::run(
-            eventloop,
-            connection::Backoff::new(cfg.reconnect_min, cfg.reconnect_max),
+        let conn = tokio::spawn(link::run(
+            options::link(&cfg, publisher.client(), eventloop, incoming_tx),
             link_tx,
-            incoming_tx,
             conn_stop,
         ));
         let retained = tokio::spawn(publish::run_retained(
@@ -244,7 +241,7 @@ impl Prepared {
         let join = tokio::spawn(async move {
             intake.run(incoming_rx, stop_rx).await;
             // Stop order: the retained publisher first (so it cannot publish `online` or
-            // state after `offline`), then `offline`, then DISCONNECT.
+            // state after `offline`), then `offline`, then DISCONNECT (sent by the link).
             let _ = tasks_stop_tx.send(true);
             let _ = retained.await;
             replies.abort();
@@ -258,7 +255,6 @@ impl Prepared {
                         true,
                     )
                     .await;
-                publisher.disconnect().await;
             }
             let _ = conn_stop_tx.send(true);
             let _ = conn.await;

@@ -1,23 +1,30 @@
-//! rumqttc options for the local broker, built from the validated `[mqtt]` section: MQTT 5
-//! (Maximum Packet Size, a session that ends with the connection) or 3.1.1, credentials
-//! from the password file, TLS with rustls and ring, and the `offline` last will. Every file
-//! is read and checked here, before anything connects; errors name the key (and, through
-//! [`SetupError::located`], the config line).
+//! The local side of the shared link (`crate::link`): options built from the validated
+//! `[mqtt]` section (the protocol `mqtt.protocol` chose, credentials from the password file,
+//! TLS, the `offline` last will, the local packet limits) and the session that hands every
+//! message to the intake. Every file is read and checked here, before anything connects;
+//! errors name the key (and, through [`SetupError::located`], the config line).
 
-use super::link::{self, Client, EventLoop};
-use hearth_api::{AVAILABILITY_OFFLINE, MqttConfig, MqttProtocol, Topics};
-use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use crate::link::tls::TlsError;
+use crate::link::{
+    self, Backoff, Client, EventLoop, Limits, Link, LinkOptions, Message, Peer, Session, Will,
+};
+use hearth_api::{AVAILABILITY_OFFLINE, MqttConfig, Topics};
+use std::path::PathBuf;
+use tokio::sync::mpsc;
 
-/// Requests (publishes, subscribes) rumqttc may hold before `publish().await` waits. Small on
-/// purpose: hearth never queues while disconnected, and after a reconnect it publishes the
-/// current state again rather than replaying old ones.
-const REQUEST_CAPACITY: usize = 32;
-/// Seconds to wait for the TCP (and TLS) connection and the CONNACK.
-const CONNECT_TIMEOUT_SECS: u64 = 10;
+/// Largest packet hearth accepts on MQTT 5, announced in CONNECT. Commands and requests are
+/// at most 4 KiB (`hearth_api::MAX_PAYLOAD_BYTES`); the slack lets a payload somewhat over
+/// that still arrive and get a `payload_too_large` reply. Anything larger is dropped by the
+/// broker, never delivered.
+pub const MAX_INCOMING_V5: u32 = 64 * 1024;
+/// Largest packet hearth reads on MQTT 3.1.1: the protocol's own maximum (remaining length
+/// 268 435 455 plus a 5-byte fixed header), so no message a broker can deliver is a
+/// connection error.
+pub const MAX_INCOMING_V311: usize = 268_435_455 + 5;
+/// Largest packet hearth sends on MQTT 3.1.1 (large history replies); on MQTT 5 the
+/// broker's CONNACK sets it.
+pub const MAX_OUTGOING_V311: usize = 4 * 1024 * 1024;
+
 /// Why the local MQTT interface could not be set up. Each names the key or file involved.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -75,68 +82,76 @@ impl SetupError {
     }
 }
 
-/// Build rumqttc's options. `cfg` must have passed [`MqttConfig::validate`]: rumqttc panics
-/// on a sub-second keep-alive, zero in-flight or an empty id, so this refuses to build
-/// options from a section that has not been validated.
-pub fn options(cfg: &MqttConfig, topics: &Topics) -> Result<MqttOptions, SetupError> {
+/// The link options for the local broker. `cfg` must have passed
+/// [`MqttConfig::validate`]: rumqttc panics on a sub-second keep-alive, zero in-flight or
+/// an empty id, so this refuses to build options from a section that has not been validated.
+pub fn link_options(cfg: &MqttConfig, topics: &Topics) -> Result<LinkOptions, SetupError> {
     if let Some(issue) = cfg.validate().into_iter().next() {
         return Err(SetupError::Invalid(issue.to_string()));
     }
-    let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
-    opts.set_keep_alive(cfg.keep_alive)
-        // A clean session: the broker keeps no commands for hearth while it is away, so no
-        // stale command arrives after a reconnect.
-        .set_clean_session(true)
-        .set_request_channel_capacity(REQUEST_CAPACITY)
-        // Read anything a broker can deliver: a large message is refused by the intake,
-        // never a connection error that takes hearth off the broker.
-        .set_max_packet_size(link::MAX_INCOMING_V311, link::MAX_OUTGOING_V311)
-        .set_last_will(LastWill::new(
-            topics.availability(),
-            AVAILABILITY_OFFLINE,
-            QoS::AtLeastOnce,
-            true,
-        ));
-    if let Some((user, password)) = credentials(cfg)? {
-        opts.set_credentials(user, password);
-    }
-    if let Some(transport) = transport(cfg)? {
-        opts.set_transport(transport);
-    }
-    Ok(opts)
+    let transport = match &cfg.tls {
+        Some(tls) => link::tls::transport(tls_files(tls)).map_err(SetupError::from)?,
+        None => rumqttc::Transport::Tcp,
+    };
+    Ok(LinkOptions {
+        protocol: cfg.protocol,
+        client_id: cfg.client_id.clone(),
+        host: cfg.host.clone(),
+        port: cfg.port,
+        keep_alive: cfg.keep_alive,
+        credentials: credentials(cfg)?,
+        transport,
+        will: Some(Will {
+            topic: topics.availability().to_owned(),
+            payload: AVAILABILITY_OFFLINE.as_bytes().to_vec(),
+            retain: true,
+        }),
+        // Read anything a 3.1.1 broker can deliver: a large message is refused by the
+        // intake, never a connection error that takes hearth off the broker.
+        limits: Limits {
+            incoming_v5: MAX_INCOMING_V5,
+            incoming_v311: MAX_INCOMING_V311,
+            outgoing_v311: MAX_OUTGOING_V311,
+        },
+    })
 }
 
-/// MQTT 5 options: as [`options`], plus the Maximum Packet Size hearth announces (so the
-/// broker drops what hearth would not read instead of cutting it off) and a session that
-/// ends with the connection (no stored commands after a reconnect).
-pub fn options_v5(
+/// The local link, ready for `link::run`: `cfg`'s backoff, every message to the intake.
+pub fn link(
     cfg: &MqttConfig,
-    topics: &Topics,
-) -> Result<rumqttc::v5::MqttOptions, SetupError> {
-    if let Some(issue) = cfg.validate().into_iter().next() {
-        return Err(SetupError::Invalid(issue.to_string()));
+    client: Client,
+    eventloop: EventLoop,
+    intake: mpsc::Sender<Message>,
+) -> Link<ToIntake> {
+    Link {
+        client,
+        eventloop,
+        backoff: Backoff::new(cfg.reconnect_min, cfg.reconnect_max),
+        peer: Peer {
+            name: "the local MQTT broker".into(),
+            takeover_advice: TAKEOVER_ADVICE,
+        },
+        session: ToIntake(intake),
     }
-    let mut opts = rumqttc::v5::MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
-    opts.set_keep_alive(cfg.keep_alive)
-        .set_clean_start(true)
-        .set_session_expiry_interval(None)
-        .set_request_channel_capacity(REQUEST_CAPACITY)
-        .set_max_packet_size(Some(link::MAX_INCOMING_V5))
-        .set_connection_timeout(CONNECT_TIMEOUT_SECS)
-        .set_last_will(rumqttc::v5::mqttbytes::v5::LastWill::new(
-            topics.availability(),
-            AVAILABILITY_OFFLINE,
-            rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
-            true,
-            None,
-        ));
-    if let Some((user, password)) = credentials(cfg)? {
-        opts.set_credentials(user, password);
+}
+
+/// What to do about a client-id takeover, for the logs.
+const TAKEOVER_ADVICE: &str = "hearth reconnects, but two clients with one id knock each other \
+     off: give the other client its own id, and let only hearth's broker user use hearth's id \
+     (see the README's Mosquitto ACL)";
+
+/// The local link's session: subscriptions are made by the retained publisher once it sees
+/// the new session (with hearth's state published first); every message goes to the intake.
+pub struct ToIntake(mpsc::Sender<Message>);
+
+impl Session for ToIntake {
+    fn connected(&mut self, _client: &Client) {}
+
+    async fn message(&mut self, message: Message) {
+        // Once the intake has stopped, messages are dropped; polling goes on until the stop
+        // so that `offline` and DISCONNECT still go out.
+        let _ = self.0.send(message).await;
     }
-    if let Some(transport) = transport(cfg)? {
-        opts.set_transport(transport);
-    }
-    Ok(opts)
 }
 
 fn credentials(cfg: &MqttConfig) -> Result<Option<(String, String)>, SetupError> {
@@ -150,102 +165,37 @@ fn credentials(cfg: &MqttConfig) -> Result<Option<(String, String)>, SetupError>
     Ok(Some((user.clone(), password)))
 }
 
-fn transport(cfg: &MqttConfig) -> Result<Option<rumqttc::Transport>, SetupError> {
-    let Some(tls) = &cfg.tls else {
-        return Ok(None);
-    };
-    let config = tls_config(tls)?;
-    Ok(Some(rumqttc::Transport::tls_with_config(
-        rumqttc::TlsConfiguration::Rustls(Arc::new(config)),
-    )))
+fn tls_files(tls: &hearth_api::TlsConfig) -> link::tls::TlsFiles<'_> {
+    link::tls::TlsFiles {
+        ca_file: &tls.ca_file,
+        client_auth: tls.client_cert.as_deref().zip(tls.client_key.as_deref()),
+    }
 }
 
-/// A rustls client config with the ring provider chosen here, so no process-wide default
-/// provider is needed, and certificate files are checked at start-up rather than on every
-/// connection attempt.
+impl From<TlsError> for SetupError {
+    fn from(e: TlsError) -> Self {
+        match e {
+            TlsError::Read { key, path, message } => SetupError::Tls { key, path, message },
+            TlsError::NoCa { path } => SetupError::NoCa { path },
+            TlsError::ClientAuth(m) => SetupError::ClientAuth(m),
+        }
+    }
+}
+
+/// The rustls client config for `[mqtt.tls]` (`hearthd doctor` uses it too), with the
+/// files checked as at start-up.
 pub fn tls_config(tls: &hearth_api::TlsConfig) -> Result<rustls::ClientConfig, SetupError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in read_certs("ca_file", &tls.ca_file)? {
-        roots.add(cert).map_err(|e| SetupError::Tls {
-            key: "ca_file",
-            path: tls.ca_file.clone(),
-            message: e.to_string(),
-        })?;
-    }
-    if roots.is_empty() {
-        return Err(SetupError::NoCa {
-            path: tls.ca_file.clone(),
-        });
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SetupError::ClientAuth(e.to_string()))?
-        .with_root_certificates(roots);
-    match (&tls.client_cert, &tls.client_key) {
-        (Some(cert), Some(key)) => {
-            let chain = read_certs("client_cert", cert)?;
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| SetupError::Tls {
-                key: "client_key",
-                path: key.clone(),
-                message: e.to_string(),
-            })?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| SetupError::ClientAuth(e.to_string()))
-        }
-        _ => Ok(builder.with_no_client_auth()),
-    }
-}
-
-fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, SetupError> {
-    let err = |message: String| SetupError::Tls {
-        key,
-        path: path.to_owned(),
-        message,
-    };
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| err(e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| err(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(err("no PEM certificate in the file".into()));
-    }
-    Ok(certs)
-}
-
-/// A client and its event loop for the configured protocol.
-pub fn connect(cfg: &MqttConfig, topics: &Topics) -> Result<(Client, EventLoop), SetupError> {
-    let mut net = rumqttc::NetworkOptions::new();
-    net.set_connection_timeout(CONNECT_TIMEOUT_SECS);
-    // State and replies are small packets that must leave at once: without TCP_NODELAY,
-    // Nagle's algorithm holds them for the broker's delayed ACK (about 40 ms).
-    net.set_tcp_nodelay(true);
-    match cfg.protocol {
-        MqttProtocol::V311 => {
-            let opts = options(cfg, topics)?;
-            let capacity = opts.request_channel_capacity();
-            let (client, mut eventloop) = AsyncClient::new(opts, capacity);
-            eventloop.set_network_options(net);
-            Ok((Client::V311(client), EventLoop::V311(Box::new(eventloop))))
-        }
-        MqttProtocol::V5 => {
-            let mut opts = options_v5(cfg, topics)?;
-            opts.set_network_options(net);
-            // rumqttc's MQTT 5 state allocates (and fills) one slot per possible in-flight
-            // publish up front: 65 535 by default, 14 MiB. 100 is the 3.1.1 client's default.
-            opts.set_outgoing_inflight_upper_limit(100);
-            let capacity = opts.request_channel_capacity();
-            let (client, eventloop) = rumqttc::v5::AsyncClient::new(opts, capacity);
-            Ok((Client::V5(client), EventLoop::V5(Box::new(eventloop))))
-        }
-    }
+    link::tls::client_config(tls_files(tls)).map_err(SetupError::from)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    fn options(cfg: &MqttConfig, topics: &Topics) -> Result<rumqttc::MqttOptions, SetupError> {
+        link_options(cfg, topics).map(|o| link::options_v311(&o))
+    }
 
     #[test]
     fn options_follow_the_config() {
@@ -261,15 +211,15 @@ mod tests {
         assert_eq!(opts.broker_address(), ("127.0.0.1".to_string(), 1884));
         assert_eq!(opts.keep_alive(), Duration::from_secs(5));
         assert!(opts.clean_session());
-        assert_eq!(opts.max_packet_size(), link::MAX_INCOMING_V311);
-        let v5 = options_v5(&cfg, &topics).unwrap();
-        assert_eq!(v5.max_packet_size(), Some(link::MAX_INCOMING_V5));
+        assert_eq!(opts.max_packet_size(), MAX_INCOMING_V311);
+        let v5 = link::options_v5(&link_options(&cfg, &topics).unwrap());
+        assert_eq!(v5.max_packet_size(), Some(MAX_INCOMING_V5));
         assert!(v5.clean_start());
         assert_eq!(
             v5.last_will().expect("a last will").message,
             &b"offline"[..]
         );
-        assert_eq!(opts.request_channel_capacity(), REQUEST_CAPACITY);
+        assert_eq!(opts.request_channel_capacity(), link::REQUEST_CAPACITY);
         let will = opts.last_will().expect("a last will");
         assert_eq!(will.topic, "hearth/availability");
         assert_eq!(&will.message[..], b"offline");

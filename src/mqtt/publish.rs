@@ -8,8 +8,7 @@
 //! ones. hearth's retained topics are also watched: when another client overwrites one, the
 //! current value is published again at once. The reply queue is bounded in bytes.
 
-use super::connection::LinkState;
-use super::link::{Client, Message, Subscription};
+use crate::link::{Client, LinkState, Message, Subscription};
 use hearth_api::{AVAILABILITY_ONLINE, DiscoveryOptions, Topics};
 use hearth_model::HouseState;
 use std::collections::{HashMap, VecDeque};
@@ -48,7 +47,12 @@ impl Publisher {
 
     /// Whether hearth's own publishes come back to it (MQTT 3.1.1 has no No Local).
     pub fn sees_own_publishes(&self) -> bool {
-        matches!(self.client, Client::V311(_))
+        self.client.is_v311()
+    }
+
+    /// The client this publisher hands messages to.
+    pub fn client(&self) -> Client {
+        self.client.clone()
     }
 
     pub fn connected(&self) -> bool {
@@ -104,10 +108,6 @@ impl Publisher {
                 false
             }
         }
-    }
-
-    pub async fn disconnect(&self) {
-        let _ = tokio::time::timeout(PUBLISH_WAIT, self.client.disconnect()).await;
     }
 }
 

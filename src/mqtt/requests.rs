@@ -6,9 +6,9 @@
 //! query never delays control or the broker connection. Nothing here changes the house.
 
 use super::codes;
-use super::connection::LinkState;
 use super::publish::{Replies, queue_reply};
 use crate::clock::Clock;
+use crate::link::LinkState;
 use crate::policy_requests::{PolicyOp, PolicyRequest};
 use hearth_api::{HistoryQuery, MessageId, ParsedRequest, Request, RequestOp, Topics, code};
 use hearth_history::{HistoryError, Store, WriterStatus};

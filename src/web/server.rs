@@ -220,7 +220,11 @@ async fn now(State(app): State<Shared>, headers: HeaderMap) -> Response {
         links.push(("local broker".to_owned(), l.connected, detail));
     }
     for (name, rx) in &app.live.clouds {
-        links.push((format!("cloud {name}"), rx.borrow().up, String::new()));
+        links.push((
+            format!("cloud {name}"),
+            rx.borrow().connected,
+            String::new(),
+        ));
     }
     let state = app.live.state.borrow().clone();
     render(NowPage::new(&state, links, &clouds, li))

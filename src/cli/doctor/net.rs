@@ -146,21 +146,10 @@ fn cloud(c: &CloudConfig) -> Check {
             ),
         };
     };
-    let api_tls = hearth_api::TlsConfig {
-        ca_file: tls.ca_file.clone(),
-        client_cert: Some(tls.client_cert.clone()),
-        client_key: Some(tls.client_key.clone()),
-    };
-    let config = match crate::mqtt::tls_config(&api_tls) {
+    // The same config the cloud's link connects with.
+    let config = match crate::cloud::connection::tls_config(&c.name, tls) {
         Ok(c) => c,
-        Err(e) => {
-            return Check::fail(
-                name,
-                e.to_string()
-                    .replacen("mqtt.tls", &format!("cloud {} tls", c.name), 1),
-                "fix the cloud's tls files as the message says",
-            );
-        }
+        Err(e) => return Check::fail(name, e, "fix the cloud's tls files as the message says"),
     };
     match handshake(config, &c.host, c.port) {
         Ok(version) => Check::ok(

@@ -1,14 +1,14 @@
 //! The two MQTT protocol versions behind one face: a [`Client`] to publish and subscribe
-//! through and an [`EventLoop`] that yields protocol-neutral [`LinkEvent`]s, so the rest of
-//! the MQTT task never sees which version `mqtt.protocol` chose.
+//! through and an [`EventLoop`] that yields protocol-neutral [`LinkEvent`]s, so neither the
+//! local MQTT task nor a cloud connection sees which version its `protocol` key chose.
 //!
-//! MQTT 5 (the default) closes three holes by protocol: hearth's CONNECT carries a Maximum
-//! Packet Size, so the broker never delivers a packet hearth would refuse to read (it drops
-//! it instead of cutting hearth off); command subscriptions ask for Retain As Published, so
-//! a retained command is recognised live as well as when replayed; and a broker DISCONNECT
-//! with reason "session taken over" says another client connected with hearth's id.
-//! MQTT 3.1.1 has none of these: its reader accepts packets up to the protocol maximum
-//! (256 MiB) so no size can break the connection, at the cost of memory (see README).
+//! MQTT 5 closes three holes by protocol: the CONNECT carries a Maximum Packet Size, so the
+//! broker never delivers a packet hearth would refuse to read (it drops it instead of
+//! cutting hearth off); subscriptions ask for Retain As Published, so a retained command or
+//! directive is recognised live as well as when replayed; and a broker DISCONNECT with
+//! reason "session taken over" says another client connected with hearth's id. MQTT 3.1.1
+//! has none of these: its reader takes packets up to the limit each link sets (see
+//! `options.rs`).
 
 use rumqttc::v5::mqttbytes::QoS as QoS5;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet as Packet5, RetainForwardRule};
@@ -17,18 +17,6 @@ use rumqttc::v5::{
 };
 use rumqttc::{Event, Outgoing, Packet, QoS};
 
-/// Largest packet hearth accepts on MQTT 5, announced in CONNECT. Commands and requests are
-/// at most 4 KiB (`hearth_api::MAX_PAYLOAD_BYTES`); the slack lets a payload somewhat over
-/// that still arrive and get a `payload_too_large` reply. Anything larger is dropped by the
-/// broker, never delivered.
-pub const MAX_INCOMING_V5: u32 = 64 * 1024;
-/// Largest packet hearth reads on MQTT 3.1.1: the protocol's own maximum (remaining length
-/// 268 435 455 plus a 5-byte fixed header), so no message a broker can deliver is a
-/// connection error.
-pub const MAX_INCOMING_V311: usize = 268_435_455 + 5;
-/// Largest packet hearth sends on MQTT 3.1.1 (large history replies); on MQTT 5 the
-/// broker's CONNACK sets it.
-pub const MAX_OUTGOING_V311: usize = 4 * 1024 * 1024;
 /// Payloads above this are not kept in memory past the read: only their size is passed on,
 /// so the intake queue is bounded in bytes (64 messages of at most this size).
 pub const KEEP_PAYLOAD_BYTES: usize = 16 * 1024;
@@ -76,6 +64,16 @@ pub struct Subscription {
     pub own: bool,
 }
 
+impl Subscription {
+    /// A filter for messages from other clients (commands, requests, directives).
+    pub fn to(filter: impl Into<String>) -> Self {
+        Self {
+            filter: filter.into(),
+            own: false,
+        }
+    }
+}
+
 /// What the connection loop learns from one poll.
 #[derive(Debug)]
 pub enum LinkEvent {
@@ -105,6 +103,24 @@ pub enum Client {
 }
 
 impl Client {
+    /// Whether hearth's own publishes come back to it (MQTT 3.1.1 has no No Local), and a
+    /// retain flag means "stored, replayed on subscribe" (no Retain As Published).
+    pub fn is_v311(&self) -> bool {
+        matches!(self, Client::V311(_))
+    }
+
+    /// Hand a QoS 1 publish to rumqttc without waiting: refused when its queue is full.
+    pub fn try_publish(&self, topic: String, payload: Vec<u8>, retain: bool) -> Result<(), String> {
+        match self {
+            Client::V311(c) => c
+                .try_publish(topic, QoS::AtLeastOnce, retain, payload)
+                .map_err(|e| e.to_string()),
+            Client::V5(c) => c
+                .try_publish(topic, QoS5::AtLeastOnce, retain, payload)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
     /// Hand a QoS 1 publish to rumqttc (waits while its request queue is full).
     pub async fn publish(&self, topic: &str, payload: Vec<u8>, retain: bool) -> Result<(), String> {
         match self {
@@ -124,25 +140,24 @@ impl Client {
     pub async fn subscribe(&self, subs: &[Subscription]) -> Result<(), String> {
         match self {
             Client::V311(c) => c
-                .subscribe_many(
-                    subs.iter()
-                        .map(|s| rumqttc::SubscribeFilter::new(s.filter.clone(), QoS::AtLeastOnce)),
-                )
+                .subscribe_many(filters_v311(subs))
                 .await
                 .map_err(|e| e.to_string()),
             Client::V5(c) => c
-                .subscribe_many(subs.iter().map(|s| {
-                    let mut f = Filter::new(s.filter.clone(), QoS5::AtLeastOnce);
-                    f.preserve_retain = true;
-                    if s.own {
-                        // Only other clients' writes, and only live ones: stored values
-                        // are replaced by hearth's own publish on every connect.
-                        f.nolocal = true;
-                        f.retain_forward_rule = RetainForwardRule::Never;
-                    }
-                    f
-                }))
+                .subscribe_many(filters_v5(subs))
                 .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// As [`Client::subscribe`], without waiting: refused when rumqttc's queue is full.
+    pub fn try_subscribe(&self, subs: &[Subscription]) -> Result<(), String> {
+        match self {
+            Client::V311(c) => c
+                .try_subscribe_many(filters_v311(subs))
+                .map_err(|e| e.to_string()),
+            Client::V5(c) => c
+                .try_subscribe_many(filters_v5(subs))
                 .map_err(|e| e.to_string()),
         }
     }
@@ -155,19 +170,64 @@ impl Client {
     }
 }
 
-/// rumqttc's event loop for either protocol.
+fn filters_v311(subs: &[Subscription]) -> Vec<rumqttc::SubscribeFilter> {
+    subs.iter()
+        .map(|s| rumqttc::SubscribeFilter::new(s.filter.clone(), QoS::AtLeastOnce))
+        .collect()
+}
+
+fn filters_v5(subs: &[Subscription]) -> Vec<Filter> {
+    subs.iter()
+        .map(|s| {
+            let mut f = Filter::new(s.filter.clone(), QoS5::AtLeastOnce);
+            f.preserve_retain = true;
+            if s.own {
+                // Only other clients' writes, and only live ones: stored values are
+                // replaced by hearth's own publish on every connect.
+                f.nolocal = true;
+                f.retain_forward_rule = RetainForwardRule::Never;
+            }
+            f
+        })
+        .collect()
+}
+
+/// rumqttc's event loop for either protocol. On MQTT 3.1.1 it also keeps the largest packet
+/// it may send (MQTT 5 learns the broker's limit from the CONNACK).
 pub enum EventLoop {
-    V311(Box<rumqttc::EventLoop>),
+    V311 {
+        el: Box<rumqttc::EventLoop>,
+        max_outgoing: u32,
+    },
     V5(Box<EventLoop5>),
 }
 
 impl EventLoop {
+    /// Throw away everything rumqttc still holds for the broker: requests in its channel,
+    /// unacknowledged in-flight packets and its pending queue. rumqttc would otherwise send
+    /// them after the next CONNACK, and stale state or replies would leave late. Called
+    /// before every connection attempt, never on a live connection (rumqttc's `clean` also
+    /// drops the network); the session's owner publishes current values anew.
+    /// Returns how many requests were dropped.
+    pub fn discard_pending(&mut self) -> usize {
+        match self {
+            EventLoop::V311 { el, .. } => {
+                el.clean();
+                std::mem::take(&mut el.pending).len()
+            }
+            EventLoop::V5(el) => {
+                el.clean();
+                std::mem::take(&mut el.pending).len()
+            }
+        }
+    }
+
     /// Poll once: connect if needed, then read or write one packet.
     pub async fn next(&mut self) -> LinkEvent {
         match self {
-            EventLoop::V311(el) => match el.poll().await {
+            EventLoop::V311 { el, max_outgoing } => match el.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => LinkEvent::Connected {
-                    max_packet: Some(MAX_OUTGOING_V311 as u32),
+                    max_packet: Some(*max_outgoing),
                 },
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     LinkEvent::Message(Message::new(p.topic, &p.payload, p.retain))
@@ -209,7 +269,7 @@ impl EventLoop {
     /// `host:port` of the broker, for logs.
     pub fn broker(&self) -> String {
         let (host, port) = match self {
-            EventLoop::V311(el) => el.mqtt_options.broker_address(),
+            EventLoop::V311 { el, .. } => el.mqtt_options.broker_address(),
             EventLoop::V5(el) => el.options.broker_address(),
         };
         format!("{host}:{port}")
