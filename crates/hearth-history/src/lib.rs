@@ -8,12 +8,13 @@
 //!   CLI and MQTT requests: open it with [`Store::open_read_only`] and query it on a blocking
 //!   thread (`spawn_blocking`); it is `Send` but not `Sync`. [`format`](mod@format) renders results as a
 //!   table or CSV, and [`cli`] holds the bodies of the `hearthd history` subcommands.
-//! - [`bench`](mod@bench) measures insert rate, bytes per sample, bytes written per day and rollup
-//!   query time for `hearthd bench`.
+//! - `bench` (only with the `bench` feature, for the hearth-bench crate) measures insert rate,
+//!   bytes per sample, bytes written per day and rollup query time for `hearthd bench`.
 //!
 //! This crate must never be on the control path: nothing here blocks a caller that holds a
 //! `HistoryHandle`, and no history failure stops the house from being controlled.
 
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
 mod codec;
