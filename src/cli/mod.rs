@@ -18,7 +18,7 @@ mod run;
 mod sign;
 
 use clap::{Parser, Subcommand};
-use hearth_history::format::Format;
+use hearth_history::Format;
 use hearth_model::Field;
 use std::path::PathBuf;
 use std::process::ExitCode;
