@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-test-deps.sh: install what hearth's checks need on Debian 12 (bookworm), idempotently.
 #
-# Usage: bash scripts/install-test-deps.sh [host] [arm] [package]   (no argument: all groups)
+# Usage: bash scripts/install-test-deps.sh [host] [supply] [arm] [package]   (no argument: all)
 #   host : mosquitto      the real MQTT broker the integration tests start on loopback ports
 #          systemd        systemd-analyze, for scripts/check-systemd.sh
 #          openssl        test certificates for the TLS tests
@@ -9,6 +9,10 @@
 #          chromium       headless browser that loads the web page in tests/web.rs (+ a font)
 #          python3-jsonschema  validates Alexa payloads against Amazon's schema (skipped when
 #                         `import jsonschema` already works, e.g. from pip)
+#   supply: cargo-deny (pinned: $cargo_deny_version) and cargo-machete (pinned:
+#          $cargo_machete_version), `cargo install --locked` with the cargo first on PATH, for
+#          test.sh's supply step (README "Development: supply-chain checks"). Compiled once:
+#          19 min and 8 min of wall time on a busy 2-core VM (load ~10; 2026-11-30).
 #   package: lintian, and cargo-deb (pinned: $cargo_deb_version, `cargo install --locked`, about
 #          1.5 min to compile once) with the cargo first on PATH, for scripts/package.sh
 #   arm  : Debian's rustc-web/cargo-web, the aarch64 and armhf cross gcc + libc, qemu-user-static,
@@ -22,7 +26,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 groups=("$@")
 if [ ${#groups[@]} -eq 0 ]; then
-  groups=(host package)
+  groups=(host supply package)
   [ "${HEARTH_SKIP_ARM:-0}" = 1 ] || groups+=(arm)
 fi
 
@@ -32,6 +36,8 @@ arm_pkgs="rustc-web cargo-web libstd-rust-web-dev qemu-user-static curl ca-certi
           gcc-arm-linux-gnueabihf libc6-dev-armhf-cross binutils-arm-linux-gnueabihf"
 package_pkgs="lintian"
 cargo_deb_version=3.6.2
+cargo_deny_version=0.20.2
+cargo_machete_version=0.9.2
 # Rust targets for the arm group: "<rust triple> <Debian architecture>".
 arm_targets=("aarch64-unknown-linux-gnu arm64" "armv7-unknown-linux-gnueabihf armhf")
 
@@ -54,7 +60,8 @@ for g in "${groups[@]}"; do
           fi ;;
     arm)  wanted="$wanted $arm_pkgs" ;;
     package) wanted="$wanted $package_pkgs" ;;
-    *) say "unknown group '$g' (use host, arm, package)" >&2; exit 2 ;;
+    supply) ;;
+    *) say "unknown group '$g' (use host, supply, arm, package)" >&2; exit 2 ;;
   esac
 done
 
@@ -125,5 +132,19 @@ for g in "${groups[@]}"; do
   if [ "$(cargo-deb --version 2>/dev/null)" != "cargo-deb $cargo_deb_version" ]; then
     say "installing cargo-deb $cargo_deb_version (cargo install --locked)"
     cargo install --locked --quiet cargo-deb --version "$cargo_deb_version"
+  fi
+done
+
+# cargo-deny and cargo-machete (test.sh's supply step), the same way: only when that exact
+# version is missing.
+for g in "${groups[@]}"; do
+  [ "$g" = supply ] || continue
+  if [ "$(cargo-deny --version 2>/dev/null)" != "cargo-deny $cargo_deny_version" ]; then
+    say "installing cargo-deny $cargo_deny_version (cargo install --locked)"
+    cargo install --locked --quiet cargo-deny --version "$cargo_deny_version"
+  fi
+  if [ "$(cargo-machete --version 2>/dev/null)" != "$cargo_machete_version" ]; then  # prints the bare version
+    say "installing cargo-machete $cargo_machete_version (cargo install --locked)"
+    cargo install --locked --quiet cargo-machete --version "$cargo_machete_version"
   fi
 done

@@ -3,8 +3,11 @@
 # the first failure:
 #   deps      scripts/install-test-deps.sh (idempotent; quick when everything is present)
 #   fmt       cargo fmt --all --check
+#   supply    cargo deny --offline check licenses bans sources (deny.toml), and cargo machete:
+#             no unused dependency in any Cargo.toml (README "Development: supply-chain checks")
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
-#   test      cargo test --workspace, on this machine
+#   clippy-b  the same with --features bench (the `hearthd bench` harness)
+#   test      cargo test --workspace --features bench, on this machine
 #   ha        tests/ha_interop/run.sh: a real Home Assistant against hearthd (skips, saying why,
 #             without a Python 3.13; HEARTH_HA_INTEROP=0 skips it)
 #   systemd   scripts/check-systemd.sh: unit syntax, sysusers, hardening exposure <= 4.0
@@ -76,8 +79,13 @@ if [ "$(command -v cargo)" = /usr/bin/cargo ]; then
 fi
 echo "HEARTH_ALEXA_SCHEMA=${HEARTH_ALEXA_SCHEMA:-<unset: schema not found next to the repo>}"
 step fmt cargo fmt --all --check
+step supply bash -c 'cargo deny --offline --log-level warn check licenses bans sources && cargo machete'
 step clippy cargo clippy --workspace --all-targets -- -D warnings
-step test cargo test --workspace
+# The bench harness (feature `bench`, off in installed binaries) is linted and tested too; the
+# test step runs `hearthd bench --quick` once (tests/bench_cli.rs). The ARM step builds without
+# it, like the packages, and checks that `hearthd bench` then says how to get it.
+step clippy-b cargo clippy --workspace --all-targets --features bench -- -D warnings
+step test cargo test --workspace --features bench
 if [ "${HEARTH_HA_INTEROP:-1}" = 1 ]; then
   step ha bash tests/ha_interop/run.sh
 else

@@ -1,7 +1,6 @@
 //! hearthd: the home-hub daemon. The binary's entry points live in `cli`; `daemon` wires
 //! the tasks; the rules live in the `hearth-*` crates (see ARCHITECTURE.md).
 
-pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod cloud;

@@ -8,7 +8,7 @@
 
 mod support;
 
-use hearth_hardware::sim::state_file;
+use hearth_hardware::read_sim_outputs;
 use hearth_model::{HvacOutputs, MotorDrive};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -65,7 +65,7 @@ fn spawn(config: &Path, log: &Path) -> Proc {
 }
 
 fn outputs(dir: &Path) -> Option<(HvacOutputs, MotorDrive)> {
-    state_file::read(&dir.join("outputs")).ok()
+    read_sim_outputs(&dir.join("outputs")).ok()
 }
 
 /// Poll `cond` until it holds (panicking with the log after `limit`).

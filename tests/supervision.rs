@@ -6,7 +6,7 @@
 
 mod support;
 
-use hearth_hardware::sim::state_file;
+use hearth_hardware::read_sim_outputs;
 use hearth_model::{HvacOutputs, MotorDrive};
 use hearthd::config;
 use hearthd::daemon::{self, ESSENTIAL_TASKS, Systemd};
@@ -141,7 +141,7 @@ fn a_panicking_sensor_driver_stops_the_real_daemon_non_zero_with_outputs_off() {
         "{log}"
     );
     assert_eq!(
-        state_file::read(&state).unwrap(),
+        read_sim_outputs(&state).unwrap(),
         (HvacOutputs::OFF, MotorDrive::Off)
     );
 }

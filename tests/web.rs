@@ -8,7 +8,7 @@
 
 mod support;
 
-use hearth_infer::time::{DAY_MS, weekday};
+use hearth_infer::{DAY_MS, weekday};
 use hearth_model::{Field, UnixMillis};
 use hearthd::config;
 use hearthd::daemon;
@@ -56,7 +56,7 @@ round = 0.5
 
 /// The scripted week as `[[simulator.script]]` sections.
 fn script_toml(first_weekday: u8) -> String {
-    let (steps, _) = hearth_hardware::sim::routine(first_weekday, 7);
+    let (steps, _) = hearth_hardware::sim_routine(first_weekday, 7);
     steps
         .iter()
         .map(|s| {
@@ -354,7 +354,7 @@ async fn a_scripted_week_on_every_page_in_a_real_browser() {
     // The inference scores on the scripted week, full feed vs each policy.
     let src = hearthd::web::sources(&cfg);
     let r = hearthd::web::reveal::reveal(&src, start, week_end, None).unwrap();
-    let (_, truth) = hearth_hardware::sim::routine(first_weekday, 7);
+    let (_, truth) = hearth_hardware::sim_routine(first_weekday, 7);
     let truth: Vec<(UnixMillis, UnixMillis)> = truth
         .iter()
         .map(|(a, b)| (start.saturating_add(*a), start.saturating_add(*b)))

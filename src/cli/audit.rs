@@ -5,7 +5,7 @@
 
 use super::{config_or_exit, print_or_fail};
 use crate::ledger::{AuditRow, DayTotal, Store};
-use hearth_history::format::parse_time;
+use hearth_history::parse_time;
 use hearth_model::UnixMillis;
 use std::fmt::Write;
 use std::path::Path;

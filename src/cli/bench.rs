@@ -1,11 +1,14 @@
-//! `hearthd bench`: run the benchmark and print its table (and JSON).
+//! `hearthd bench`: run the benchmark and print its table (and JSON). The harness is the
+//! hearth-bench crate, linked only with the `bench` feature; without it this says how to get it.
 
-use crate::bench::{self, BenchOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
+#[cfg(feature = "bench")]
 pub fn run(quick: bool, json: Option<PathBuf>) -> ExitCode {
+    use hearth_bench::BenchOptions;
+    use std::time::Duration;
+
     let opts = BenchOptions {
         idle_window: Duration::from_secs(if quick { 3 } else { 20 }),
         latency_rounds: if quick { 20 } else { 200 },
@@ -17,7 +20,7 @@ pub fn run(quick: bool, json: Option<PathBuf>) -> ExitCode {
         flood_history_requests: if quick { 20 } else { 200 },
         json_out: json,
     };
-    match bench::run(&opts) {
+    match hearth_bench::run(&opts, &super::bench_host::Hearthd) {
         Ok(report) => {
             print!("{}", report.table());
             println!("{}", report.json());
@@ -28,4 +31,16 @@ pub fn run(quick: bool, json: Option<PathBuf>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Without the feature: say how to get the harness, exit 2.
+#[cfg(not(feature = "bench"))]
+pub fn run(_quick: bool, _json: Option<PathBuf>) -> ExitCode {
+    eprintln!(
+        "error: this hearthd was built without the benchmark harness (installed binaries \
+         leave it out). From a source checkout run:\n  \
+         cargo run --release --features bench -- bench [--quick] [--json FILE]\n\
+         (see BENCHMARKS.md)"
+    );
+    ExitCode::from(2)
 }

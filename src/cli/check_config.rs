@@ -26,7 +26,7 @@ pub fn run(path: &Path) -> ExitCode {
             println!("{}: ok", path.display());
             print!("{}", crate::summary::describe(&cfg));
             // Root reads everything; say what the service (User=hearth) would be refused.
-            if hearth_api::secrets::mode::Reader::current().is_some_and(|r| r.uid == 0) {
+            if hearth_api::SecretsReader::current().is_some_and(|r| r.uid == 0) {
                 let config = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
                 for w in super::doctor::service_warnings(
                     Path::new("/"),

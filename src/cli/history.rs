@@ -4,7 +4,7 @@
 
 use super::{config_or_exit, print_or_fail};
 use hearth_history::Store;
-use hearth_history::format::{self, Format};
+use hearth_history::{Format, parse_time};
 use hearth_model::{Field, UnixMillis};
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,9 +26,9 @@ pub fn history(args: HistoryArgs<'_>) -> ExitCode {
     };
     let now = UnixMillis::now();
     let result = (|| -> Result<String, String> {
-        let since = format::parse_time(args.since, now).map_err(|e| format!("--since: {e}"))?;
+        let since = parse_time(args.since, now).map_err(|e| format!("--since: {e}"))?;
         let until = match args.until {
-            Some(u) => format::parse_time(u, now).map_err(|e| format!("--until: {e}"))?,
+            Some(u) => parse_time(u, now).map_err(|e| format!("--until: {e}"))?,
             None => now,
         };
         if since >= until {
@@ -41,7 +41,7 @@ pub fn history(args: HistoryArgs<'_>) -> ExitCode {
             .map(|e| hearth_model::duration::parse(e).map_err(|m| format!("--every: {m}")))
             .transpose()?;
         let store = open(&cfg.history.path)?;
-        hearth_history::cli::history_text(&store, args.field, since, until, step, args.format)
+        hearth_history::history_text(&store, args.field, since, until, step, args.format)
             .map_err(|e| e.to_string())
     })();
     print_or_fail(result)
@@ -54,12 +54,11 @@ pub fn events(config: &Path, since: &str, limit: usize, format: Format) -> ExitC
     };
     let now = UnixMillis::now();
     let result = (|| -> Result<String, String> {
-        let since = format::parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
+        let since = parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
         let store = open(&cfg.history.path)?;
         // `until` is exclusive: include events stamped this very millisecond.
         let until = now.saturating_add(Duration::from_millis(1));
-        hearth_history::cli::events_text(&store, since, until, limit, format)
-            .map_err(|e| e.to_string())
+        hearth_history::events_text(&store, since, until, limit, format).map_err(|e| e.to_string())
     })();
     print_or_fail(result)
 }

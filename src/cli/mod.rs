@@ -6,6 +6,8 @@
 
 mod audit;
 mod bench;
+#[cfg(feature = "bench")]
+mod bench_host;
 mod check_config;
 pub mod doctor;
 mod history;
@@ -16,7 +18,7 @@ mod run;
 mod sign;
 
 use clap::{Parser, Subcommand};
-use hearth_history::format::Format;
+use hearth_history::Format;
 use hearth_model::Field;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,7 +109,8 @@ pub enum Command {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
-    /// Measure the numbers of DESIGN.md §8 against baselines (run a --release build).
+    /// Measure the numbers of DESIGN.md §8 against baselines (a --release build with the
+    /// `bench` feature: `cargo run --release --features bench -- bench`).
     Bench {
         /// Tiny history figures and a short idle window: a smoke run, not comparable to the goals.
         #[arg(long)]

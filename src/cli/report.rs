@@ -31,8 +31,7 @@ pub fn run(config: &Path, since: &str, cloud: Option<&str>) -> ExitCode {
             ));
         }
         let now = UnixMillis::now();
-        let since =
-            hearth_history::format::parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
+        let since = hearth_history::parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
         let src = crate::web::sources(&cfg);
         let r = reveal::reveal(&src, since, now, cloud)?;
         let ledgers = data::ledger(&src, since)?;

@@ -28,7 +28,7 @@ pub fn check(cfg: &Config) -> Vec<ConfigIssue> {
 }
 
 /// A file the config names: its key, its path, and whether hearth enforces the secrets rule
-/// on it (owner/mode, see hearth_api::secrets::mode).
+/// on it (owner/mode, see hearth_api::secrets_too_open).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedFile {
     pub key: String,

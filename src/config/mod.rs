@@ -148,7 +148,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         source,
     };
     // Never block at start: a FIFO named as the config is refused instead of waited on.
-    let mut file = hearth_api::secrets::open_nonblocking(path).map_err(read)?;
+    let mut file = hearth_api::open_nonblocking(path).map_err(read)?;
     if !file.metadata().map_err(read)?.is_file() {
         return Err(read(std::io::Error::other(
             "not a regular file (a FIFO, socket, device or directory); name a plain file",

@@ -129,10 +129,7 @@ fn prepare_unlocated(cfg: &Config) -> Result<Option<Prepared>, SetupError> {
 fn measures_humidity(hw: &hearth_hardware::HardwareConfig) -> bool {
     match hw.backend {
         Backend::Simulator => true,
-        Backend::RaspberryPi => matches!(
-            hw.sensor,
-            Some(hearth_hardware::config::SensorConfig::Sht3x(_))
-        ),
+        Backend::RaspberryPi => matches!(hw.sensor, Some(hearth_hardware::SensorConfig::Sht3x(_))),
     }
 }
 

@@ -214,15 +214,15 @@ pub fn history_csv(
     field: Option<Field>,
     until: UnixMillis,
 ) -> Result<String, String> {
-    use hearth_history::format::Format;
+    use hearth_history::Format;
     let store = open_history(src)?;
     let since = until.saturating_sub(range.duration());
     match field {
         Some(f) => {
             let step = range.step().filter(|_| f.is_numeric());
-            hearth_history::cli::history_text(&store, f, since, until, step, Format::Csv)
+            hearth_history::history_text(&store, f, since, until, step, Format::Csv)
         }
-        None => hearth_history::cli::events_text(&store, since, until, usize::MAX, Format::Csv),
+        None => hearth_history::events_text(&store, since, until, usize::MAX, Format::Csv),
     }
     .map_err(|e| e.to_string())
 }

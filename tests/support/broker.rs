@@ -163,12 +163,12 @@ impl Drop for Broker {
 
 /// A loopback port free right now.
 pub fn free_port() -> u16 {
-    hearthd::bench::broker::free_port().expect("binding a probe socket on 127.0.0.1")
+    hearth_bench::broker::free_port().expect("binding a probe socket on 127.0.0.1")
 }
 
 /// The mosquitto binary: on PATH, or where the Debian package puts it.
 fn mosquitto() -> PathBuf {
-    hearthd::bench::broker::mosquitto_path().unwrap_or_else(|| {
+    hearth_bench::broker::mosquitto_path().unwrap_or_else(|| {
         panic!(
             "mosquitto is not installed (not on PATH, not /usr/sbin/mosquitto); the MQTT \
              tests need a real broker: run scripts/install-test-deps.sh (CI does)"

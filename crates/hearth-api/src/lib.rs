@@ -13,41 +13,40 @@
 //! 4. on `Ok`: hand the command to the controller and reply with [`reply_ok`] or, for a
 //!    controller refusal, [`reply_error`].
 
-pub mod command;
-pub mod config;
-pub mod discovery;
-pub mod envelope;
-pub mod error;
-pub mod nonce;
-pub mod refuse;
-pub mod reply;
-pub mod request;
-pub mod secrets;
-pub mod signing;
-pub mod state_json;
+mod command;
+mod config;
+mod discovery;
+mod envelope;
+mod error;
+mod nonce;
+mod refuse;
+mod reply;
+mod request;
+mod secrets;
+mod signing;
+mod state_json;
 mod topic_roots;
-pub mod topics;
-pub mod unlock_code;
+mod topics;
+mod unlock_code;
 
 pub use command::{DEFAULT_CLIENT, ParsedCommand, SimControl, parse_command, parse_sim_control};
 pub use config::{DiscoveryConfig, MqttConfig, MqttProtocol, TlsConfig};
 pub use discovery::{
     DiscoveryOptions, HA_CLIENT, device_config_topic, device_discovery, legacy_config_topics,
-    migrate_payload, node_id,
+    migrate_payload,
 };
 pub use envelope::{MAX_PAYLOAD_BYTES, MessageId};
 pub use error::{ApiError, Rejected, code};
-pub use nonce::{NonceCache, NonceRefusal};
 pub use refuse::{refuse_oversized, refuse_retained};
 pub use reply::{reply_api_error, reply_error, reply_ok, response_ok};
 pub use request::{
-    HistoryQuery, ParsedRequest, Request, parse_request, parse_time, unknown_request,
+    DEFAULT_LIMIT, DEFAULT_RANGE_LIMIT, DEFAULT_ROLLUP_EVERY, HistoryQuery, ParsedRequest, Request,
+    parse_request, parse_time, unknown_request,
 };
-pub use secrets::{Secrets, SecretsError, load_secrets, read_password_file};
-pub use signing::{CommandGuard, SIGNATURE_WINDOW, canonical_message, is_valid_nonce, sign_unlock};
-pub use state_json::{
-    REFUSAL_EVENT_TYPE, faults_json, lock_state_json, refusal_event_json, thermostat_state_json,
-};
+pub use secrets::mode::{Reader as SecretsReader, too_open as secrets_too_open};
+pub use secrets::{Secrets, SecretsError, load_secrets, open_nonblocking, read_password_file};
+pub use signing::{CommandGuard, is_valid_nonce, sign_unlock};
+pub use state_json::{faults_json, lock_state_json, refusal_event_json, thermostat_state_json};
 pub use topics::{
     AVAILABILITY_OFFLINE, AVAILABILITY_ONLINE, CommandTarget, Incoming, RequestOp, Topics,
 };

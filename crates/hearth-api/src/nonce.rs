@@ -54,12 +54,9 @@ impl NonceCache {
         }
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.seen.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
     }
 
     /// Accept `nonce` (signed with `ts_ms`) once. The caller has already checked that

@@ -1,7 +1,7 @@
 //! Request parsing: each op's fields, defaults and limits, relative and absolute times,
 //! and structured errors with the id echoed.
 
-use hearth_api::request::{DEFAULT_LIMIT, DEFAULT_RANGE_LIMIT, DEFAULT_ROLLUP_EVERY};
+use hearth_api::{DEFAULT_LIMIT, DEFAULT_RANGE_LIMIT, DEFAULT_ROLLUP_EVERY};
 use hearth_api::{
     HistoryQuery, Incoming, MessageId, Request, RequestOp, Topics, code, parse_request, parse_time,
     unknown_request,

@@ -19,6 +19,7 @@ pub struct OutputsOffGuard<H: Hardware> {
 }
 
 impl<H: Hardware> OutputsOffGuard<H> {
+    #[cfg(test)]
     pub fn new(inner: H) -> Self {
         Self { inner, _lock: None }
     }

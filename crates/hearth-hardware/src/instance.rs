@@ -30,7 +30,6 @@ pub fn lock_path(cfg: &HardwareConfig) -> Option<PathBuf> {
 #[derive(Debug)]
 pub struct InstanceLock {
     file: File,
-    path: PathBuf,
 }
 
 impl InstanceLock {
@@ -68,14 +67,7 @@ impl InstanceLock {
             .set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| writeln!(file, "pid {}", std::process::id()));
-        Ok(Self {
-            file,
-            path: path.to_owned(),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Self { file })
     }
 }
 

@@ -4,33 +4,35 @@
 //!
 //! Everything outside this crate sees only [`Hardware`], [`run_poller`] and the events it
 //! sends; no other crate may name rppal. Outputs start OFF, and [`open`] hands out hardware
-//! wrapped in [`OutputsOffGuard`] so they are driven OFF again on drop — normal exit and
+//! wrapped in an outputs-off guard so they are driven OFF again on drop — normal exit and
 //! panic unwind alike.
 
-pub mod config;
-pub mod debounce;
-pub mod ds18b20;
-pub mod error;
-pub mod guard;
-pub mod instance;
-pub mod outputs_off;
-pub mod pins;
-pub mod poller;
-pub mod rpi;
-pub mod sht3x;
-pub mod sim;
-pub mod wiring;
+mod config;
+mod debounce;
+mod ds18b20;
+mod error;
+mod guard;
+mod instance;
+mod outputs_off;
+mod pins;
+mod poller;
+mod rpi;
+mod sht3x;
+mod sim;
+mod wiring;
 
-pub use config::{Backend, HardwareConfig};
+pub use config::{Active, Backend, HardwareConfig, SensorConfig};
 pub use error::{HardwareError, SensorError};
-pub use guard::OutputsOffGuard;
-pub use instance::InstanceLock;
 pub use outputs_off::{OffReport, outputs_off};
-pub use pins::VALID_BCM_PINS;
 pub use poller::{DesiredOutputs, HardwareEvent, InputDebounce, PollerConfig, run_poller};
 pub use sim::{SimAction, SimFault, SimHandle, Simulator, SimulatorConfig};
+/// The simulator's scripted week and its ground truth, and its persisted outputs file: for
+/// hearthd's tests.
+pub use sim::{routine as sim_routine, state_file::read as read_sim_outputs};
 
+use guard::OutputsOffGuard;
 use hearth_model::{ClimateReading, HvacOutputs, LockInputs, MotorDrive};
+use instance::InstanceLock;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 

@@ -6,22 +6,23 @@
 //!   disk by buffering (see [`WriterStatus`]).
 //! - [`Store`] is a connection for queries (`latest`, `range`, `rollup`, `events`) from the
 //!   CLI and MQTT requests: open it with [`Store::open_read_only`] and query it on a blocking
-//!   thread (`spawn_blocking`); it is `Send` but not `Sync`. [`format`](mod@format) renders results as a
-//!   table or CSV, and [`cli`] holds the bodies of the `hearthd history` subcommands.
-//! - [`bench`](mod@bench) measures insert rate, bytes per sample, bytes written per day and rollup
-//!   query time for `hearthd bench`.
+//!   thread (`spawn_blocking`); it is `Send` but not `Sync`. [`Format`] renders results as a
+//!   table or CSV; [`history_text`]/[`events_text`] are the bodies of `hearthd history`.
+//! - `bench` (only with the `bench` feature, for the hearth-bench crate) measures insert rate,
+//!   bytes per sample, bytes written per day and rollup query time for `hearthd bench`.
 //!
 //! This crate must never be on the control path: nothing here blocks a caller that holds a
 //! `HistoryHandle`, and no history failure stops the house from being controlled.
 
+#[cfg(feature = "bench")]
 pub mod bench;
-pub mod cli;
+mod cli;
 mod codec;
 mod config;
 mod cycle;
 mod error;
 mod event;
-pub mod format;
+mod format;
 mod query;
 mod recorder;
 mod retention;
@@ -29,17 +30,19 @@ mod schema;
 mod store;
 mod writer;
 
+pub use cli::{events_text, history_text};
 pub use config::HistoryConfig;
 pub use error::HistoryError;
 pub use event::{Event, EventKind};
+pub use format::{Format, parse_time};
 pub use query::{Page, Rollup};
 pub use recorder::WriterStats;
-pub use retention::{PRUNE_BATCH, PruneOutcome};
 pub use store::{InsertOutcome, Sample, Store};
 pub use writer::{HistoryHandle, WriterStatus, spawn_writer};
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: u32 = schema::CURRENT_VERSION;
+#[cfg(test)]
+pub(crate) const SCHEMA_VERSION: u32 = schema::CURRENT_VERSION;
 
 #[cfg(test)]
 mod tests;

@@ -7,12 +7,12 @@
 //! plain — a vendor with the feed can do at least this much.
 
 mod rules;
-pub mod score;
-pub mod time;
+mod score;
+mod time;
 
 pub use rules::infer;
 pub use score::{Score, score};
-pub use time::Local;
+pub use time::{DAY_MS, Local, weekday};
 
 use hearth_model::UnixMillis;
 

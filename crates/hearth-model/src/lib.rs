@@ -5,12 +5,12 @@
 //! contain I/O, a runtime, or policy: it is the contract between the hardware, control,
 //! history, MQTT and policy layers.
 
-pub mod command;
-pub mod config;
+mod command;
+mod config;
 pub mod duration;
-pub mod field;
-pub mod state;
-pub mod time;
+mod field;
+mod state;
+mod time;
 
 pub use command::{Command, CommandKind, LockAction, Source, ThermostatChange};
 pub use config::ConfigIssue;

@@ -32,7 +32,7 @@ pub use config::{
 };
 pub use engine::{Inbound, Policy, ReplyToken};
 pub use format::Format;
-pub use guard::{GuardState, MAX_REMEMBERED_IDS, REPLAY_WINDOW};
+pub use guard::GuardState;
 pub use outbound::{
     Decision, DecisionKind, Outbound, TOPIC_DISCOVERY, TOPIC_RESPONSE, TOPIC_STATE,
 };

@@ -14,7 +14,7 @@ use std::time::Duration;
 /// 10 000 candidates); this floor keeps a guess around a millisecond or more on a Pi.
 pub const MIN_ITERATIONS: u32 = 10_000;
 /// A ceiling, so a typo cannot make every PIN check take minutes of CPU on a Pi.
-pub const MAX_ITERATIONS: u32 = 2_000_000;
+pub(crate) const MAX_ITERATIONS: u32 = 2_000_000;
 /// Wrong PINs in a row before hearth stops checking for a while.
 pub const MAX_FAILED_ATTEMPTS: u32 = 5;
 /// How long unlocking stays refused after too many wrong PINs (the first time).
@@ -122,7 +122,7 @@ pub(crate) enum PinCheck {
 
 /// The voice PIN's lockout: after `MAX_FAILED_ATTEMPTS` wrong PINs unlocking is refused
 /// for `LOCKOUT`, twice as long after each further lockout, up to `MAX_LOCKOUT`.
-pub const BACKOFF: Backoff = Backoff {
+pub(crate) const BACKOFF: Backoff = Backoff {
     max_failures: MAX_FAILED_ATTEMPTS,
     first: LOCKOUT,
     max: MAX_LOCKOUT,

@@ -52,17 +52,14 @@ pub fn readable(root: &Path, account: &Account, config: &Path, cfg: Option<&Conf
         }
         if f.secret {
             let meta = std::fs::metadata(access::under_root(root, &absolute(&f.path)));
-            let reader = hearth_api::secrets::mode::Reader {
+            let reader = hearth_api::SecretsReader {
                 uid: account.uid,
                 gid: account.gid,
                 groups: account.groups.clone(),
             };
             if let Ok(meta) = meta
-                && let Some(why) = hearth_api::secrets::mode::too_open(
-                    meta.mode() & 0o7777,
-                    meta.gid(),
-                    Some(&reader),
-                )
+                && let Some(why) =
+                    hearth_api::secrets_too_open(meta.mode() & 0o7777, meta.gid(), Some(&reader))
             {
                 checks.push(Check::fail(
                     name,

@@ -4,7 +4,7 @@
 
 use super::access::{self, Account, Accounts, UNIT_GROUPS, Want};
 use super::report::Check;
-use hearth_hardware::config::{Active, SensorConfig};
+use hearth_hardware::{Active, SensorConfig};
 use hearth_hardware::{Backend, HardwareConfig};
 use std::path::{Path, PathBuf};
 

@@ -38,10 +38,6 @@ impl SimLock {
         self.jammed = jammed;
     }
 
-    pub fn is_jammed(&self) -> bool {
-        self.jammed
-    }
-
     fn jam_point(&self) -> u64 {
         self.travel / 2
     }

@@ -14,7 +14,7 @@ mod thermal;
 
 pub use config::{InitialBolt, SimulatorConfig};
 pub use lock::SimLock;
-pub use script::{ScriptStep, SimAction, SimFault, routine};
+pub use script::{SimAction, SimFault, routine};
 pub use thermal::{OutdoorProfile, Thermal};
 
 use crate::{Hardware, HardwareError, SensorError, check_interlock};
@@ -187,7 +187,7 @@ fn lock_at_now(state: &Mutex<SimState>) -> MutexGuard<'_, SimState> {
     s
 }
 
-/// The simulated hardware. Drop it (inside [`crate::OutputsOffGuard`]) to end its waker.
+/// The simulated hardware. Drop it (inside [`crate::guard::OutputsOffGuard`]) to end its waker.
 pub struct Simulator {
     state: Shared,
 }

@@ -1,6 +1,7 @@
 //! Simulator behaviour: physics at the configured rates, the lock and its jam, the door,
 //! faults, the script, edge announcements, and determinism for a seed.
 
+use super::script::ScriptStep;
 use super::*;
 use tokio::time::{advance, timeout};
 

@@ -12,6 +12,7 @@
 //! inside it only by chance, and is not measured here (the ledger's part is bounded by its
 //! day-size test).
 
+use super::Host;
 use super::process;
 use super::report::{Figure, Report};
 use anyhow::Context;
@@ -110,6 +111,7 @@ impl Drop for Counted {
 /// Measure both daemons over the same `window` after `settle`.
 pub fn per_day(
     report: &mut Report,
+    host: &impl Host,
     dir: &Path,
     port: u16,
     settle: Duration,
@@ -151,12 +153,11 @@ pub fn per_day(
         });
     }
     let ledger = dir.join("clouds").join("ledger.db");
-    if let Ok(store) = crate::ledger::Store::open_read_only(&ledger) {
-        let rows = store.rows(None, hearth_model::UnixMillis(0), 1_000_000)?;
-        let decisions: u64 = rows.iter().map(|r| r.count).sum();
+    if let Some(rows) = host.ledger_rows(&ledger) {
+        let (rows, decisions) = rows?;
         report.push(Figure {
             name: "ledger rows, two clouds".into(),
-            value: rows.len() as f64,
+            value: rows as f64,
             unit: "rows",
             baseline: Some(decisions as f64),
             baseline_name: "decisions they record",

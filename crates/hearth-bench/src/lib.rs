@@ -4,18 +4,25 @@
 //! It starts its own Mosquitto on a free loopback port and runs this very binary as the
 //! daemon on the simulator, so the figures are those of the real thing. It is a measuring
 //! tool, not a test: nothing here asserts; misses are printed as `MISSED`.
+//!
+//! Its own crate, so installed binaries do not carry it: hearthd links it only with its
+//! `bench` feature (`cargo run --release --features bench -- bench`) and supplies what needs
+//! its internals through [`Host`].
 
 pub mod broker;
 mod disk;
 mod flood;
 mod forward;
 mod latency;
-pub mod process;
+mod process;
 mod report;
+
+pub use forward::{Forwarded, TIMEOUT, counter};
+pub use report::Report;
 
 use anyhow::Context;
 use broker::Broker;
-use report::{Figure, Report};
+use report::Figure;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,7 +50,25 @@ pub struct BenchOptions {
     pub json_out: Option<std::path::PathBuf>,
 }
 
-pub fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
+/// What the harness needs from hearthd's internals (hearthd implements it; this crate cannot
+/// depend on hearthd, which links it).
+pub trait Host {
+    /// Time hearth's own forwarding path (policy, ledger, cloud link) sending `messages`
+    /// state changes to the broker on loopback `port`, counted there with [`counter`];
+    /// scratch files go under `dir`.
+    fn forward(
+        &self,
+        port: u16,
+        dir: &Path,
+        messages: usize,
+    ) -> impl Future<Output = anyhow::Result<Forwarded>>;
+
+    /// Rows in the ledger at `path` and the decisions they record; `None` when there is no
+    /// readable ledger there.
+    fn ledger_rows(&self, path: &Path) -> Option<anyhow::Result<(usize, u64)>>;
+}
+
+pub fn run(opts: &BenchOptions, host: &impl Host) -> anyhow::Result<Report> {
     let started = Instant::now();
     let dir = tempfile::Builder::new()
         .prefix("hearth-bench")
@@ -79,6 +104,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
         ))?;
         runtime.block_on(forward::forwarding(
             &mut report,
+            host,
             broker.port,
             dir.path(),
             opts.forward_messages,
@@ -97,6 +123,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     outcome?;
     disk::per_day(
         &mut report,
+        host,
         dir.path(),
         broker.port,
         opts.disk_settle,
