@@ -8,8 +8,8 @@
 //! are queued.
 
 use super::codes;
-use super::publish::{Replies, queue_reply};
 use super::refusals::{Refusals, Stage, claimed_client};
+use super::replies::{Replies, queue_reply};
 use crate::house::CommandRequest;
 use hearth_api::{CommandGuard, CommandTarget, MessageId, Topics, code};
 use hearth_model::UnixMillis;
@@ -136,14 +136,14 @@ mod tests {
         house_tx: mpsc::Sender<CommandRequest>,
         house_rx: mpsc::Receiver<CommandRequest>,
         replies_tx: Replies,
-        replies_rx: super::super::publish::ReplyReceiver,
+        replies_rx: super::super::replies::ReplyReceiver,
         refusals: Refusals,
-        events_rx: mpsc::Receiver<super::super::publish::Reply>,
+        events_rx: mpsc::Receiver<super::super::replies::Reply>,
     }
 
     fn rig(house_capacity: usize) -> Rig {
         let (house_tx, house_rx) = mpsc::channel(house_capacity);
-        let (replies_tx, replies_rx) = super::super::publish::reply_queue(16);
+        let (replies_tx, replies_rx) = super::super::replies::reply_queue(16);
         let (events_tx, events_rx) = mpsc::channel(16);
         Rig {
             refusals: Refusals::new("hearth/event/refusal", events_tx, None),

@@ -5,7 +5,7 @@
 //! - the link (`crate::link::run`, shared with the clouds): polls rumqttc with the capped,
 //!   jittered backoff, reports the link state, hands messages to the intake;
 //! - `publish::run_retained`: availability, state and discovery, current values only;
-//! - `publish::run_replies`: replies, in order;
+//! - `replies::run_replies`: replies, in order;
 //! - the intake (here): classifies each incoming message and hands it to `commands`,
 //!   `requests` or `sim`.
 //!
@@ -17,6 +17,7 @@ mod commands;
 mod options;
 mod publish;
 mod refusals;
+mod replies;
 mod requests;
 mod sim;
 
@@ -32,7 +33,8 @@ use hearth_api::{CommandGuard, DiscoveryOptions, Incoming, MqttConfig, Topics};
 use hearth_hardware::{Backend, SimHandle};
 use hearth_history::HistoryHandle;
 use hearth_model::{HouseState, UnixMillis};
-use publish::{Publisher, Replies, queue_reply};
+use publish::Publisher;
+use replies::{Replies, queue_reply};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -157,7 +159,7 @@ impl Prepared {
         let (stop_tx, stop_rx) = oneshot::channel();
         let (tasks_stop_tx, tasks_stop) = watch::channel(false);
         let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
-        let (replies_tx, replies_rx) = publish::reply_queue(publish::REPLY_QUEUE);
+        let (replies_tx, replies_rx) = replies::reply_queue(replies::REPLY_QUEUE);
         let (overwrites_tx, overwrites_rx) = mpsc::channel(OVERWRITE_QUEUE);
         let reassert_all = Arc::new(Notify::new());
         let publisher = Publisher::new(client, link_rx.clone());
@@ -197,7 +199,7 @@ impl Prepared {
             },
             tasks_stop,
         ));
-        let replies = tokio::spawn(publish::run_replies(publisher.clone(), replies_rx));
+        let replies = tokio::spawn(replies::run_replies(publisher.clone(), replies_rx));
         let (events_tx, events_rx) = mpsc::channel(publish::EVENT_QUEUE);
         let events = tokio::spawn(publish::run_events(publisher.clone(), events_rx));
 

@@ -8,28 +8,17 @@
 //! ones. hearth's retained topics are also watched: when another client overwrites one, the
 //! current value is published again at once. The reply queue is bounded in bytes.
 
+use super::replies::Reply;
 use crate::link::{Client, LinkState, Message, Subscription};
 use hearth_api::{AVAILABILITY_ONLINE, DiscoveryOptions, Topics};
 use hearth_model::HouseState;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 
 /// How long one publish may wait for room in rumqttc's request queue before it is dropped.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);
-/// Replies waiting to be published; when full, new replies are dropped (logged and counted
-/// in `status`). The bound that matters is [`REPLY_QUEUE_BYTES`]: a command reply costs
-/// about 200 bytes here, so ten thousand commands in a burst are still answered in full.
-pub const REPLY_QUEUE: usize = 65_536;
-/// Bytes of replies waiting, counted as memory ([`REPLY_OVERHEAD`] included; history answers
-/// can be large): past this, replies are dropped and counted like a full queue. Part of the
-/// daemon's memory bound under a flood (BENCHMARKS.md).
-pub const REPLY_QUEUE_BYTES: usize = 2 * 1024 * 1024;
-/// What a queued reply costs beyond its topic and payload bytes: the two heap buffers'
-/// headers and the allocator's rounding.
-const REPLY_OVERHEAD: usize = 64;
 /// Room for a PUBLISH's fixed header, topic length, packet id and properties.
 const PUBLISH_OVERHEAD: usize = 64;
 
@@ -111,57 +100,6 @@ impl Publisher {
     }
 }
 
-/// A reply on its way: topic and payload.
-pub type Reply = (String, Vec<u8>);
-
-/// The sending side of the reply queue, bounded in count and in bytes. Cheap to clone.
-#[derive(Clone)]
-pub struct Replies {
-    tx: mpsc::Sender<Reply>,
-    bytes: Arc<AtomicUsize>,
-}
-
-/// The receiving side of the reply queue.
-pub struct ReplyReceiver {
-    rx: mpsc::Receiver<Reply>,
-    bytes: Arc<AtomicUsize>,
-}
-
-impl ReplyReceiver {
-    pub async fn recv(&mut self) -> Option<Reply> {
-        let reply = self.rx.recv().await?;
-        self.bytes.fetch_sub(reply_bytes(&reply), Ordering::Relaxed);
-        Some(reply)
-    }
-}
-
-/// A reply queue of at most `count` replies and [`REPLY_QUEUE_BYTES`] bytes.
-pub fn reply_queue(count: usize) -> (Replies, ReplyReceiver) {
-    let (tx, rx) = mpsc::channel(count);
-    let bytes = Arc::new(AtomicUsize::new(0));
-    (
-        Replies {
-            tx,
-            bytes: bytes.clone(),
-        },
-        ReplyReceiver { rx, bytes },
-    )
-}
-
-fn reply_bytes((topic, payload): &Reply) -> usize {
-    topic.len() + payload.len() + REPLY_OVERHEAD
-}
-
-/// Publish replies in the order they were queued.
-pub async fn run_replies(publisher: Publisher, mut queue: ReplyReceiver) {
-    while let Some((topic, payload)) = queue.recv().await {
-        if !publisher.publish(&topic, payload, false).await {
-            REPLIES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::debug!(topic, "reply dropped: the broker is not connected");
-        }
-    }
-}
-
 /// Refusal events waiting to be published (see `refusals.rs`); when full, new ones are
 /// dropped.
 pub const EVENT_QUEUE: usize = 256;
@@ -171,35 +109,6 @@ pub async fn run_events(publisher: Publisher, mut queue: mpsc::Receiver<Reply>) 
     while let Some((topic, payload)) = queue.recv().await {
         publisher.publish(&topic, payload, false).await;
     }
-}
-
-/// Queue a reply without waiting. A full queue (in count or bytes) drops it: the client
-/// times out and asks again, which is better than stalling the command intake.
-pub fn queue_reply(queue: &Replies, topic: impl Into<String>, payload: Vec<u8>) {
-    let reply = (topic.into(), payload);
-    let size = reply_bytes(&reply);
-    let before = queue.bytes.fetch_add(size, Ordering::Relaxed);
-    let refused = if before + size > REPLY_QUEUE_BYTES {
-        Some(reply.0)
-    } else {
-        queue.tx.try_send(reply).err().map(|e| e.into_inner().0)
-    };
-    if let Some(topic) = refused {
-        queue.bytes.fetch_sub(size, Ordering::Relaxed);
-        let before = REPLIES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        // The first drop and then ever more rarely: a flood must not flood the log too.
-        if before == 0 || (before + 1).is_power_of_two() {
-            tracing::warn!(topic = %topic, dropped = before + 1, "reply dropped: too many replies waiting");
-        }
-    }
-}
-
-/// Replies dropped because the reply queue was full: the documented loss under a flood,
-/// reported in `status` so a client can account for every command it sent.
-static REPLIES_DROPPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-pub fn replies_dropped() -> u64 {
-    REPLIES_DROPPED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// What the retained publisher needs.

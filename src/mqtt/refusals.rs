@@ -6,7 +6,7 @@
 //! What a refusal says comes from the reply's code and message, which never echo a
 //! signature or an unlock code. This file never decides whether a command is refused.
 
-use super::publish::Reply;
+use super::replies::Reply;
 use hearth_api::CommandTarget;
 use hearth_history::{Event, EventKind, HistoryHandle};
 use hearth_model::{Source, UnixMillis};

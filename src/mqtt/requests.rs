@@ -6,7 +6,7 @@
 //! query never delays control or the broker connection. Nothing here changes the house.
 
 use super::codes;
-use super::publish::{Replies, queue_reply};
+use super::replies::{Replies, queue_reply};
 use crate::clock::Clock;
 use crate::link::LinkState;
 use crate::policy_requests::{PolicyOp, PolicyRequest};
@@ -155,7 +155,7 @@ impl Requests {
                 "disconnects": link.disconnects,
                 "session_takeovers": link.takeovers,
                 "last_error": link.last_error,
-                "replies_dropped": super::publish::replies_dropped(),
+                "replies_dropped": super::replies::replies_dropped(),
             },
             "started_at": self.clock.started_at().to_rfc3339(),
             "uptime_s": uptime_ms / 1000,
