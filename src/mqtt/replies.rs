@@ -16,8 +16,8 @@ pub const REPLY_QUEUE: usize = 65_536;
 /// Bytes of replies waiting, counted as memory ([`REPLY_OVERHEAD`] included; history answers
 /// can be large): past this, the oldest are dropped and counted like a full queue. Part of the
 /// daemon's memory bound under a flood (BENCHMARKS.md). 2 MiB was tried: the flood's peak
-/// RSS fell only from about 24 to 18 MiB, and a reply to a command sent right behind a
-/// 50 000-command flood was then lost (tests/event_flood.rs).
+/// RSS was still 18 MiB, and the reply to a command sent right behind a 50 000-command
+/// flood was lost (tests/event_flood.rs).
 pub const REPLY_QUEUE_BYTES: usize = 8 * 1024 * 1024;
 /// What a queued reply costs beyond its topic and payload bytes: the two heap buffers'
 /// headers and the allocator's rounding.
