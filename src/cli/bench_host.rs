@@ -3,12 +3,10 @@
 //! `bench` feature.
 
 use crate::cloud::connection;
+use crate::cloud::fixture::house_at;
 use crate::ledger::LedgerTask;
 use anyhow::Context;
 use hearth_bench::{Forwarded, Host, TIMEOUT, counter};
-use hearth_model::{
-    DoorState, FanMode, HouseState, HvacAction, LockState, LockStatus, Mode, ThermostatState,
-};
 use hearth_policy::Now;
 use std::path::Path;
 use std::time::Instant;
@@ -16,27 +14,6 @@ use tokio::sync::watch;
 
 /// hearthd as the bench's [`Host`].
 pub struct Hearthd;
-
-fn house(temperature: f64) -> HouseState {
-    HouseState {
-        thermostat: ThermostatState {
-            mode: Mode::Heat,
-            fan: FanMode::Auto,
-            setpoint_heat: 20.0,
-            setpoint_cool: 24.0,
-            temperature: Some(temperature),
-            humidity: Some(45.0),
-            action: HvacAction::Idle,
-            faults: Vec::new(),
-        },
-        lock: LockStatus {
-            state: LockState::Locked,
-            door: Some(DoorState::Closed),
-            faults: Vec::new(),
-            motion: None,
-        },
-    }
-}
 
 impl Host for Hearthd {
     /// The forwarder's path: `Policy::on_state` decides and transforms, every decision goes to
@@ -71,7 +48,7 @@ impl Host for Hearthd {
             mono: t,
             utc_offset_minutes: 0,
         };
-        let _ = policy.on_state(&house(19.0), now(mono0));
+        let _ = policy.on_state(&house_at(19.0), now(mono0));
 
         let done = counter(port, "bench-cloud-counter", "bench/cloud/#", messages).await?;
         let mut payload_bytes = 0usize;
@@ -79,7 +56,7 @@ impl Host for Hearthd {
         for i in 0..messages {
             // A new temperature every time, so on_change sends every state.
             let (out, decisions) =
-                policy.on_state(&house(20.0 + (i + 1) as f64 * 0.01), now(Instant::now()));
+                policy.on_state(&house_at(20.0 + (i + 1) as f64 * 0.01), now(Instant::now()));
             // Rows the queue cannot take are counted and reported in the note below.
             let _ = ledger.ledger().record(decisions);
             for message in out {

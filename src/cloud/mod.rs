@@ -7,8 +7,8 @@
 
 pub mod config;
 pub mod connection;
-#[cfg(test)]
-mod fixture;
+#[cfg(any(test, feature = "bench"))]
+pub(crate) mod fixture;
 pub mod forwarder;
 mod policies;
 pub mod supervisor;
