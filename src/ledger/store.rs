@@ -98,6 +98,24 @@ DROP INDEX IF EXISTS ledger_cloud_time;
 PRAGMA user_version = 2;
 ";
 
+/// The file's schema version (`PRAGMA user_version`), refused when newer than this build's.
+fn known_version(conn: &Connection, path: &Path) -> Result<u32, LedgerError> {
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|source| LedgerError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+    if version > SCHEMA_VERSION {
+        return Err(LedgerError::TooNew {
+            path: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(version)
+}
+
 impl Store {
     /// Open for writing, creating the file and schema, migrating an older file.
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
@@ -118,16 +136,7 @@ impl Store {
             conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
                 .map_err(err)?;
         }
-        let version: u32 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
-        if version > SCHEMA_VERSION {
-            return Err(LedgerError::TooNew {
-                path: path.to_owned(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
+        let version = known_version(&conn, path)?;
         let vacuum: i64 = conn
             .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
             .map_err(err)?;
@@ -185,16 +194,7 @@ impl Store {
                 Ok(c)
             })
             .map_err(err)?;
-        let version: u32 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
-        if version > SCHEMA_VERSION {
-            return Err(LedgerError::TooNew {
-                path: path.to_owned(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
+        known_version(&conn, path)?;
         // An older file not migrated yet (the daemon migrates it when it opens it) is read
         // without the run columns: see `has_runs`.
         Ok(Self { conn })
