@@ -55,6 +55,27 @@ const BROKEN: &[(&str, &str, usize, &str, &str)] = &[
         "set on line 3 and again on line 5",
     ),
     (
+        "a bare `=` line is named by the section above it",
+        "[hardware]\nbackend = \"simulator\"\n[mqtt]\n=\nport = 1\n",
+        4,
+        "mqtt",
+        "keys cannot be empty",
+    ),
+    (
+        "a bare `=` line before any section is named as the top level",
+        "# hearth\n=\n[hardware]\nbackend = \"simulator\"\n",
+        2,
+        "(top level)",
+        "keys cannot be empty",
+    ),
+    (
+        "a control character in a comment before any section is named as a comment",
+        "# hear\u{1}th\n[hardware]\nbackend = \"simulator\"\n",
+        1,
+        "(comment)",
+        "invalid comment character",
+    ),
+    (
         "syntax error names the key on its line",
         "[hardware]\nbackend = \"simulator\"\n[mqtt]\nport = = 1\n",
         4,

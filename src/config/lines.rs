@@ -91,9 +91,11 @@ impl Lines {
                 if in_string.is_none() {
                     depth = bracket_balance(value).max(0);
                 }
+                // `= 1` with no key (a syntax error) sets nothing: name it by its table.
+                let key = clean_name(key);
                 lines.push(Line {
                     table: table.clone(),
-                    key: Some(clean_name(key)),
+                    key: (!key.is_empty()).then_some(key),
                     header: false,
                 });
             } else {
@@ -184,8 +186,13 @@ fn clean_name(s: &str) -> String {
                 out.push('"');
             }
             None if c.is_whitespace() => {}
+            // An empty part (`a..b`, `poll.`, a syntax error) is left out of the name.
+            None if c == '.' && (out.is_empty() || out.ends_with('.')) => {}
             None => out.push(c),
         }
+    }
+    if out.ends_with('.') {
+        out.pop();
     }
     out.replace('\'', "\"")
 }

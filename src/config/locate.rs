@@ -58,10 +58,12 @@ impl<'i> SourceMap<'i> {
     }
 
     /// The dotted key whose value contains `offset` (innermost), e.g. for a serde error span.
+    /// None when there is no name to give (a bare `=` line parses, with recovery, as an empty
+    /// key): the error is then named by the line's neighbours.
     pub fn key_at(&self, offset: usize) -> Option<String> {
         let root = self.root.as_ref()?;
         let mut path = String::new();
-        key_at_in(root.get_ref(), offset, &mut path).then_some(path)
+        (key_at_in(root.get_ref(), offset, &mut path) && !path.is_empty()).then_some(path)
     }
 }
 
@@ -70,10 +72,13 @@ impl<'i> SourceMap<'i> {
 fn key_at_in(table: &DeTable<'_>, offset: usize, path: &mut String) -> bool {
     for (k, v) in table.iter() {
         let start = path.len();
-        if !path.is_empty() {
-            path.push('.');
+        // An empty key is what recovery makes of `= 1` or `poll.`: leave it out of the name.
+        if !k.get_ref().is_empty() {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(k.get_ref());
         }
-        path.push_str(k.get_ref());
         if descend(v, offset, path) || k.span().contains(&offset) || holds(v, offset) {
             return true;
         }

@@ -228,22 +228,30 @@ fn line_of_key(text: &str, key: &str) -> usize {
 }
 
 /// The key a line is about; a line about nothing (blank, a stray word) is described by
-/// the nearest key or section above it, and before any by its own first word.
+/// the nearest key or section above it, and before any by what it is: a comment, or its
+/// own first word when that could be read as a name.
 fn key_for_line(text: &str, lines: &Lines, line: usize) -> String {
     (1..=line)
         .rev()
         .map(|l| lines.key_near(l))
         .find(|k| k != "(top level)")
         .or_else(|| {
-            let word: String = text
-                .lines()
-                .nth(line.saturating_sub(1))?
+            let own = text.lines().nth(line.saturating_sub(1))?.trim_start();
+            if own.starts_with('#') {
+                return Some("(comment)".into());
+            }
+            let word: String = own
                 .split(|c: char| c.is_whitespace() || c == '=')
                 .find(|w| !w.is_empty())?
+                .trim_matches('.')
                 .chars()
                 .take(40)
                 .collect();
-            Some(word)
+            let readable = word.chars().any(char::is_alphanumeric)
+                && !word
+                    .chars()
+                    .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER);
+            readable.then_some(word)
         })
         .unwrap_or_else(|| "(top level)".into())
 }
