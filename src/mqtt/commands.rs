@@ -9,7 +9,7 @@
 
 use super::codes;
 use super::refusals::{Refusals, Stage, claimed_client};
-use super::replies::{Replies, queue_reply};
+use super::replies::{Replies, ReplySource, queue_reply};
 use crate::house::CommandRequest;
 use hearth_api::{CommandGuard, CommandTarget, MessageId, Topics, code};
 use hearth_model::UnixMillis;
@@ -45,6 +45,7 @@ pub fn handle(
             );
             queue_reply(
                 replies,
+                target.into(),
                 rejected.reply_topic(default_topic),
                 rejected.reply_json(),
             );
@@ -77,6 +78,7 @@ pub fn handle(
         refusals.refused(Stage::NotTaken, target, client.as_deref(), code, message);
         queue_reply(
             replies,
+            ReplySource::from(target),
             reply_topic,
             hearth_api::reply_error(id.as_ref(), code, message),
         );
@@ -95,7 +97,7 @@ pub fn handle(
             )
         })
         .await;
-        queue_reply(&replies, reply_topic, payload);
+        queue_reply(&replies, target.into(), reply_topic, payload);
     });
 }
 

@@ -34,7 +34,7 @@ use hearth_hardware::{Backend, SimHandle};
 use hearth_history::HistoryHandle;
 use hearth_model::{HouseState, UnixMillis};
 use publish::Publisher;
-use replies::{Replies, queue_reply};
+use replies::{Replies, ReplySource, queue_reply};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -354,20 +354,31 @@ impl Intake {
         }
         let incoming = self.topics.classify(&p.topic);
         let default_reply = match &incoming {
-            Incoming::Command(target) => Some(self.topics.command_response(*target).to_owned()),
-            Incoming::Request(op) => Some(self.topics.response(op.as_str())),
-            Incoming::UnknownRequest(op) => Some(self.topics.response(op)),
-            Incoming::SimControl if self.sim.is_some() => {
-                Some(self.topics.sim_control_response().to_owned())
+            Incoming::Command(target) => Some((
+                ReplySource::from(*target),
+                self.topics.command_response(*target).to_owned(),
+            )),
+            Incoming::Request(op) => {
+                Some((ReplySource::Request, self.topics.response(op.as_str())))
             }
+            Incoming::UnknownRequest(op) => Some((ReplySource::Request, self.topics.response(op))),
+            Incoming::SimControl if self.sim.is_some() => Some((
+                ReplySource::Sim,
+                self.topics.sim_control_response().to_owned(),
+            )),
             _ => None,
         };
-        if let Some(default) = &default_reply {
+        if let Some((source, default)) = &default_reply {
             // Too large to have been kept: refused by size alone.
             if p.oversized() {
                 tracing::info!(topic = %p.topic, bytes = p.size, "refused an oversized message");
                 let rejected = hearth_api::refuse_oversized(p.size);
-                queue_reply(&self.replies, default.clone(), rejected.reply_json());
+                queue_reply(
+                    &self.replies,
+                    *source,
+                    default.clone(),
+                    rejected.reply_json(),
+                );
                 return;
             }
             // A retained command would run again at every reconnect and for every new
@@ -377,6 +388,7 @@ impl Intake {
                 let rejected = hearth_api::refuse_retained(&p.payload, &self.topics);
                 queue_reply(
                     &self.replies,
+                    *source,
                     rejected.reply_topic(default).to_owned(),
                     rejected.reply_json(),
                 );
@@ -410,6 +422,7 @@ impl Intake {
                 let default = self.topics.response(&op);
                 queue_reply(
                     &self.replies,
+                    ReplySource::Request,
                     rejected.reply_topic(&default),
                     rejected.reply_json(),
                 );
@@ -447,6 +460,7 @@ impl Intake {
             Err(rejected) => {
                 queue_reply(
                     &self.replies,
+                    ReplySource::Sim,
                     rejected.reply_topic(default),
                     rejected.reply_json(),
                 );
@@ -462,6 +476,6 @@ impl Intake {
             }
             Err(e) => hearth_api::reply_api_error(control.id.as_ref(), &e),
         };
-        queue_reply(&self.replies, topic, reply);
+        queue_reply(&self.replies, ReplySource::Sim, topic, reply);
     }
 }

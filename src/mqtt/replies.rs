@@ -1,24 +1,56 @@
 //! The reply queue: replies to commands and requests wait here for the publisher, bounded
-//! in count and in bytes (counted as memory). When it is full the oldest replies make room
-//! and are dropped, counted in `status`: a flood costs the flooder its old answers, never
-//! the daemon its memory or a later client its answer.
+//! in count and in bytes of memory. Replies are kept apart by where the question came from
+//! (thermostat commands, lock commands, requests, simulator control): when the queue is full,
+//! the oldest reply of the source holding the most bytes makes room, counted in `status`.
+//! A flood costs the flooder its old answers, never the daemon its memory, and never a
+//! client of another source its answer (the lock command sent behind 50 000 thermostat
+//! commands is answered).
 
 use super::publish::Publisher;
+use hearth_api::CommandTarget;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Notify;
 
-/// Replies waiting to be published; when full, the oldest are dropped (logged and counted
-/// in `status`). The bound that matters is [`REPLY_QUEUE_BYTES`].
+/// Replies waiting to be published at most, all sources together.
 pub const REPLY_QUEUE: usize = 65_536;
-/// Bytes of replies waiting (topics and payloads; history answers can be large): past this,
-/// the oldest are dropped and counted like a full queue. Part of the daemon's memory bound
-/// under a flood (BENCHMARKS.md). The replies to tests/event_flood.rs's 50 000 commands fit,
-/// so the reply to a command sent right behind them is not lost. With 2 MiB, or with 64
-/// bytes of overhead counted per reply, it was lost in some runs, and the flood's peak RSS
-/// was still 18 MiB.
-pub const REPLY_QUEUE_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes of memory the waiting replies may hold (topics and payloads as allocated, plus
+/// [`PER_REPLY`]): past this, replies are dropped as above. Part of the daemon's memory
+/// bound under a flood (BENCHMARKS.md): 1 MiB is ~4 000 typical replies, or 30 history
+/// pages, waiting for a broker that is slower than hearth.
+pub const REPLY_QUEUE_BYTES: usize = 1024 * 1024;
+/// Memory a waiting reply costs besides its topic and payload: its slot in the queue and
+/// the allocator's headers of its two buffers.
+const PER_REPLY: usize = 64;
+
+/// Where the question came from: each source's replies wait in their own line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplySource {
+    Thermostat,
+    Lock,
+    /// `<base>/request/...`, known or not.
+    Request,
+    /// The simulator's control topic.
+    Sim,
+}
+
+impl From<CommandTarget> for ReplySource {
+    fn from(target: CommandTarget) -> Self {
+        match target {
+            CommandTarget::Thermostat => ReplySource::Thermostat,
+            CommandTarget::Lock => ReplySource::Lock,
+        }
+    }
+}
+
+const SOURCES: usize = 4;
+
+impl ReplySource {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// A reply on its way: topic and payload.
 pub type Reply = (String, Vec<u8>);
@@ -42,10 +74,58 @@ struct Shared {
     senders: AtomicUsize,
 }
 
+/// One source's waiting replies, each with its place in the order of arrival.
+#[derive(Default)]
+struct Line {
+    replies: VecDeque<(u64, Reply)>,
+    bytes: usize,
+}
+
 #[derive(Default)]
 struct Waiting {
-    replies: VecDeque<Reply>,
+    lines: [Line; SOURCES],
+    /// All lines together.
     bytes: usize,
+    count: usize,
+    next: u64,
+}
+
+impl Waiting {
+    /// The oldest reply of any source.
+    fn pop_oldest(&mut self) -> Option<Reply> {
+        let line = (0..SOURCES)
+            .filter_map(|i| self.lines[i].replies.front().map(|(seq, _)| (*seq, i)))
+            .min()?
+            .1;
+        self.pop_front(line)
+    }
+
+    /// The oldest reply of the source holding the most bytes.
+    fn pop_from_largest(&mut self) -> Option<Reply> {
+        let line = (0..SOURCES)
+            .filter(|i| !self.lines[*i].replies.is_empty())
+            .max_by_key(|i| self.lines[*i].bytes)?;
+        self.pop_front(line)
+    }
+
+    fn pop_front(&mut self, line: usize) -> Option<Reply> {
+        let (_, reply) = self.lines[line].replies.pop_front()?;
+        let bytes = reply_bytes(&reply);
+        self.lines[line].bytes -= bytes;
+        self.bytes -= bytes;
+        self.count -= 1;
+        Some(reply)
+    }
+
+    fn push(&mut self, source: ReplySource, reply: Reply) {
+        let bytes = reply_bytes(&reply);
+        let line = &mut self.lines[source.index()];
+        line.replies.push_back((self.next, reply));
+        line.bytes += bytes;
+        self.next += 1;
+        self.bytes += bytes;
+        self.count += 1;
+    }
 }
 
 impl Shared {
@@ -77,8 +157,7 @@ impl ReplyReceiver {
         loop {
             {
                 let mut w = self.shared.lock();
-                if let Some(reply) = w.replies.pop_front() {
-                    w.bytes -= reply_bytes(&reply);
+                if let Some(reply) = w.pop_oldest() {
                     return Some(reply);
                 }
                 if self.shared.senders.load(Ordering::Acquire) == 0 {
@@ -107,8 +186,10 @@ pub fn reply_queue(count: usize) -> (Replies, ReplyReceiver) {
     )
 }
 
+/// The memory a waiting reply holds: its buffers as allocated, not just as long as their
+/// contents (serde_json grows a payload by doubling, so a 148-byte reply sat in 256 bytes).
 fn reply_bytes((topic, payload): &Reply) -> usize {
-    topic.len() + payload.len()
+    topic.capacity() + payload.capacity() + PER_REPLY
 }
 
 /// Publish replies in the order they were queued.
@@ -121,21 +202,27 @@ pub async fn run_replies(publisher: Publisher, mut queue: ReplyReceiver) {
     }
 }
 
-/// Queue a reply without waiting. When the queue is full (in count or bytes) the OLDEST
-/// replies make room and are dropped (counted, logged ever more rarely): under a flood the
-/// newest answer is the one a client still waits for, and the command intake never stalls.
-pub fn queue_reply(queue: &Replies, topic: impl Into<String>, payload: Vec<u8>) {
-    let reply = (topic.into(), payload);
+/// Queue a reply to a question from `source` without waiting. When the queue is full (in
+/// count or bytes) the oldest replies of the source holding the most make room and are
+/// dropped (counted, logged ever more rarely): under a flood the newest answer is the one a
+/// client still waits for, a quiet source keeps its answers, and the intake never stalls.
+pub fn queue_reply(
+    queue: &Replies,
+    source: ReplySource,
+    topic: impl Into<String>,
+    mut payload: Vec<u8>,
+) {
+    let mut topic = topic.into();
+    topic.shrink_to_fit();
+    payload.shrink_to_fit();
     let mut dropped = Vec::new();
     {
         let mut w = queue.shared.lock();
-        w.bytes += reply_bytes(&reply);
-        w.replies.push_back(reply);
-        while w.bytes > REPLY_QUEUE_BYTES || w.replies.len() > queue.shared.count {
-            let Some(old) = w.replies.pop_front() else {
+        w.push(source, (topic, payload));
+        while w.bytes > REPLY_QUEUE_BYTES || w.count > queue.shared.count {
+            let Some(old) = w.pop_from_largest() else {
                 break;
             };
-            w.bytes -= reply_bytes(&old);
             dropped.push(old.0);
         }
     }
@@ -160,12 +247,13 @@ pub fn replies_dropped() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ReplySource::{Lock, Request, Thermostat};
 
-    fn topics(rx: &mut ReplyReceiver) -> Vec<String> {
+    /// Take every waiting reply, oldest first.
+    fn drain(rx: &mut ReplyReceiver) -> Vec<String> {
         let mut w = rx.shared.lock();
-        let out = w.replies.iter().map(|r| r.0.clone()).collect();
-        w.replies.clear();
-        w.bytes = 0;
+        let out = std::iter::from_fn(|| w.pop_oldest()).map(|r| r.0).collect();
+        assert_eq!((w.bytes, w.count), (0, 0), "the totals follow the lines");
         out
     }
 
@@ -174,36 +262,56 @@ mod tests {
         let (tx, mut rx) = reply_queue(3);
         let before = replies_dropped();
         for i in 0..5 {
-            queue_reply(&tx, format!("r{i}"), vec![0; 10]);
+            queue_reply(&tx, Thermostat, format!("r{i}"), vec![0; 10]);
         }
-        assert_eq!(topics(&mut rx), ["r2", "r3", "r4"]);
+        assert_eq!(drain(&mut rx), ["r2", "r3", "r4"]);
         assert!(replies_dropped() >= before + 2, "counted in status");
     }
 
     #[test]
-    fn the_byte_bound_counts_topics_and_payloads() {
+    fn a_flood_from_one_source_does_not_drop_another_sources_reply() {
+        let (tx, mut rx) = reply_queue(4);
+        queue_reply(&tx, Thermostat, "t0", vec![0; 10]);
+        queue_reply(&tx, Lock, "lock", vec![0; 10]);
+        for i in 1..10 {
+            queue_reply(&tx, Thermostat, format!("t{i}"), vec![0; 10]);
+        }
+        // The lock's reply is the second oldest, yet the thermostat flood pays for itself.
+        assert_eq!(drain(&mut rx), ["lock", "t7", "t8", "t9"]);
+    }
+
+    #[test]
+    fn the_byte_bound_counts_the_memory_replies_hold() {
         let (tx, mut rx) = reply_queue(REPLY_QUEUE);
         let big = REPLY_QUEUE_BYTES / 4;
         for i in 0..5 {
-            queue_reply(&tx, format!("r{i}"), vec![0; big]);
+            queue_reply(&tx, Request, format!("r{i}"), vec![0; big]);
         }
-        // Four would be just over the bound once the topics are counted: three stay.
-        assert_eq!(topics(&mut rx), ["r2", "r3", "r4"]);
+        // Four would be just over the bound once topics and overheads are counted.
+        assert_eq!(drain(&mut rx), ["r2", "r3", "r4"]);
+        // A payload's spare capacity is given back, not counted as if it were used.
+        let mut roomy = Vec::with_capacity(4096);
+        roomy.extend_from_slice(b"{}");
+        queue_reply(&tx, Request, "small", roomy);
+        assert_eq!(rx.shared.lock().bytes, "small".len() + 2 + PER_REPLY);
+        drain(&mut rx);
         // A reply larger than the whole bound is dropped itself.
-        queue_reply(&tx, "huge", vec![0; REPLY_QUEUE_BYTES + 1]);
-        assert!(topics(&mut rx).is_empty());
+        queue_reply(&tx, Request, "huge", vec![0; REPLY_QUEUE_BYTES + 1]);
+        assert!(drain(&mut rx).is_empty());
     }
 
     #[tokio::test]
-    async fn replies_come_out_in_order_and_the_queue_ends_with_its_last_sender() {
+    async fn replies_come_out_in_order_across_sources_and_the_queue_ends_with_its_last_sender() {
         let (tx, mut rx) = reply_queue(16);
         let other = tx.clone();
-        queue_reply(&tx, "a", b"1".to_vec());
-        queue_reply(&other, "b", b"2".to_vec());
+        queue_reply(&tx, Lock, "a", b"1".to_vec());
+        queue_reply(&other, Request, "b", b"2".to_vec());
+        queue_reply(&other, Lock, "c", b"3".to_vec());
         drop(tx);
         assert_eq!(rx.recv().await.unwrap().0, "a");
         drop(other);
         assert_eq!(rx.recv().await.unwrap().0, "b");
+        assert_eq!(rx.recv().await.unwrap().0, "c");
         assert!(rx.recv().await.is_none());
         assert_eq!(rx.shared.lock().bytes, 0);
     }
@@ -213,7 +321,7 @@ mod tests {
         let (tx, mut rx) = reply_queue(16);
         let waiter = tokio::spawn(async move { rx.recv().await });
         tokio::task::yield_now().await;
-        queue_reply(&tx, "late", b"x".to_vec());
+        queue_reply(&tx, Thermostat, "late", b"x".to_vec());
         assert_eq!(waiter.await.unwrap().unwrap().0, "late");
     }
 }

@@ -6,7 +6,7 @@
 //! query never delays control or the broker connection. Nothing here changes the house.
 
 use super::codes;
-use super::replies::{Replies, queue_reply};
+use super::replies::{Replies, ReplySource, queue_reply};
 use crate::clock::Clock;
 use crate::link::LinkState;
 use crate::policy_requests::{PolicyOp, PolicyRequest};
@@ -55,6 +55,7 @@ impl Requests {
                 let default = self.topics.response(op.as_str());
                 queue_reply(
                     replies,
+                    ReplySource::Request,
                     rejected.reply_topic(&default),
                     rejected.reply_json(),
                 );
@@ -67,6 +68,7 @@ impl Requests {
             let result = self.status(now);
             queue_reply(
                 replies,
+                ReplySource::Request,
                 topic,
                 hearth_api::response_ok(id.as_ref(), &result),
             );
@@ -75,6 +77,7 @@ impl Requests {
         let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
             queue_reply(
                 replies,
+                ReplySource::Request,
                 topic,
                 hearth_api::reply_error(
                     id.as_ref(),
@@ -114,7 +117,12 @@ impl Requests {
                 Request::Status => unreachable!("answered above"),
             };
             drop(permit);
-            queue_reply(&replies, topic, response(id.as_ref(), result));
+            queue_reply(
+                &replies,
+                ReplySource::Request,
+                topic,
+                response(id.as_ref(), result),
+            );
         });
     }
 
