@@ -27,9 +27,6 @@ use tokio::sync::{mpsc, watch};
 /// `TimeoutStartSec=60s`.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How often the supervisor checks that every essential task is still running.
-pub const SUPERVISE_EVERY: Duration = Duration::from_millis(250);
-
 /// Run until a shutdown signal, or until an essential task ends (an error: exit non-zero).
 /// `config_path` is kept for reloads.
 pub async fn run(cfg: Config, config_path: PathBuf) -> anyhow::Result<()> {
@@ -79,7 +76,6 @@ pub async fn supervise(
 ) -> anyhow::Result<StopReport> {
     let mut stop = shutdown.subscribe();
     let mut state = running.state.clone();
-    let mut check = tokio::time::interval(SUPERVISE_EVERY);
     let mut watchdog = systemd.watchdog.map(tokio::time::interval);
     let ready_by = tokio::time::Instant::now() + READY_TIMEOUT;
     let mut ready = false;
@@ -92,9 +88,8 @@ pub async fn supervise(
         tokio::select! {
             biased;
             () = crate::shutdown::wait(&mut stop) => break None,
-            _ = check.tick() => if let Some(task) = running.ended_task() {
-                break Some(task);
-            },
+            // Tasks end on shutdown too, some before this loop has seen the signal.
+            task = running.tripwire.tripped() => break (!shutdown.is_triggered()).then_some(task),
             _ = tokio::time::sleep_until(ready_by), if !ready => {
                 ready = true;
                 tracing::error!(
@@ -172,6 +167,8 @@ pub struct Running {
     pub sim: Option<hearth_hardware::SimHandle>,
     pub clock: Clock,
     probes: mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
+    /// Tripped by the first essential task to end.
+    tripwire: crate::tripwire::Tripwire,
 }
 
 /// Build and start every task on the system clock, in `[daemon] time_zone`.
@@ -210,8 +207,9 @@ pub async fn start_with_clock(
         .map_err(|e| anyhow::anyhow!("setting up the web page: {e}"))?;
     let (hardware, sim) =
         hearth_hardware::open(&cfg.hardware, &cfg.simulator).context("opening the hardware")?;
-    let history =
-        crate::record::HistoryTask::spawn(&cfg.history).context("opening the history database")?;
+    let tripwire = crate::tripwire::Tripwire::default();
+    let history = crate::record::HistoryTask::spawn(&cfg.history, &tripwire)
+        .context("opening the history database")?;
 
     let now = clock.now().into_std();
     let mut thermostat = Thermostat::new(cfg.thermostat.clone(), now);
@@ -226,11 +224,10 @@ pub async fn start_with_clock(
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (probe_tx, probe_rx) = mpsc::channel(1);
 
-    let poller = tokio::spawn(hearth_hardware::run_poller(
-        hardware,
-        cfg.hardware.poller_config(),
-        hw_tx,
-        outputs_rx,
+    let [house_task, poller_task, ..] = ESSENTIAL_TASKS;
+    let poller = tokio::spawn(tripwire.arm(
+        poller_task,
+        hearth_hardware::run_poller(hardware, cfg.hardware.poller_config(), hw_tx, outputs_rx),
     ));
     let io = HouseIo {
         hardware: hw_rx,
@@ -240,7 +237,7 @@ pub async fn start_with_clock(
         probes: probe_rx,
         shutdown: shutdown.subscribe(),
     };
-    let house = tokio::spawn(house.run(io));
+    let house = tokio::spawn(tripwire.arm(house_task, house.run(io)));
     tokio::spawn(crate::persist::keep_thermostat(
         settings_path,
         state_rx.clone(),
@@ -255,6 +252,7 @@ pub async fn start_with_clock(
         clock,
         shutdown: shutdown.subscribe(),
         reload,
+        tripwire: tripwire.clone(),
     };
     // Opening the ledger's SQLite file (on an SD card) blocks: not on an async worker.
     let clouds = crate::offload::off_worker(|| crate::cloud::supervisor::start(cloud_inputs))
@@ -267,6 +265,7 @@ pub async fn start_with_clock(
             history: history.handle(),
             policy: Some(clouds.requests.clone()),
             clock,
+            tripwire: tripwire.clone(),
         })
     });
     let web = match web {
@@ -296,6 +295,7 @@ pub async fn start_with_clock(
         sim,
         clock,
         probes: probe_tx,
+        tripwire,
     })
 }
 

@@ -18,4 +18,5 @@ pub mod record;
 pub mod shutdown;
 pub mod summary;
 pub mod systemd;
+pub(crate) mod tripwire;
 pub mod web;

@@ -12,13 +12,26 @@ use tokio::task::JoinHandle;
 /// The running history writer.
 pub struct HistoryTask {
     handle: HistoryHandle,
-    join: JoinHandle<WriterStats>,
+    /// Awaits the writer, holding the daemon's tripwire guard.
+    join: JoinHandle<Result<WriterStats, tokio::task::JoinError>>,
+    /// The writer task itself, for drills.
+    writer: tokio::task::AbortHandle,
 }
 
 impl HistoryTask {
-    pub fn spawn(cfg: &HistoryConfig) -> Result<Self, HistoryError> {
-        let (handle, join) = hearth_history::spawn_writer(cfg.clone())?;
-        Ok(Self { handle, join })
+    /// Start the writer; `tripwire` trips when it ends.
+    pub fn spawn(
+        cfg: &HistoryConfig,
+        tripwire: &crate::tripwire::Tripwire,
+    ) -> Result<Self, HistoryError> {
+        let (handle, writer) = hearth_history::spawn_writer(cfg.clone())?;
+        let abort = writer.abort_handle();
+        let join = tokio::spawn(tripwire.arm(crate::daemon::ESSENTIAL_TASKS[2], writer));
+        Ok(Self {
+            handle,
+            join,
+            writer: abort,
+        })
     }
 
     pub fn recorder(&self) -> HouseRecorder {
@@ -39,18 +52,18 @@ impl HistoryTask {
     /// Abort the writer, as if it had died (supervision drills).
     #[doc(hidden)]
     pub fn abort_for_drill(&self) {
-        self.join.abort();
+        self.writer.abort();
     }
 
     /// Flush what is buffered and wait for the writer to end.
     pub async fn finish(self) -> Option<WriterStats> {
         self.handle.shutdown();
         match self.join.await {
-            Ok(stats) => {
+            Ok(Ok(stats)) => {
                 tracing::info!(?stats, "history flushed");
                 Some(stats)
             }
-            Err(e) => {
+            Ok(Err(e)) | Err(e) => {
                 tracing::error!("the history writer failed: {e}");
                 None
             }

@@ -273,6 +273,7 @@ mod tests {
             clock: Clock::start(),
             shutdown: shutdown.subscribe(),
             reload,
+            tripwire: crate::tripwire::Tripwire::default(),
         })
         .unwrap();
         Started {

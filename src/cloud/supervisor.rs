@@ -9,10 +9,11 @@ use crate::clock::Clock;
 use crate::house::CommandRequest;
 use crate::ledger::{LedgerStats, LedgerTask};
 use crate::policy_requests::PolicyRequest;
+use crate::tripwire::Tripwire;
 use hearth_model::HouseState;
 use std::path::PathBuf;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 
 /// What the cloud side needs from the daemon.
 pub struct CloudInputs {
@@ -26,11 +27,18 @@ pub struct CloudInputs {
     pub clock: Clock,
     pub shutdown: watch::Receiver<bool>,
     pub reload: mpsc::Receiver<()>,
+    /// Tripped when a cloud task or the ledger's thread ends (the daemon's supervisor).
+    pub tripwire: Tripwire,
 }
+
+/// The name the tripwire gives any cloud task or the ledger's thread.
+const CLOUD_TASK: &str = crate::daemon::ESSENTIAL_TASKS[4];
 
 /// The running cloud tasks.
 pub struct CloudTasks {
     tasks: Vec<JoinHandle<()>>,
+    /// The cloud connections themselves (each awaited by one of `tasks`), for drills.
+    connections: Vec<AbortHandle>,
     ledger: Option<LedgerTask>,
     /// Where local MQTT sends `policy_explain` / `policy_reload` / `audit`.
     pub requests: mpsc::Sender<PolicyRequest>,
@@ -50,6 +58,7 @@ impl CloudTasks {
     #[doc(hidden)]
     pub fn abort_for_drill(&self) {
         self.tasks.iter().for_each(JoinHandle::abort);
+        self.connections.iter().for_each(AbortHandle::abort);
     }
 
     /// Wait for every cloud task (they stop on shutdown), then flush the ledger.
@@ -78,15 +87,20 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
         clock,
         shutdown,
         reload,
+        tripwire,
     } = inputs;
     let ledger_path = ledger_cfg.path.clone();
     let ledger_task = if clouds.is_empty() {
         None
     } else {
-        Some(LedgerTask::spawn(&ledger_cfg)?)
+        Some(LedgerTask::spawn_guarded(
+            &ledger_cfg,
+            Some(tripwire.guard(CLOUD_TASK)),
+        )?)
     };
     let ledger = ledger_task.as_ref().map(LedgerTask::ledger);
     let mut tasks = Vec::new();
+    let mut connections = Vec::new();
     let mut entries = Vec::new();
     let mut links = Vec::new();
     for (i, cfg) in clouds.iter().enumerate() {
@@ -106,10 +120,14 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
             shutdown: shutdown.clone(),
             guard_file: Some(crate::persist::guard_file(&ledger_path, &cfg.name)),
         };
-        tasks.push(conn);
-        tasks.push(tokio::spawn(
+        connections.push(conn.abort_handle());
+        tasks.push(tokio::spawn(tripwire.arm(CLOUD_TASK, async move {
+            let _ = conn.await;
+        })));
+        tasks.push(tokio::spawn(tripwire.arm(
+            CLOUD_TASK,
             Forwarder::new(policy, cfg.shares_nothing(), io).run(),
-        ));
+        )));
         entries.push(Entry {
             cfg: cfg.clone(),
             policies: ptx,
@@ -124,9 +142,12 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
         config_path,
         clock,
     };
-    tasks.push(tokio::spawn(sup.run(req_rx, reload, shutdown)));
+    tasks.push(tokio::spawn(
+        tripwire.arm(CLOUD_TASK, sup.run(req_rx, reload, shutdown)),
+    ));
     Ok(CloudTasks {
         tasks,
+        connections,
         ledger: ledger_task,
         requests: req_tx,
         links,

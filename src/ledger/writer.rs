@@ -52,6 +52,14 @@ impl LedgerTask {
 
     /// Open (creating or migrating) the ledger database and start its writer thread.
     pub fn spawn(cfg: &LedgerConfig) -> Result<Self, LedgerError> {
+        Self::spawn_guarded(cfg, None)
+    }
+
+    /// [`LedgerTask::spawn`], the thread holding `guard` (the daemon's tripwire) until it ends.
+    pub(crate) fn spawn_guarded(
+        cfg: &LedgerConfig,
+        guard: Option<crate::tripwire::Guard>,
+    ) -> Result<Self, LedgerError> {
         let store = Store::open(&cfg.path)?;
         let (tx, rx) = sync_channel::<Row>(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
@@ -67,7 +75,10 @@ impl LedgerTask {
         };
         let thread = std::thread::Builder::new()
             .name("ledger".into())
-            .spawn(move || writer.run(&rx))
+            .spawn(move || {
+                let _guard = guard;
+                writer.run(&rx)
+            })
             .map_err(|e| LedgerError::Thread(e.to_string()))?;
         Ok(Self {
             ledger: Ledger {

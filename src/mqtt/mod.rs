@@ -69,6 +69,8 @@ pub struct MqttIo {
     /// Where audit and policy requests go; `None` when no clouds are configured.
     pub policy: Option<mpsc::Sender<PolicyRequest>>,
     pub clock: Clock,
+    /// Tripped when the interface's task ends (the daemon's supervisor).
+    pub tripwire: crate::tripwire::Tripwire,
 }
 
 /// A checked setup, ready to start.
@@ -237,7 +239,8 @@ impl Prepared {
             reassert_all,
             replays_retained: publisher.sees_own_publishes(),
         };
-        let join = tokio::spawn(async move {
+        let name = crate::daemon::ESSENTIAL_TASKS[3];
+        let join = tokio::spawn(io.tripwire.arm(name, async move {
             intake.run(incoming_rx, stop_rx).await;
             // Stop order: the retained publisher first (so it cannot publish `online` or
             // state after `offline`), then `offline`, then DISCONNECT (sent by the link).
@@ -258,7 +261,7 @@ impl Prepared {
             let _ = conn_stop_tx.send(true);
             let _ = conn.await;
             tracing::info!("local MQTT stopped");
-        });
+        }));
         MqttTask {
             stop: stop_tx,
             join,
