@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// A wall-clock difference from what monotonic time predicts that counts as a step.
-pub const STEP_TOLERANCE: Duration = Duration::from_secs(2);
+pub(crate) const STEP_TOLERANCE: Duration = Duration::from_secs(2);
 
 /// Where wall time comes from.
 pub trait WallSource: Send + Sync + 'static {
@@ -29,7 +29,7 @@ pub trait WallSource: Send + Sync + 'static {
 
 /// The system clock (`SystemTime`), as set by NTP.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemWall;
+pub(crate) struct SystemWall;
 
 impl WallSource for SystemWall {
     fn now(&self) -> UnixMillis {

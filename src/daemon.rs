@@ -25,11 +25,11 @@ use tokio::sync::{mpsc, watch};
 /// How long start-up waits for the first valid temperature reading before telling systemd
 /// READY anyway (the thermostat then shows its sensor fault). Below the unit's
 /// `TimeoutStartSec=60s`.
-pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Run until a shutdown signal, or until an essential task ends (an error: exit non-zero).
 /// `config_path` is kept for reloads.
-pub async fn run(cfg: Config, config_path: PathBuf) -> anyhow::Result<()> {
+pub(crate) async fn run(cfg: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     let (reload_tx, reload_rx) = mpsc::channel::<()>(1);
     crate::shutdown::listen(shutdown.clone(), reload_tx).context("installing signal handlers")?;

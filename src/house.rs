@@ -22,7 +22,7 @@ pub struct CommandRequest {
 }
 
 /// The channels the house task reads and writes.
-pub struct HouseIo {
+pub(crate) struct HouseIo {
     pub hardware: mpsc::Receiver<HardwareEvent>,
     pub commands: mpsc::Receiver<CommandRequest>,
     pub outputs: watch::Sender<DesiredOutputs>,
@@ -47,7 +47,7 @@ pub struct HouseStats {
     pub cool_starts: u64,
 }
 
-pub struct House {
+pub(crate) struct House {
     thermostat: Thermostat,
     lock: LockController,
     recorder: HouseRecorder,

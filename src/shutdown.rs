@@ -41,12 +41,12 @@ impl Default for Shutdown {
 }
 
 /// Resolves when shutdown has been triggered (or the sender is gone).
-pub async fn wait(rx: &mut watch::Receiver<bool>) {
+pub(crate) async fn wait(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
 /// Install the signal handlers: SIGTERM/SIGINT trigger `shutdown`, SIGHUP sends on `reload`.
-pub fn listen(shutdown: Shutdown, reload: mpsc::Sender<()>) -> std::io::Result<()> {
+pub(crate) fn listen(shutdown: Shutdown, reload: mpsc::Sender<()>) -> std::io::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;

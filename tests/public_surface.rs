@@ -9,6 +9,9 @@
 //! `pub mod` or re-export nobody needs. Everything else stays private to its crate, where
 //! rustc's dead-code lint covers it (a `pub` item in a private module that nothing uses is
 //! reported as dead).
+//!
+//! hearthd's own library (`src/lib.rs`) is held to the same rule, its users being the tests,
+//! the examples and `src/main.rs`; see `hearthd_exports_only_what_its_tests_and_binary_use`.
 
 use std::collections::BTreeSet;
 
@@ -235,4 +238,172 @@ fn the_check_reads_declarations_and_reexports() {
     );
     assert!(word_in("x = hearth_api::Topics::new()", "Topics"));
     assert!(!word_in("x = TopicsExt", "Topics"));
+}
+
+/// The names `text` writes right after `parent::` (not `x_parent::`): the `name` of
+/// `parent::name`, and the first segment of each part of a `parent::{a, b::c, d::{e}}` group.
+fn names_after(text: &str, parent: &str) -> BTreeSet<String> {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let lead = |s: &str| -> String { s.trim().chars().take_while(|c| ident(*c)).collect() };
+    let path = format!("{parent}::");
+    let mut names = BTreeSet::new();
+    for (at, _) in text.match_indices(&path) {
+        if text[..at].chars().next_back().is_some_and(ident) {
+            continue;
+        }
+        let rest = text[at + path.len()..].trim_start();
+        let Some(group) = rest.strip_prefix('{') else {
+            names.insert(lead(rest));
+            continue;
+        };
+        let (mut depth, mut part) = (0, 0);
+        for (i, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth > 0 => depth -= 1,
+                ',' | '}' if depth == 0 => {
+                    names.insert(lead(&group[part..i]));
+                    part = i + 1;
+                    if c == '}' {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    names.remove("");
+    names
+}
+
+/// The public names of hearthd's lib, each as (module, name): the `pub mod`s of `src/lib.rs`
+/// (module `hearthd`), then for each public module its `pub use` re-exports and top-level
+/// `pub` items, down every chain of `pub mod`s. `file` is the module's file, `dir` where its
+/// submodules' files live.
+fn hearthd_public(file: &Path, dir: &Path, module: &str, out: &mut Vec<(String, String)>) {
+    let text = fs::read_to_string(file).unwrap();
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("pub use ") && l.contains("::*")),
+        "{}: a public glob re-export hides its names from this check; name them",
+        file.display()
+    );
+    out.extend(
+        reexported(&format!("\n{text}"))
+            .into_iter()
+            .map(|n| (module.to_owned(), n)),
+    );
+    for line in text.lines() {
+        let Some(name) = declared(line) else { continue };
+        if line.starts_with("pub mod ") && line.trim_end().ends_with(';') {
+            let sub = [
+                dir.join(format!("{name}.rs")),
+                dir.join(&name).join("mod.rs"),
+            ]
+            .into_iter()
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("no file for `pub mod {name}` in {}", file.display()));
+            hearthd_public(&sub, &dir.join(&name), &name, out);
+        }
+        out.push((module.to_owned(), name));
+    }
+}
+
+/// Public types of hearthd's lib no user names after their module, kept public because
+/// they are in the signature or the fields of a used public item (the carrier): as
+/// `SIGNATURE_TYPES`, each written `module::Name`.
+const HEARTHD_SIGNATURE_TYPES: &[(&str, &str)] = &[
+    ("clock::WallSource", "clock::Clock"),
+    ("cloud::LedgerConfig", "config::Config"),
+    ("config::ConfigSource", "config::Config"),
+    ("config::DaemonConfig", "config::Config"),
+    ("config::LocatedIssue", "config::ConfigError"),
+    ("config::LogLevel", "config::DaemonConfig"),
+    ("daemon::StopReport", "daemon::Running"),
+    ("data::CloudLedger", "data::ledger"),
+    ("data::HistoryData", "data::history"),
+    ("data::Sources", "web::sources"),
+    ("house::HouseStats", "daemon::StopReport"),
+    ("ledger::LedgerError", "ledger::Store"),
+    ("ledger::LedgerStats", "daemon::StopReport"),
+    ("mqtt::Prepared", "mqtt::prepare"),
+    ("mqtt::SetupError", "mqtt::prepare"),
+    ("reveal::Reveal", "reveal::reveal"),
+    ("reveal::View", "reveal::Reveal"),
+    ("web::WebConfig", "config::Config"),
+];
+
+/// hearthd's names are common words (`config`, `run`, `parse`, `record`), so the bare-word
+/// check above would pass almost any of them. Every use from outside goes through a path,
+/// though: a name counts as used when some user writes it after its module's name
+/// (`hearthd::config`, `config::parse`, `ledger::{Row, Store}`, `hearthd::{cli, daemon}`).
+/// The module's name, not its whole path: `config::X` counts for `hearthd::config`,
+/// `cloud::config` and `web::config` alike. Users are `src/main.rs` and the Rust files of
+/// `tests/` (with `tests/support/`), `examples/` and `benches/` that name `hearthd`; no crate
+/// under `crates/` can, since hearthd depends on them.
+#[test]
+fn hearthd_exports_only_what_its_tests_and_binary_use() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("src/main.rs")];
+    for dir in ["tests", "examples", "benches"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let this = Path::new("tests/public_surface.rs");
+    let users: Vec<String> = files
+        .iter()
+        .filter(|p| !p.ends_with(this))
+        .map(|p| fs::read_to_string(p).unwrap())
+        .filter(|t| word_in(t, "hearthd"))
+        .collect();
+    assert!(users.len() >= 10, "found only {} users", users.len());
+
+    let mut public = Vec::new();
+    hearthd_public(
+        &root.join("src/lib.rs"),
+        &root.join("src"),
+        "hearthd",
+        &mut public,
+    );
+    let mut unused = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for (module, name) in &public {
+        let qualified = format!("{module}::{name}");
+        let used = users.iter().any(|t| names_after(t, module).contains(name));
+        let allowed = HEARTHD_SIGNATURE_TYPES.iter().any(|(n, _)| *n == qualified);
+        if used && allowed {
+            unused.insert(format!(
+                "{qualified}: stale HEARTHD_SIGNATURE_TYPES entry, it is named outside now"
+            ));
+        }
+        if !used && !allowed {
+            unused.insert(qualified.clone());
+        }
+        seen.insert(qualified);
+    }
+    for (n, carrier) in HEARTHD_SIGNATURE_TYPES {
+        for name in [n, carrier] {
+            if !seen.contains(*name) {
+                unused.insert(format!("{name}: in HEARTHD_SIGNATURE_TYPES but not public"));
+            }
+        }
+    }
+    println!("hearthd's lib: {} public names checked", seen.len());
+    assert!(
+        unused.is_empty(),
+        "public in hearthd's lib but named by no test, example or src/main.rs (make it \
+         pub(crate) or private):\n  {}",
+        unused.into_iter().collect::<Vec<_>>().join("\n  ")
+    );
+}
+
+#[test]
+fn the_hearthd_check_reads_paths() {
+    let text = "use hearthd::{config::{self, ConfigError}, daemon};\nlet s = x_daemon::a;\n\
+                hearthd::web::auth::MAX;\nweb::{data,\n  pages}";
+    let names = |p| names_after(text, p).into_iter().collect::<Vec<_>>();
+    assert_eq!(names("hearthd"), ["config", "daemon", "web"]);
+    assert_eq!(names("config"), ["ConfigError", "self"]);
+    assert_eq!(names("daemon"), Vec::<String>::new());
+    assert_eq!(names("web"), ["auth", "data", "pages"]);
 }

@@ -14,7 +14,6 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-pub use crate::config::files::named_files;
 pub use report::{Check, Status};
 
 use hearth_hardware::Backend;

@@ -9,7 +9,7 @@ mod bench;
 #[cfg(feature = "bench")]
 mod bench_host;
 mod check_config;
-pub mod doctor;
+pub(crate) mod doctor;
 mod history;
 mod outputs_off;
 pub(crate) mod policy;
@@ -25,10 +25,10 @@ use std::process::ExitCode;
 
 /// Exit code for an unusable config (EX_CONFIG from sysexits.h). The systemd unit lists it in
 /// RestartPreventExitStatus so a broken config is not restarted in a loop.
-pub const EXIT_CONFIG: u8 = 78;
+pub(crate) const EXIT_CONFIG: u8 = 78;
 
 /// Default config path on an installed system.
-pub const DEFAULT_CONFIG: &str = "/etc/hearth/hearth.toml";
+pub(crate) const DEFAULT_CONFIG: &str = "/etc/hearth/hearth.toml";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,11 +38,11 @@ pub const DEFAULT_CONFIG: &str = "/etc/hearth/hearth.toml";
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the daemon.
     Run {
         /// Config file.
@@ -169,7 +169,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum PolicyAction {
+pub(crate) enum PolicyAction {
     /// Print, per cloud, what each field does and which commands it may send.
     Explain {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]

@@ -87,6 +87,7 @@ impl CloudLink {
     /// instead of refusing when it is full. Still refuses at once while the cloud is offline,
     /// so nothing is ever queued for a cloud that is down. The benchmark uses this to measure
     /// the forwarding path's throughput; the forwarder itself never waits.
+    #[cfg(feature = "bench")]
     pub async fn publish_when_ready(&self, message: Outbound) -> Result<(), NotSent> {
         let (topic, payload) = self.addressed(message)?;
         self.client

@@ -5,13 +5,13 @@
 //! The boundary: connections accept only `hearth_policy::Outbound`, which only the policy
 //! can make; nothing in this module may turn house state into bytes for a cloud itself.
 
-pub mod config;
-pub mod connection;
+pub(crate) mod config;
+pub(crate) mod connection;
 #[cfg(any(test, feature = "bench"))]
 pub(crate) mod fixture;
-pub mod forwarder;
+pub(crate) mod forwarder;
 mod policies;
-pub mod supervisor;
+pub(crate) mod supervisor;
 
 pub use config::{CloudConfig, LedgerConfig};
-pub use supervisor::{CloudInputs, CloudTasks};
+pub(crate) use supervisor::{CloudInputs, CloudTasks};

@@ -6,13 +6,13 @@
 //! `load` returns, no code re-checks raw strings.
 
 mod daemon;
-pub mod files;
+pub(crate) mod files;
 mod lines;
 mod locate;
 
 pub use daemon::{DaemonConfig, LogLevel};
-pub use lines::Lines;
-pub use locate::SourceMap;
+pub(crate) use lines::Lines;
+pub(crate) use locate::SourceMap;
 
 use hearth_model::ConfigIssue;
 use serde::Deserialize;
@@ -61,7 +61,7 @@ pub struct ConfigSource {
 
 /// The top-level sections in the order the example file has them, for saying where a
 /// missing one belongs.
-pub const SECTION_ORDER: &[&str] = &[
+pub(crate) const SECTION_ORDER: &[&str] = &[
     "daemon",
     "hardware",
     "simulator",

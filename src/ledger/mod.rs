@@ -14,10 +14,11 @@ mod retention;
 mod store;
 mod writer;
 
-pub use coalesce::{RUN_SPAN, Stored};
-pub use retention::Upkeep;
-pub use store::{AuditRow, DayTotal, LedgerError, SCHEMA_VERSION, Store};
-pub use writer::{LedgerTask, MAX_PENDING};
+pub use coalesce::Stored;
+pub use store::{AuditRow, LedgerError, Store};
+
+pub(crate) use store::DayTotal;
+pub(crate) use writer::LedgerTask;
 
 use hearth_model::UnixMillis;
 use hearth_policy::Decision;
@@ -54,7 +55,7 @@ impl From<Decision> for Row {
 
 /// The writing handle, cheap to clone: one per forwarder and one for the supervisor.
 #[derive(Debug, Clone)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     tx: SyncSender<Row>,
     dropped: Arc<AtomicU64>,
 }
@@ -70,7 +71,7 @@ pub struct LedgerStats {
 /// Why a row could not be queued; the row is lost and counted, and whatever it was about
 /// must not happen (a message whose `sent` row is not queued is not published).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum LedgerFull {
+pub(crate) enum LedgerFull {
     #[error("the ledger queue is full (the disk is too slow)")]
     Full,
     #[error("the ledger writer has stopped")]
@@ -107,6 +108,7 @@ impl Ledger {
     }
 
     /// Rows that could not be queued so far.
+    #[cfg(test)]
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }

@@ -257,7 +257,7 @@ fn an_old_ledger_is_migrated_and_keeps_its_rows() {
             .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
             .unwrap()
     };
-    assert_eq!(pragma("user_version"), i64::from(SCHEMA_VERSION));
+    assert_eq!(pragma("user_version"), i64::from(store::SCHEMA_VERSION));
     assert_eq!(pragma("auto_vacuum"), 2, "incremental");
     let ids = store
         .insert(&[Stored {

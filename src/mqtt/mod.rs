@@ -21,8 +21,10 @@ mod replies;
 mod requests;
 mod sim;
 
-pub use crate::link::LinkState;
-pub use options::{SetupError, tls_config};
+pub use options::SetupError;
+
+pub(crate) use crate::link::LinkState;
+pub(crate) use options::tls_config;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -40,7 +42,7 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// Error codes of this interface beyond hearth-api's parse codes. Stable, like those.
-pub mod codes {
+pub(crate) mod codes {
     /// The daemon is stopping; the command was not carried out.
     pub const SHUTTING_DOWN: &str = "shutting_down";
     /// No answer in time from the controllers or the policy supervisor.
@@ -59,7 +61,7 @@ const INCOMING_QUEUE: usize = 64;
 const OVERWRITE_QUEUE: usize = 16;
 
 /// The running parts of the daemon the MQTT task talks to.
-pub struct MqttIo {
+pub(crate) struct MqttIo {
     pub state: watch::Receiver<HouseState>,
     pub commands: mpsc::Sender<CommandRequest>,
     /// The simulator, when the backend is the simulator (sim control also needs
@@ -138,7 +140,7 @@ fn measures_humidity(hw: &hearth_hardware::HardwareConfig) -> bool {
 }
 
 /// The running MQTT interface.
-pub struct MqttTask {
+pub(crate) struct MqttTask {
     stop: oneshot::Sender<()>,
     join: JoinHandle<()>,
     link: watch::Receiver<LinkState>,
@@ -146,7 +148,7 @@ pub struct MqttTask {
 
 impl Prepared {
     /// Start the tasks. Must be called inside the tokio runtime.
-    pub fn spawn(self, io: MqttIo) -> MqttTask {
+    pub(crate) fn spawn(self, io: MqttIo) -> MqttTask {
         let Prepared {
             cfg,
             topics,

@@ -13,15 +13,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Iterations for a new password hash (the same order as the voice PIN's).
-pub const ITERATIONS: u32 = 100_000;
+pub(crate) const ITERATIONS: u32 = 100_000;
 /// Wrong passwords from one address before it must wait.
 pub const MAX_FAILURES: u32 = 5;
 /// Wrong passwords from all addresses together before everyone must wait.
-pub const MAX_FAILURES_TOTAL: u32 = 20;
+pub(crate) const MAX_FAILURES_TOTAL: u32 = 20;
 /// How long a locked-out address (or everyone) waits; failures older than this are forgotten.
-pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+pub(crate) const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 /// Cookie name.
-pub const COOKIE: &str = "hearth_session";
+pub(crate) const COOKIE: &str = "hearth_session";
 
 /// The stored password.
 #[derive(Debug, Clone)]
@@ -77,7 +77,7 @@ impl PasswordHash {
 
 /// Wrong-password bookkeeping. Pure: `now` is passed in.
 #[derive(Debug, Default)]
-pub struct Limiter {
+pub(crate) struct Limiter {
     per_addr: HashMap<IpAddr, (u32, Instant)>,
     total: (u32, Option<Instant>),
 }
@@ -115,7 +115,7 @@ impl Limiter {
 
 /// Logged-in sessions: token -> expiry.
 #[derive(Debug, Default)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     live: HashMap<String, Instant>,
 }
 
@@ -155,7 +155,7 @@ impl Sessions {
 }
 
 /// The session token in a `Cookie` header value, if any.
-pub fn token_from_cookies(header: &str) -> Option<&str> {
+pub(crate) fn token_from_cookies(header: &str) -> Option<&str> {
     header
         .split(';')
         .filter_map(|kv| kv.trim().split_once('='))
@@ -164,7 +164,7 @@ pub fn token_from_cookies(header: &str) -> Option<&str> {
 }
 
 /// The `Set-Cookie` value for a new session.
-pub fn set_cookie(token: &str, lifetime: Duration, secure: bool) -> String {
+pub(crate) fn set_cookie(token: &str, lifetime: Duration, secure: bool) -> String {
     format!(
         "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         lifetime.as_secs(),

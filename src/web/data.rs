@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// At most this many ledger rows are read for one page (the newest).
-pub const LEDGER_ROWS: usize = 50_000;
+pub(crate) const LEDGER_ROWS: usize = 50_000;
 /// At most this many events are listed.
-pub const EVENTS: usize = 200;
+pub(crate) const EVENTS: usize = 200;
 
 /// Where the pages read from.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ impl Range {
 
 /// A numeric field over a range: raw points, or rollup buckets.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Series {
+pub(crate) enum Series {
     Raw(Vec<(UnixMillis, f64)>),
     Rolled(Vec<Rollup>),
 }
@@ -81,26 +81,22 @@ impl Series {
             Series::Rolled(v) => v.len(),
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Everything the History page draws.
 #[derive(Debug, Clone)]
 pub struct HistoryData {
-    pub range: Range,
-    pub since: UnixMillis,
-    pub until: UnixMillis,
-    pub temperature: Series,
-    pub setpoint_heat: Series,
-    pub setpoint_cool: Series,
+    pub(crate) range: Range,
+    pub(crate) since: UnixMillis,
+    pub(crate) until: UnixMillis,
+    pub(crate) temperature: Series,
+    pub(crate) setpoint_heat: Series,
+    pub(crate) setpoint_cool: Series,
     /// Text fields as (time, value) changes.
-    pub action: Vec<(UnixMillis, String)>,
-    pub lock: Vec<(UnixMillis, String)>,
-    pub door: Vec<(UnixMillis, String)>,
-    pub events: Vec<Event>,
+    pub(crate) action: Vec<(UnixMillis, String)>,
+    pub(crate) lock: Vec<(UnixMillis, String)>,
+    pub(crate) door: Vec<(UnixMillis, String)>,
+    pub(crate) events: Vec<Event>,
 }
 
 fn text(v: &Value) -> String {
@@ -116,10 +112,10 @@ fn open_history(src: &Sources) -> Result<hearth_history::Store, String> {
 }
 
 /// Marks where hearth recorded nothing (it was not running): no state is drawn there.
-pub const NO_DATA: &str = "no data";
+pub(crate) const NO_DATA: &str = "no data";
 /// hearth records every field at least every 15 minutes (the heartbeat); a longer silence is
 /// a gap.
-pub const GAP_MS: i64 = 3_600_000;
+pub(crate) const GAP_MS: i64 = 3_600_000;
 
 /// Raw samples as (time, text), keeping only changes, with [`NO_DATA`] after each gap.
 fn changes(samples: Vec<Sample>) -> Vec<(UnixMillis, String)> {
@@ -141,7 +137,7 @@ fn changes(samples: Vec<Sample>) -> Vec<(UnixMillis, String)> {
 }
 
 /// How often a text field really changed value, gaps aside.
-pub fn real_changes(changes: &[(UnixMillis, String)]) -> usize {
+pub(crate) fn real_changes(changes: &[(UnixMillis, String)]) -> usize {
     let mut last: Option<&str> = None;
     changes
         .iter()
@@ -208,7 +204,7 @@ pub fn history(src: &Sources, range: Range, until: UnixMillis) -> Result<History
 }
 
 /// The CSV download: one field (raw or rolled up as the page shows it), or the events.
-pub fn history_csv(
+pub(crate) fn history_csv(
     src: &Sources,
     range: Range,
     field: Option<Field>,
@@ -298,7 +294,7 @@ pub fn ledger(src: &Sources, since: UnixMillis) -> Result<Vec<CloudLedger>, Stri
 }
 
 /// One sentence per cloud: what it received in the rows given (the Now page's last 24 h).
-pub fn received_sentence(c: &CloudLedger) -> String {
+pub(crate) fn received_sentence(c: &CloudLedger) -> String {
     let (messages, bytes) = c.sent_totals();
     if messages == 0 {
         return format!("{} received nothing", c.name);

@@ -8,16 +8,16 @@
 //! cannot be bound, hearth logs it and runs on without the page: the page never stops control.
 
 pub mod auth;
-pub mod config;
+pub(crate) mod config;
 pub mod data;
 pub mod pages;
 pub mod reveal;
 pub mod server;
-pub mod svg;
-pub mod tls;
+pub(crate) mod svg;
+pub(crate) mod tls;
 
 pub use config::WebConfig;
-pub use server::Live;
+pub(crate) use server::Live;
 
 use crate::clock::Clock;
 use std::net::SocketAddr;
@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 /// The page's files (password, certificate) read and checked; nothing bound yet.
-pub struct Prepared {
+pub(crate) struct Prepared {
     cfg: WebConfig,
     hash: Option<auth::PasswordHash>,
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -33,7 +33,7 @@ pub struct Prepared {
 
 /// Read the password file and TLS files of an enabled `[web]`; `None` when it is off. Run
 /// before anything is started, and by `hearthd check-config`.
-pub fn prepare(cfg: &crate::config::Config) -> Result<Option<Prepared>, String> {
+pub(crate) fn prepare(cfg: &crate::config::Config) -> Result<Option<Prepared>, String> {
     let web = &cfg.web;
     if !web.enabled {
         return Ok(None);

@@ -13,7 +13,7 @@ pub const BUILT: &str = concat!("hearthd ", env!("CARGO_PKG_VERSION"));
 
 #[derive(Template)]
 #[template(path = "web/now.html")]
-pub struct NowPage {
+pub(crate) struct NowPage {
     pub active: &'static str,
     pub logged_in: bool,
     pub built: &'static str,
@@ -131,7 +131,7 @@ impl HistoryPage {
     }
 }
 
-pub struct Message {
+pub(crate) struct Message {
     pub time: String,
     pub len: usize,
     pub detail: String,
@@ -139,7 +139,7 @@ pub struct Message {
     pub hex: String,
 }
 
-pub struct FieldDay {
+pub(crate) struct FieldDay {
     pub day: String,
     pub field: String,
     pub included: u64,
@@ -157,15 +157,15 @@ pub struct CloudSection {
     pub ticks_svg: String,
     /// day, messages, bytes
     pub per_day: Vec<(String, usize, usize)>,
-    pub per_field: Vec<FieldDay>,
-    pub messages: Vec<Message>,
+    pub(crate) per_field: Vec<FieldDay>,
+    pub(crate) messages: Vec<Message>,
     pub policy: String,
     /// Only the newest [`super::data::LEDGER_ROWS`] rows were read: bytes are a lower bound.
     pub truncated: bool,
 }
 
 /// Messages listed with their bytes per cloud, the newest.
-pub const MESSAGES_LISTED: usize = 100;
+pub(crate) const MESSAGES_LISTED: usize = 100;
 
 impl CloudSection {
     pub fn new(
@@ -325,7 +325,7 @@ impl RevealsPage {
 
 #[derive(Template)]
 #[template(path = "web/login.html")]
-pub struct LoginPage {
+pub(crate) struct LoginPage {
     pub active: &'static str,
     pub logged_in: bool,
     pub built: &'static str,
@@ -334,7 +334,7 @@ pub struct LoginPage {
 
 #[derive(Template)]
 #[template(path = "web/error.html")]
-pub struct ErrorPage {
+pub(crate) struct ErrorPage {
     pub active: &'static str,
     pub logged_in: bool,
     pub built: &'static str,

@@ -56,7 +56,7 @@ const FIELDS: [Field; 4] = [
 ];
 
 /// Observations from the local history in `since..until`, oldest first.
-pub fn from_history(
+pub(crate) fn from_history(
     src: &Sources,
     since: UnixMillis,
     until: UnixMillis,
@@ -77,7 +77,7 @@ pub fn from_history(
 /// The value a cloud received, from an `included` or `transformed` ledger row's detail:
 /// `<value> (<why>)` or `<raw> -> <value>, <transform> (<why>)`. A yes/no transform
 /// (`only as yes/no: is it locked`) becomes the signal it answers.
-pub fn received_signal(field: &str, kind: &str, detail: &str) -> Option<Signal> {
+pub(crate) fn received_signal(field: &str, kind: &str, detail: &str) -> Option<Signal> {
     let field = Field::from_name(field)?;
     let (value, transform) = match kind {
         "included" => (detail.split(" (").next()?, ""),
@@ -114,7 +114,7 @@ pub fn received_signal(field: &str, kind: &str, detail: &str) -> Option<Signal> 
 }
 
 /// Observations from what one cloud was sent, oldest first.
-pub fn from_ledger(c: &CloudLedger) -> Vec<Obs> {
+pub(crate) fn from_ledger(c: &CloudLedger) -> Vec<Obs> {
     let mut obs: Vec<Obs> = c
         .rows
         .iter()

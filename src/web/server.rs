@@ -21,25 +21,25 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// The CSP: everything from this origin only, no inline script or style, no framing.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub(crate) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                        object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The live state the Now page shows.
-pub struct Live {
+pub(crate) struct Live {
     pub state: watch::Receiver<HouseState>,
     pub mqtt: Option<watch::Receiver<crate::mqtt::LinkState>>,
     pub clouds: Vec<(String, watch::Receiver<crate::cloud::connection::LinkState>)>,
 }
 
 /// The password gate, when `[web] password_file` is set.
-pub struct Gate {
+pub(crate) struct Gate {
     pub hash: PasswordHash,
     pub lifetime: Duration,
     pub sessions: Mutex<Sessions>,
     pub limiter: Mutex<Limiter>,
 }
 
-pub struct App {
+pub(crate) struct App {
     pub src: Sources,
     pub live: Live,
     pub clock: Clock,
@@ -50,7 +50,7 @@ pub struct App {
 
 type Shared = Arc<App>;
 
-pub fn router(app: Shared) -> Router {
+pub(crate) fn router(app: Shared) -> Router {
     Router::new()
         .route("/", get(now))
         .route("/history", get(history))
