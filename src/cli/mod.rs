@@ -180,6 +180,15 @@ pub(crate) enum PolicyAction {
 }
 
 /// Parse the command line and run the chosen subcommand.
+/// `items` joined with ", ", or `none`: what an error offers to choose from instead.
+fn list_or_none<S: std::borrow::Borrow<str>>(items: &[S]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Run { .. }) {

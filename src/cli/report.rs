@@ -23,11 +23,7 @@ pub fn run(config: &Path, since: &str, cloud: Option<&str>) -> ExitCode {
             return Err(format!(
                 "--cloud {name}: no such [[cloud]] in {}; configured: {}",
                 config.display(),
-                if names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    names.join(", ")
-                }
+                super::list_or_none(&names)
             ));
         }
         let now = UnixMillis::now();

@@ -20,11 +20,7 @@ pub fn run(client: &str, key_file: &Path, id: &str, nonce: Option<&str>) -> Exit
         eprintln!(
             "error: {}: no key for client `{client}` (known clients: {})",
             key_file.display(),
-            if known.is_empty() {
-                "none".to_owned()
-            } else {
-                known.join(", ")
-            }
+            super::list_or_none(&known)
         );
         return ExitCode::FAILURE;
     };

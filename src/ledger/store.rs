@@ -3,8 +3,7 @@
 //!
 //! Written for an SD card: 1 KiB pages (a commit of a few rows touches two or three pages,
 //! not three 4 KiB ones), WAL with `synchronous=FULL` (a commit is durable when it returns;
-//! SQLite's own auto-checkpoint moves the WAL into the file only when it passes 1000
-//! pages), one index (on `time`), and `auto_vacuum=INCREMENTAL` so retention gives pages
+//! the settings of the history file, `hearth_history::set_durable_wal`), one index (on `time`), and `auto_vacuum=INCREMENTAL` so retention gives pages
 //! back a few at a time (see `retention.rs`). WAL mode also lets `hearthd audit` read while
 //! the daemon writes. Only the writer thread inserts; nothing here is called from an async
 //! task directly.
@@ -17,9 +16,6 @@ use super::writer::Stored;
 use hearth_model::UnixMillis;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
-
-/// `PRAGMA wal_autocheckpoint` of the ledger (see `Store::open`).
-const WAL_AUTOCHECKPOINT: i64 = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -149,15 +145,7 @@ impl Store {
                 .map_err(err)?;
             conn.execute_batch("VACUUM").map_err(err)?;
         }
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(err)?;
-        // Checkpoint every ~100 pages, not SQLite's 1000, so the WAL is restarted and its
-        // first pages reused: measured with small commits spaced so that the kernel writes
-        // each one back (as the daemon's are), 17 KiB written a commit instead of 20.
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)
-            .map_err(err)?;
+        hearth_history::set_durable_wal(&conn).map_err(err)?;
         if version < SCHEMA_VERSION {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -282,4 +282,23 @@ mod tests {
         let (_, v) = r.reply().await;
         assert_eq!(v["error"]["code"], "shutting_down");
     }
+
+    /// One `error.code` field carries hearth-api's parse codes, the controllers' refusals and
+    /// the daemon's own: a client can only tell them apart if no code is in two sets.
+    #[test]
+    fn the_three_code_sets_share_no_code() {
+        let daemon = [
+            codes::SHUTTING_DOWN,
+            codes::TIMEOUT,
+            codes::POLICY_UNAVAILABLE,
+            codes::HISTORY_UNAVAILABLE,
+        ];
+        let sets: [&[&str]; 3] = [&code::ALL, &hearth_control::refusal::codes::ALL, &daemon];
+        for (i, a) in sets.iter().enumerate() {
+            for b in &sets[i + 1..] {
+                let shared: Vec<_> = a.iter().filter(|c| b.contains(c)).collect();
+                assert!(shared.is_empty(), "codes in two sets: {shared:?}");
+            }
+        }
+    }
 }

@@ -7,7 +7,8 @@ use super::data::{self, Range, Sources};
 use super::pages::{self, ErrorPage, HistoryPage, LoginPage, NowPage, RevealsPage, SharingPage};
 use crate::clock::Clock;
 use askama::Template;
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -230,16 +231,45 @@ async fn now(State(app): State<Shared>, headers: HeaderMap) -> Response {
     render(NowPage::new(&state, links, &clouds, li))
 }
 
-async fn history(
-    State(app): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<RangeQuery>,
-) -> Response {
-    let li = logged_in(&app, &headers);
+/// A request for a page over a range of time, up to now. A query that does not parse is
+/// answered as axum's `Query` answers it.
+struct Ranged {
+    app: Shared,
+    logged_in: bool,
+    q: RangeQuery,
+    until: UnixMillis,
+}
+
+impl FromRequestParts<Shared> for Ranged {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Self, Response> {
+        let Query(q) = Query::try_from_uri(&parts.uri).map_err(IntoResponse::into_response)?;
+        Ok(Ranged {
+            logged_in: logged_in(app, &parts.headers),
+            q,
+            until: app.clock.wall_now(),
+            app: app.clone(),
+        })
+    }
+}
+
+impl Ranged {
+    /// The query's range (`default` when absent), or a 400 page.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the error is the page the handler answers with, moved once per request"
+    )]
+    fn range(&self, default: Range) -> Result<Range, Response> {
+        range_of(&self.q, default, self.logged_in)
+    }
+}
+
+async fn history(r: Ranged) -> Response {
+    let (app, li, until) = (&r.app, r.logged_in, r.until);
     page(
         async {
-            let range = range_of(&q, Range::Day, li)?;
-            let until = app.clock.wall_now();
+            let range = r.range(Range::Day)?;
             let src = app.src.clone();
             let reading = move || data::history(&src, range, until);
             let h = read("Cannot read the history", li, reading).await?;
@@ -249,22 +279,17 @@ async fn history(
     )
 }
 
-async fn history_csv(
-    State(app): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<RangeQuery>,
-) -> Response {
-    let li = logged_in(&app, &headers);
+async fn history_csv(r: Ranged) -> Response {
+    let (app, li, until, q) = (&r.app, r.logged_in, r.until, &r.q);
     page(
         async {
-            let range = range_of(&q, Range::Day, li)?;
+            let range = r.range(Range::Day)?;
             let field = q
                 .field
                 .as_deref()
                 .map(str::parse::<Field>)
                 .transpose()
                 .map_err(|e| error(StatusCode::BAD_REQUEST, "Bad request", e.to_string(), li))?;
-            let until = app.clock.wall_now();
             let src = app.src.clone();
             let reading = move || data::history_csv(&src, range, field, until);
             let csv = read("Cannot read the history", li, reading).await?;
@@ -284,19 +309,14 @@ async fn history_csv(
     )
 }
 
-async fn sharing(
-    State(app): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<RangeQuery>,
-) -> Response {
-    let li = logged_in(&app, &headers);
-    let range = match range_of(&q, Range::Week, li) {
+async fn sharing(r: Ranged) -> Response {
+    let (app, li, until) = (&r.app, r.logged_in, r.until);
+    let range = match r.range(Range::Week) {
         Ok(r) => r,
         Err(res) => return res,
     };
-    let until = app.clock.wall_now();
     let since = until.saturating_sub(range.duration());
-    let clouds = match ledger_since(&app, li, since).await {
+    let clouds = match ledger_since(app, li, since).await {
         Ok(c) => c,
         Err(res) => return res,
     };

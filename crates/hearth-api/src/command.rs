@@ -239,7 +239,7 @@ fn parse_mode(s: &str) -> Result<Mode, ApiError> {
 }
 
 fn parse_fan(s: &str) -> Result<FanMode, ApiError> {
-    [FanMode::Auto, FanMode::On]
+    FanMode::ALL
         .into_iter()
         .find(|f| f.as_str() == s)
         .ok_or_else(|| {

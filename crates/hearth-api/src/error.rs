@@ -7,6 +7,9 @@
 use crate::envelope::MessageId;
 
 /// Stable error codes, one constant per code so no module spells them twice.
+/// Not `hearth_control::refusal::codes`: these refuse a message before it reaches the house
+/// (parse, signature, unlock code), those are the house's verdict on a well-formed command;
+/// no code is in both (the daemon's tests check the sets are disjoint on the one wire field).
 pub mod code {
     /// The payload is larger than [`crate::MAX_PAYLOAD_BYTES`].
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";

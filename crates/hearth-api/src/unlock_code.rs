@@ -9,6 +9,7 @@
 
 use crate::error::{ApiError, code};
 use hearth_model::UnixMillis;
+use hearth_policy::lockout::Backoff;
 use hearth_policy::pin::PinHash;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,6 +25,11 @@ pub const MAX_LOCKOUT: Duration = Duration::from_secs(24 * 60 * 60);
 pub const CODE_FORMAT: &str = r"^\d{4,12}$";
 
 /// One client's record of wrong codes. Persisted by the daemon.
+///
+/// Not the voice PIN's `hearth_policy::lockout::Lockout`, a different rule on purpose: here
+/// every wrong code after the free ones locks again at once (there each lockout is followed
+/// by fresh tries), kept per client in `unlock-lockouts.json` as `{failures, until_ms}`; only
+/// the doubling, [`Backoff`], is shared.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lockout {
     /// Wrong codes since the last right one.
@@ -121,10 +127,17 @@ impl CodeGuard {
     }
 }
 
+/// The first wrong code past the free ones locks for [`FIRST_LOCKOUT`], each further one
+/// twice as long as the one before, up to [`MAX_LOCKOUT`].
+const BACKOFF: Backoff = Backoff {
+    max_failures: FREE_ATTEMPTS + 1,
+    first: FIRST_LOCKOUT,
+    max: MAX_LOCKOUT,
+};
+
 /// How long the `failures`-th wrong code in a row locks a client out.
 pub fn lockout_for(failures: u32) -> Duration {
-    let doublings = failures.saturating_sub(FREE_ATTEMPTS + 1).min(20);
-    (FIRST_LOCKOUT * 2u32.pow(doublings)).min(MAX_LOCKOUT)
+    BACKOFF.duration(failures.saturating_sub(BACKOFF.max_failures))
 }
 
 fn locked_out(client: &str, remaining_ms: i64) -> ApiError {

@@ -7,6 +7,9 @@
 use serde::Serialize;
 
 /// The stable refusal codes. Add new ones; never rename or reuse one.
+/// Not `hearth_api::code`: those refuse a message before it reaches the house (parse,
+/// signature, unlock code), these are the controllers' verdict on a well-formed command; no
+/// code is in both (the daemon's tests check the sets are disjoint on the one wire field).
 pub mod codes {
     /// A setpoint is outside its configured bounds, or not a number.
     pub const SETPOINT_OUT_OF_RANGE: &str = "setpoint_out_of_range";

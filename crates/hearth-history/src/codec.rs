@@ -241,4 +241,32 @@ mod tests {
             (UnixMillis(1001), Some(Field::ThermostatTemperature))
         );
     }
+
+    /// Each on-disk table holds every word the model has (a value missing from it could not
+    /// be stored), whatever its order.
+    #[test]
+    fn code_tables_hold_every_word_of_the_model() {
+        fn words<T: Copy>(all: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
+            let mut w: Vec<_> = all.iter().map(|&x| as_str(x)).collect();
+            w.sort_unstable();
+            w
+        }
+        assert_eq!(words(&MODES, Mode::as_str), words(&Mode::ALL, Mode::as_str));
+        assert_eq!(
+            words(&ACTIONS, HvacAction::as_str),
+            words(&HvacAction::ALL, HvacAction::as_str)
+        );
+        assert_eq!(
+            words(&FANS, FanMode::as_str),
+            words(&FanMode::ALL, FanMode::as_str)
+        );
+        assert_eq!(
+            words(&LOCK_STATES, LockState::as_str),
+            words(&LockState::ALL, LockState::as_str)
+        );
+        assert_eq!(
+            words(&DOORS, DoorState::as_str),
+            words(&DoorState::ALL, DoorState::as_str)
+        );
+    }
 }

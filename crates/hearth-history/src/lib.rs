@@ -37,7 +37,7 @@ pub use event::{Event, EventKind};
 pub use format::{Format, parse_time};
 pub use query::{Page, Rollup};
 pub use recorder::WriterStats;
-pub use store::{InsertOutcome, Sample, Store};
+pub use store::{InsertOutcome, Sample, Store, set_durable_wal};
 pub use writer::{HistoryHandle, WriterStatus, spawn_writer};
 
 /// The schema version this build writes (`PRAGMA user_version`).

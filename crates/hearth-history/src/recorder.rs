@@ -87,6 +87,9 @@ const AVERAGED: [Field; 2] = [Field::ThermostatTemperature, Field::ThermostatHum
 /// is recorded early with a commit that happens anyway.
 const HEARTBEAT_EARLY: i64 = 3;
 
+/// The writer-side filter and buffer. Not the daemon's `HouseRecorder`, which runs in the
+/// house task and only turns control results into samples and events for the channel that
+/// feeds this one: the other end of the hand-over, sharing no logic with this.
 pub(crate) struct Recorder {
     /// Per field: recorded when |change| exceeds this, in encoded units.
     thresholds: HashMap<Field, f64>,

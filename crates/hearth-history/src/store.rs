@@ -27,8 +27,17 @@ use std::time::Duration;
 /// daemon commits) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// `PRAGMA wal_autocheckpoint` of the writer (see [`Store::open`]).
-const WAL_AUTOCHECKPOINT: i64 = 100;
+/// The write settings of each hearth database (this history and hearthd's ledger), as the
+/// module text explains: `journal_mode=WAL`, `synchronous=FULL`, and a WAL checkpoint every
+/// ~100 pages.
+pub fn set_durable_wal(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Checkpoint every ~100 pages, not SQLite's 1000, so the WAL is restarted and its
+    // first pages reused: measured with small commits spaced so that the kernel writes
+    // each one back (as the daemon's are), 17 KiB written a commit instead of 20.
+    conn.pragma_update(None, "wal_autocheckpoint", 100)
+}
 
 /// One stored reading: a field's value at a time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -64,15 +73,7 @@ impl Store {
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         schema::prepare_new_file(&conn).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        // Checkpoint every ~100 pages, not SQLite's 1000, so the WAL is restarted and its
-        // first pages reused: measured with small commits spaced so that the kernel writes
-        // each one back (as the daemon's are), 17 KiB written a commit instead of 20.
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)
-            .map_err(open_err)?;
+        set_durable_wal(&conn).map_err(open_err)?;
         let found = schema::user_version(&conn).map_err(open_err)?;
         if found > CURRENT_VERSION {
             return Err(HistoryError::SchemaTooNew {

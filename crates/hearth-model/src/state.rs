@@ -38,6 +38,8 @@ pub enum FanMode {
 }
 
 impl FanMode {
+    pub const ALL: [FanMode; 2] = [FanMode::Auto, FanMode::On];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FanMode::Auto => "auto",
@@ -57,6 +59,13 @@ pub enum HvacAction {
 }
 
 impl HvacAction {
+    pub const ALL: [HvacAction; 4] = [
+        HvacAction::Idle,
+        HvacAction::Heating,
+        HvacAction::Cooling,
+        HvacAction::Fan,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             HvacAction::Idle => "idle",
@@ -107,6 +116,14 @@ pub enum LockState {
 }
 
 impl LockState {
+    pub const ALL: [LockState; 5] = [
+        LockState::Locked,
+        LockState::Unlocked,
+        LockState::Moving,
+        LockState::Jammed,
+        LockState::Unknown,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             LockState::Locked => "locked",
@@ -127,6 +144,8 @@ pub enum DoorState {
 }
 
 impl DoorState {
+    pub const ALL: [DoorState; 2] = [DoorState::Open, DoorState::Closed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DoorState::Open => "open",

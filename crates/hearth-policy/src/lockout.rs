@@ -1,10 +1,13 @@
-//! A lockout after repeated wrong secrets (a voice PIN, an unlock code), with a back-off that
-//! grows: each lockout lasts twice as long as the one before, up to a cap, until a right
-//! secret is given.
+//! A lockout after repeated wrong secrets (the voice PIN), with a back-off that grows: each
+//! lockout lasts twice as long as the one before, up to a cap, until a right secret is given.
 //!
 //! Pure and serialisable so the daemon can persist it (a reload or a restart must not give a
-//! guesser fresh tries) and reuse it for any other secret. Time is wall time in and out, as
-//! it must survive restarts; this module never reads a clock and never sees the secret.
+//! guesser fresh tries). Time is wall time in and out, as it must survive restarts; this
+//! module never reads a clock and never sees the secret.
+//!
+//! hearth-api's unlock-code `Lockout` is a different rule on purpose (every wrong code after
+//! the free ones locks again at once, where this one gives `max_failures` fresh tries after
+//! each lockout) with its own saved format, per client; it shares only [`Backoff`].
 
 use hearth_model::UnixMillis;
 use serde::{Deserialize, Serialize};

@@ -120,34 +120,11 @@ impl Transform {
 /// The words a text field can take, spelled as `hearth_model` spells them.
 pub(crate) fn text_values(field: Field) -> Vec<&'static str> {
     match field {
-        Field::ThermostatMode => Mode::ALL.iter().map(|m| m.as_str()).collect(),
-        Field::ThermostatAction => [
-            HvacAction::Idle,
-            HvacAction::Heating,
-            HvacAction::Cooling,
-            HvacAction::Fan,
-        ]
-        .iter()
-        .map(|a| a.as_str())
-        .collect(),
-        Field::ThermostatFan => [FanMode::Auto, FanMode::On]
-            .iter()
-            .map(|f| f.as_str())
-            .collect(),
-        Field::LockState => [
-            LockState::Locked,
-            LockState::Unlocked,
-            LockState::Moving,
-            LockState::Jammed,
-            LockState::Unknown,
-        ]
-        .iter()
-        .map(|s| s.as_str())
-        .collect(),
-        Field::LockDoor => [DoorState::Open, DoorState::Closed]
-            .iter()
-            .map(|d| d.as_str())
-            .collect(),
+        Field::ThermostatMode => Mode::ALL.map(Mode::as_str).to_vec(),
+        Field::ThermostatAction => HvacAction::ALL.map(HvacAction::as_str).to_vec(),
+        Field::ThermostatFan => FanMode::ALL.map(FanMode::as_str).to_vec(),
+        Field::LockState => LockState::ALL.map(LockState::as_str).to_vec(),
+        Field::LockDoor => DoorState::ALL.map(DoorState::as_str).to_vec(),
         _ => Vec::new(),
     }
 }

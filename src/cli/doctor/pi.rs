@@ -306,11 +306,7 @@ fn w1_device(
                 format!(
                     "{d} is not in {} (found: {})",
                     dir.display(),
-                    if found.is_empty() {
-                        "none".into()
-                    } else {
-                        found.join(", ")
-                    }
+                    crate::cli::list_or_none(&found)
                 ),
                 "check the sensor's wiring (data to BCM pin with a 4.7 kΩ pull-up to 3.3 V) or fix hardware.sensor.device",
             );
