@@ -34,7 +34,7 @@ impl Host for Hearthd {
             path: dir.join("bench-ledger.db"),
             ..cfg.ledger.clone()
         };
-        let ledger = LedgerTask::spawn(&ledger_cfg).context("opening the bench ledger")?;
+        let ledger = LedgerTask::spawn(&ledger_cfg, None).context("opening the bench ledger")?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let (mut link, driver) = connection::spawn(cloud, stop_rx).map_err(anyhow::Error::msg)?;
         tokio::time::timeout(TIMEOUT, link.state.wait_for(|s| s.connected))

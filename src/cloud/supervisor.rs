@@ -93,7 +93,7 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
     let ledger_task = if clouds.is_empty() {
         None
     } else {
-        Some(LedgerTask::spawn_guarded(
+        Some(LedgerTask::spawn(
             &ledger_cfg,
             Some(tripwire.guard(CLOUD_TASK)),
         )?)

@@ -176,7 +176,7 @@ fn shutdown_takes_open_runs_and_a_failed_commit_is_retried() {
 async fn the_writer_stores_runs_and_sent_payloads_byte_exact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.db");
-    let task = LedgerTask::spawn(&cfg(&path)).unwrap();
+    let task = LedgerTask::spawn(&cfg(&path), None).unwrap();
     let l = task.ledger();
     let odd_bytes = vec![0xff, 0x00, b'{', 0x80];
     l.push(Row {

@@ -50,13 +50,9 @@ impl LedgerTask {
         self.thread.is_finished()
     }
 
-    /// Open (creating or migrating) the ledger database and start its writer thread.
-    pub fn spawn(cfg: &LedgerConfig) -> Result<Self, LedgerError> {
-        Self::spawn_guarded(cfg, None)
-    }
-
-    /// [`LedgerTask::spawn`], the thread holding `guard` (the daemon's tripwire) until it ends.
-    pub(crate) fn spawn_guarded(
+    /// Open (creating or migrating) the ledger database and start its writer thread, which
+    /// holds `guard` (the daemon's tripwire, when supervised) until it ends.
+    pub fn spawn(
         cfg: &LedgerConfig,
         guard: Option<crate::tripwire::Guard>,
     ) -> Result<Self, LedgerError> {
