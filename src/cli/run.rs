@@ -10,8 +10,12 @@ pub fn run(path: &Path) -> ExitCode {
         Err(code) => return code,
     };
     logging::init(cfg.daemon.log_level);
+    limit_malloc_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Blocking work (sensor reads, SQLite queries, file I/O) is short and mostly
+        // serialised; a few threads suffice, and each thread that allocates costs memory.
+        .max_blocking_threads(8)
         .enable_all()
         .thread_name("hearthd")
         .build()
@@ -33,5 +37,17 @@ pub fn run(path: &Path) -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// glibc gives each thread that allocates its own heap ("arena"), up to 8 per core, and
+/// keeps what each once held: under a flood of history requests on blocking threads that
+/// was megabytes of RSS. Two arenas serve a daemon with two workers.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread
+    // exists (the runtime is built after it).
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }

@@ -113,17 +113,27 @@ pub fn per_day(
     report: &mut Report,
     host: &impl Host,
     dir: &Path,
-    port: u16,
+    broker: &super::broker::Broker,
     settle: Duration,
     window: Duration,
     quick: bool,
 ) -> anyhow::Result<()> {
+    let port = broker.port;
     let bare = Counted::spawn(dir, "nocloud", port, "")?;
     let clouded = Counted::spawn(dir, "clouds", port, &two_clouds(port))?;
     std::thread::sleep(settle);
+    let pid = bare.child.id();
+    let idle0 = super::Idle::sample(pid, broker.pid());
     let (b0, c0, t0) = (bare.sample()?, clouded.sample()?, Instant::now());
     std::thread::sleep(window);
     let (b1, c1, wall) = (bare.sample()?, clouded.sample()?, t0.elapsed());
+    let idle1 = super::Idle::sample(pid, broker.pid());
+    super::Idle::report(
+        report,
+        (idle0, idle1),
+        wall,
+        "the no-cloud daemon of the disk figure, a house at rest",
+    )?;
     let scale = DAY / wall.as_secs_f64();
     let note_quick = if quick {
         " QUICK window: not comparable to the goal"

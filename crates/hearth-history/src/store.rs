@@ -36,7 +36,18 @@ pub fn set_durable_wal(conn: &Connection) -> rusqlite::Result<()> {
     // Checkpoint every ~100 pages, not SQLite's 1000, so the WAL is restarted and its
     // first pages reused: measured with small commits spaced so that the kernel writes
     // each one back (as the daemon's are), 17 KiB written a commit instead of 20.
-    conn.pragma_update(None, "wal_autocheckpoint", 100)
+    conn.pragma_update(None, "wal_autocheckpoint", 100)?;
+    set_cache(conn)
+}
+
+/// Page cache per connection, in KiB (SQLite's default is 2 000): the daemon holds a
+/// writer and a reader for history plus the ledger's, and a year-long query or the first
+/// retention sweep fills a cache to its limit; 512 KiB each keeps them inside the daemon's
+/// memory budget (BENCHMARKS.md: the flood's peak RSS).
+pub const CACHE_KIB: i64 = 512;
+
+fn set_cache(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)
 }
 
 /// One stored reading: a field's value at a time.
@@ -105,6 +116,7 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        set_cache(&conn).map_err(open_err)?;
         let found = schema::user_version(&conn).map_err(open_err)?;
         if found != CURRENT_VERSION {
             return Err(if found > CURRENT_VERSION {
