@@ -340,28 +340,11 @@ impl Running {
         self.web.as_ref().map(|(_, addr)| *addr)
     }
 
-    /// The first essential task that is no longer running. Every one of them runs until
-    /// shutdown, so before shutdown any of them ending — returned, failed or panicked — is
-    /// a fault.
+    /// The first essential task that is no longer running, as its tripwire guard named it.
+    /// Every one of them runs until shutdown, so before shutdown any of them ending —
+    /// returned, failed, panicked or aborted — is a fault.
     pub fn ended_task(&self) -> Option<&'static str> {
-        let [house, poller, history, mqtt, cloud] = ESSENTIAL_TASKS;
-        if self.house.is_finished() {
-            Some(house)
-        } else if self.poller.is_finished() {
-            Some(poller)
-        } else if self.history.is_finished() {
-            Some(history)
-        } else if self
-            .mqtt
-            .as_ref()
-            .is_some_and(crate::mqtt::MqttTask::is_finished)
-        {
-            Some(mqtt)
-        } else if self.clouds.is_finished() {
-            Some(cloud)
-        } else {
-            None
-        }
+        self.tripwire.ended()
     }
 
     /// Whether the house task answers a probe promptly (the watchdog's liveness check).

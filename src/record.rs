@@ -44,11 +44,6 @@ impl HistoryTask {
         self.handle.clone()
     }
 
-    /// Whether the writer task has ended (it runs until `finish`).
-    pub fn is_finished(&self) -> bool {
-        self.join.is_finished()
-    }
-
     /// Abort the writer, as if it had died (supervision drills).
     #[doc(hidden)]
     pub fn abort_for_drill(&self) {

@@ -43,12 +43,17 @@ impl Tripwire {
         }
     }
 
+    /// The name of the first task that ended, if one has.
+    pub fn ended(&self) -> Option<&'static str> {
+        *self.inner.ended.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The name of the first task that ended, once one has.
     pub async fn tripped(&self) -> &'static str {
         loop {
             // Registered before the check, so a trip between the two is not missed.
             let notified = self.inner.notify.notified();
-            if let Some(name) = *self.inner.ended.lock().unwrap_or_else(|p| p.into_inner()) {
+            if let Some(name) = self.ended() {
                 return name;
             }
             notified.await;

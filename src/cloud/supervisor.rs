@@ -47,13 +47,6 @@ pub struct CloudTasks {
 }
 
 impl CloudTasks {
-    /// Whether any cloud task, or the ledger's writer thread, has ended; before shutdown
-    /// that is a fault (the daemon's supervisor stops hearth).
-    pub fn is_finished(&self) -> bool {
-        self.tasks.iter().any(JoinHandle::is_finished)
-            || self.ledger.as_ref().is_some_and(LedgerTask::is_finished)
-    }
-
     /// Abort the cloud tasks, as if they had died (supervision drills).
     #[doc(hidden)]
     pub fn abort_for_drill(&self) {

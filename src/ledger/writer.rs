@@ -44,12 +44,6 @@ pub struct LedgerTask {
 }
 
 impl LedgerTask {
-    /// Whether the writer thread has ended. It runs until [`LedgerTask::finish`], so before
-    /// that an ended thread (a panic) is a fault the daemon's supervisor acts on.
-    pub fn is_finished(&self) -> bool {
-        self.thread.is_finished()
-    }
-
     /// Open (creating or migrating) the ledger database and start its writer thread, which
     /// holds `guard` (the daemon's tripwire, when supervised) until it ends.
     pub fn spawn(

@@ -278,12 +278,6 @@ impl MqttTask {
         self.link.borrow().clone()
     }
 
-    /// Whether the interface's task has ended; before `stop` that is a fault (the daemon's
-    /// supervisor stops hearth). The intake ends too when the connection task dies.
-    pub fn is_finished(&self) -> bool {
-        self.join.is_finished()
-    }
-
     /// Abort the interface's task, as if it had died (supervision drills).
     #[doc(hidden)]
     pub fn abort_for_drill(&self) {
