@@ -15,7 +15,7 @@ pub fn run(quick: bool, json: Option<PathBuf>) -> ExitCode {
         forward_messages: if quick { 500 } else { 10_000 },
         full_history: !quick,
         disk_settle: Duration::from_secs(if quick { 5 } else { 45 }),
-        disk_window: Duration::from_secs(if quick { 5 } else { 1200 }),
+        disk_window: Duration::from_secs(if quick { 5 } else { 3600 }),
         flood_commands: if quick { 2_000 } else { 50_000 },
         flood_history_requests: if quick { 20 } else { 200 },
         json_out: json,

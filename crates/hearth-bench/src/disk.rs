@@ -3,14 +3,16 @@
 //! cloud, one with the two clouds of issue #16 (alexa sharing the temperature on change
 //! rounded to 0.5, google sharing nothing) on the bench's local Mosquitto.
 //!
-//! Method: a fixed wall-clock window, scaled to a day. After a settling period (start-up
-//! creates both databases and makes the first commits), the process's `write_bytes` from
-//! `/proc/<pid>/io` is read at the start and the end of the window; the log lines it
-//! writes to stderr (a pipe here; the journal on a Pi) are counted over the same window.
-//! The full run's 20-minute window covers the history's 15-minute heartbeat; hourly work
-//! (history rollups and retention, the ledger closing `withheld` runs after an hour) falls
-//! inside it only by chance, and is not measured here (the ledger's part is bounded by its
-//! day-size test).
+//! Method: a fixed wall-clock window of one whole hour, scaled to a day (x24). After a
+//! settling period (start-up creates both databases and makes the first commits), the
+//! process's `write_bytes` from `/proc/<pid>/io` is read at the start and the end of the
+//! window; the log lines it writes to stderr (a pipe here; the journal on a Pi) are counted
+//! over the same window. An hour holds exactly one of each hourly piece of work (history
+//! rollups and retention, the ledger closing its `withheld` runs) and four of the history's
+//! 15-minute heartbeats, whenever it starts: a shorter window scaled up counted the hourly
+//! work 0 or 3 times a day's worth depending on whether a wall-clock hour fell inside it.
+//! Each daemon serves its page on its own ephemeral loopback port (the default `[web]`
+//! listener otherwise collides between the two).
 
 use super::Host;
 use super::process;
@@ -54,7 +56,8 @@ impl Counted {
                 "[hardware]\nbackend = \"simulator\"\n\
                  [history]\npath = \"{}\"\n[ledger]\npath = \"{}\"\n\
                  [mqtt]\nport = {port}\nclient_id = \"bench-{name}\"\nbase_topic = \"bench-{name}\"\n\
-                 [mqtt.discovery]\nprefix = \"bench-{name}-ha\"\n{clouds}",
+                 [mqtt.discovery]\nprefix = \"bench-{name}-ha\"\n\
+                 [web]\nlisten = \"127.0.0.1:0\"\n{clouds}",
                 sub.join("history.db").display(),
                 sub.join("ledger.db").display(),
             ),
