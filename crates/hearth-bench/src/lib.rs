@@ -121,6 +121,9 @@ pub fn run(opts: &BenchOptions, host: &impl Host) -> anyhow::Result<Report> {
     let _ = daemon.kill();
     let _ = daemon.wait();
     outcome?;
+    // The history figures time inserts and queries: run them before the long, quiet disk
+    // window rather than after it.
+    history(&mut report, dir.path(), opts.full_history)?;
     disk::per_day(
         &mut report,
         host,
@@ -131,8 +134,6 @@ pub fn run(opts: &BenchOptions, host: &impl Host) -> anyhow::Result<Report> {
         !opts.full_history,
     )?;
     drop(broker);
-
-    history(&mut report, dir.path(), opts.full_history)?;
     report.elapsed = started.elapsed();
     if let Some(path) = &opts.json_out {
         std::fs::write(path, report.json())

@@ -81,7 +81,13 @@ impl Db {
         let out = if batch.is_empty() {
             InsertOutcome::default()
         } else {
-            match store.insert_encoded(&batch.samples, &batch.events) {
+            // In a new hour, the rollup rides in the batch's transaction: one commit.
+            let written = if self.upkept_hour == Some(codec::hour_of(now)) {
+                store.insert_encoded(&batch.samples, &batch.events)
+            } else {
+                store.insert_and_roll_up(&batch.samples, &batch.events, now)
+            };
+            match written {
                 Ok(out) => out,
                 Err(e) => {
                     // A full disk frees up by itself; anything else may be a stale handle
@@ -158,5 +164,53 @@ mod tests {
         // Any cycle (the writer runs one when it has a batch to commit) does it at once.
         d.cycle(&Batch::default(), hour(1, 2)).unwrap();
         assert!(!d.has_work(hour(1, 10)));
+    }
+
+    fn batch_at(at: UnixMillis, celsius: f64) -> Batch {
+        let field = hearth_model::Field::ThermostatTemperature;
+        let value = hearth_model::Value::Number(celsius);
+        Batch {
+            samples: vec![codec::encode(field, &value, at).unwrap()],
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_batch_in_a_new_hour_commits_its_rollup_in_the_same_transaction() {
+        let db = crate::tests::temp_db();
+        let mut d = Db::new(&HistoryConfig {
+            path: db.path.clone(),
+            ..HistoryConfig::default()
+        });
+        let hour = |h: i64, min: i64| UnixMillis((1_800_000 + h) * 3_600_000 + min * 60_000);
+        d.cycle(&batch_at(hour(0, 20), 20.0), hour(0, 20)).unwrap();
+        d.cycle(&batch_at(hour(0, 40), 21.0), hour(0, 40)).unwrap();
+        let before = d.store.as_ref().unwrap().commits;
+        d.cycle(&batch_at(hour(1, 1), 22.0), hour(1, 1)).unwrap();
+        let store = d.store.as_ref().unwrap();
+        assert_eq!(store.commits - before, 1, "batch and rollup: one commit");
+        let (n, lo, hi): (i64, i64, i64) = store
+            .conn
+            .query_row("SELECT n, lo, hi FROM rollup", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(
+            (n, lo, hi),
+            (2, 2000, 2100),
+            "hour 0 rolled up, hour 1 still raw"
+        );
+        // The same hour again: the batch alone.
+        d.cycle(&batch_at(hour(1, 2), 22.5), hour(1, 2)).unwrap();
+        assert_eq!(d.store.as_ref().unwrap().commits - before, 2);
+        // An hour with no batch: upkeep rolls up on its own, in its own commit.
+        d.cycle(&Batch::default(), hour(2, 11)).unwrap();
+        let store = d.store.as_ref().unwrap();
+        assert_eq!(store.commits - before, 3);
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM rollup", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2);
     }
 }
