@@ -4,16 +4,16 @@
 //! declares the arguments and dispatches. Errors are printed for the person at the
 //! terminal, never as a Rust debug dump.
 
-mod audit;
+pub(crate) mod audit;
 mod bench;
 #[cfg(feature = "bench")]
 mod bench_host;
 mod check_config;
 pub(crate) mod doctor;
-mod history;
+pub(crate) mod history;
 mod outputs_off;
 pub(crate) mod policy;
-mod report;
+pub(crate) mod report;
 mod run;
 mod sign;
 

@@ -17,6 +17,11 @@ mod writer;
 pub use coalesce::Stored;
 pub use store::{AuditRow, LedgerError, Store};
 
+/// How the daemon's page, audit requests and CLI socket (borrowing the writer thread's
+/// connection) and the CLI with no daemon running (its own read-only connection) read the
+/// ledger: `hearth_history::lend`.
+pub type Reader = hearth_history::lend::Reader<Store>;
+
 pub(crate) use store::DayTotal;
 pub(crate) use writer::LedgerTask;
 

@@ -13,6 +13,7 @@
 
 use rusqlite::Connection;
 use std::ops::Deref;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A writer's connection, absent while it is not open (before the first open, after an
@@ -62,6 +63,64 @@ pub fn lend<'a, S, E>(
                 open_own().map(|own| Lent::Beside(guard, own))
             }
         }
+    }
+}
+
+/// A store a reader can open by itself, read-only.
+pub trait ReadOnly: Sized {
+    type Error;
+    fn open_read_only(path: &Path) -> Result<Self, Self::Error>;
+}
+
+/// How everything but the writer reads a database: the daemon's requests, page and CLI
+/// socket borrow the writer's connection; the CLI with no daemon running (or a reader made
+/// with [`Reader::file`]) opens the file read-only itself. Cheap to clone.
+pub struct Reader<S> {
+    path: PathBuf,
+    writer: Option<Slot<S>>,
+}
+
+impl<S> Clone for Reader<S> {
+    fn clone(&self) -> Self {
+        Reader {
+            path: self.path.clone(),
+            writer: self.writer.clone(),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Reader<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("path", &self.path)
+            .field("borrows_the_writer", &self.writer.is_some())
+            .finish()
+    }
+}
+
+impl<S: ReadOnly> Reader<S> {
+    /// Read the file at `path` with read-only connections of its own (no writer here).
+    pub fn file(path: PathBuf) -> Self {
+        Reader { path, writer: None }
+    }
+
+    /// Borrow the connection of the writer whose slot is `slot`, writing `path`.
+    pub fn of_writer(path: PathBuf, slot: Slot<S>) -> Self {
+        Reader {
+            path,
+            writer: Some(slot),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A connection to query, held until the loan is dropped (a commit waits for it).
+    /// Blocking: call from a blocking thread. Fails like `open_read_only` when the writer
+    /// is not open and the file cannot be read (absent, held by another process, older).
+    pub fn read(&self) -> Result<Lent<'_, S>, S::Error> {
+        lend(self.writer.as_ref(), || S::open_read_only(&self.path))
     }
 }
 

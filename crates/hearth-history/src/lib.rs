@@ -25,7 +25,6 @@ mod event;
 mod format;
 pub mod lend;
 mod query;
-mod reader;
 mod recorder;
 mod retention;
 mod schema;
@@ -38,7 +37,9 @@ pub use error::HistoryError;
 pub use event::{Event, EventKind};
 pub use format::{Format, parse_time};
 pub use query::{Page, Rollup};
-pub use reader::Reader;
+/// How the daemon and the CLI read the history (`lend.rs`).
+pub type Reader = lend::Reader<Store>;
+
 pub use recorder::WriterStats;
 pub use store::{InsertOutcome, Sample, Store, set_durable_wal};
 pub use writer::{HistoryHandle, WriterStatus, spawn_writer};

@@ -71,6 +71,13 @@ pub struct InsertOutcome {
     pub events_written: u64,
 }
 
+impl crate::lend::ReadOnly for Store {
+    type Error = HistoryError;
+    fn open_read_only(path: &Path) -> Result<Store, HistoryError> {
+        Store::open_read_only(path)
+    }
+}
+
 /// A connection to the history database.
 pub struct Store {
     pub(crate) conn: Connection,

@@ -21,7 +21,7 @@
 use crate::config::HistoryConfig;
 use crate::cycle::Db;
 use crate::lend::{self, Slot};
-use crate::reader::Reader;
+use crate::Reader;
 use crate::store::Store;
 use crate::error::HistoryError;
 use crate::event::Event;

@@ -1,0 +1,259 @@
+//! The read socket: how `hearthd history`, `events`, `audit` and `report` read while the
+//! daemon runs.
+//!
+//! The daemon holds its history and ledger files exclusively (`hearth_history::lend`: no
+//! `-shm` file rewritten at every commit), so no other process can open them while it runs.
+//! It listens on a Unix socket beside the history file (`<history path>.sock`, mode 0660)
+//! and answers those four commands from its own connections. The CLI tries the socket
+//! first: a connection means a daemon, which answers; no socket, or no one listening on a
+//! stale one, means no daemon, and the CLI opens the files read-only itself. Either way
+//! the text is made by the same function ([`ReadCommand::answer`]).
+//!
+//! Protocol: one JSON [`ReadCommand`] on a line; the answer is one JSON object
+//! (`{"text": …}` or `{"error": …}`), then the daemon closes the connection. Read-only:
+//! nothing sent here changes anything. At most [`CONCURRENT`] answers are made at once
+//! and a request is at most [`REQUEST_MAX`] bytes.
+
+use crate::config::Config;
+use crate::web::data::Sources;
+use hearth_history::Format;
+use hearth_model::Field;
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{Semaphore, watch};
+
+/// Answers made at once at most; more connections wait for a turn.
+const CONCURRENT: usize = 2;
+/// The longest request line accepted.
+const REQUEST_MAX: u64 = 64 * 1024;
+/// How long the daemon waits for a request line.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the CLI waits for an answer (a year of raw samples takes a few seconds).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A read command of the CLI, as sent to the daemon: the arguments as typed (times are
+/// parsed where the answer is made; both ends share the clock).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum ReadCommand {
+    History {
+        field: Field,
+        since: String,
+        until: Option<String>,
+        every: Option<String>,
+        format: Format,
+    },
+    Events {
+        since: String,
+        limit: usize,
+        format: Format,
+    },
+    Audit {
+        cloud: Option<String>,
+        since: String,
+        limit: usize,
+    },
+    Report {
+        since: String,
+        cloud: Option<String>,
+    },
+}
+
+impl ReadCommand {
+    /// The command's output, read from `src` (the files, or the daemon's connections).
+    pub fn answer(&self, cfg: &Config, src: &Sources) -> Result<String, String> {
+        match self {
+            ReadCommand::History {
+                field,
+                since,
+                until,
+                every,
+                format,
+            } => crate::cli::history::history_text(
+                src,
+                *field,
+                since,
+                until.as_deref(),
+                every.as_deref(),
+                *format,
+            ),
+            ReadCommand::Events {
+                since,
+                limit,
+                format,
+            } => crate::cli::history::events_text(src, since, *limit, *format),
+            ReadCommand::Audit {
+                cloud,
+                since,
+                limit,
+            } => crate::cli::audit::text(src, cloud.as_deref(), since, *limit),
+            ReadCommand::Report { since, cloud } => {
+                crate::cli::report::text(cfg, src, since, cloud.as_deref())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Answer {
+    Text(String),
+    Error(String),
+}
+
+/// Where the daemon listens: beside the history file.
+pub fn socket_path(cfg: &Config) -> PathBuf {
+    let mut path = cfg.history.path.clone().into_os_string();
+    path.push(".sock");
+    PathBuf::from(path)
+}
+
+/// Run `cmd` for the CLI: through the daemon when one answers on the socket, else from
+/// the files.
+pub fn run_cli(config: &Path, cmd: &ReadCommand) -> std::process::ExitCode {
+    let cfg = match crate::cli::config_or_exit(config) {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
+    };
+    let result = match ask(&socket_path(&cfg), cmd) {
+        Some(answer) => answer,
+        None => cmd.answer(&cfg, &crate::web::sources(&cfg)),
+    };
+    crate::cli::print_or_fail(result)
+}
+
+/// Ask the daemon listening at `path`. `None` when none listens there (no socket file, or
+/// a stale one): the caller reads the files itself.
+pub fn ask(path: &Path, cmd: &ReadCommand) -> Option<Result<String, String>> {
+    let mut stream = std::os::unix::net::UnixStream::connect(path).ok()?;
+    let failed = |e: std::io::Error| {
+        format!(
+            "the running hearthd holds the databases, and asking it through {} failed: {e}",
+            path.display()
+        )
+    };
+    let mut exchange = || -> std::io::Result<Vec<u8>> {
+        stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+        stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
+        let mut line = serde_json::to_vec(cmd).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        stream.write_all(&line)?;
+        stream.shutdown(std::net::Shutdown::Write)?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer)?;
+        Ok(answer)
+    };
+    Some(match exchange() {
+        Err(e) => Err(failed(e)),
+        Ok(bytes) => match serde_json::from_slice::<Answer>(&bytes) {
+            Ok(Answer::Text(text)) => Ok(text),
+            Ok(Answer::Error(e)) => Err(e),
+            Err(e) => Err(failed(std::io::Error::other(format!(
+                "an answer that is not hearthd's ({e})"
+            )))),
+        },
+    })
+}
+
+/// Listen at `path` until `shutdown`, answering from `src`; the socket file is removed at
+/// the end. A socket that cannot be bound is logged and the daemon runs on without it (the
+/// CLI then reports the files as held).
+pub async fn serve(
+    path: PathBuf,
+    cfg: Arc<Config>,
+    src: Sources,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let at = path.clone();
+    let bound = tokio::task::spawn_blocking(move || bind(&at))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        .and_then(tokio::net::UnixListener::from_std);
+    let listener = match bound {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(
+                "cannot listen on {} ({e}); `hearthd history`, `events`, `audit` and `report` \
+                 cannot read while hearthd runs",
+                path.display()
+            );
+            return;
+        }
+    };
+    let turns = Arc::new(Semaphore::new(CONCURRENT));
+    loop {
+        tokio::select! {
+            () = stopped(&mut shutdown) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let Ok(turn) = turns.clone().acquire_owned().await else { break };
+                    let (cfg, src) = (cfg.clone(), src.clone());
+                    tokio::spawn(async move {
+                        answer_one(stream, &cfg, src).await;
+                        drop(turn);
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "read socket: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(&path)).await;
+}
+
+/// Resolves once shutdown is triggered (or its sender is gone).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not Send: dropped inside the expression.
+    let _ = shutdown.wait_for(|stop| *stop).await.is_ok();
+}
+
+/// Bind, replacing a socket left by a daemon that did not stop cleanly (only a socket:
+/// anything else at that path is an error).
+fn bind(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && meta.file_type().is_socket()
+    {
+        std::fs::remove_file(path)?;
+    }
+    let listener = std::os::unix::net::UnixListener::bind(path)?;
+    listener.set_nonblocking(true)?;
+    // The hearth group may ask, as it may read the files (README: /var/lib/hearth 0750).
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok(listener)
+}
+
+async fn answer_one(stream: tokio::net::UnixStream, cfg: &Arc<Config>, src: Sources) {
+    let (read, mut write) = stream.into_split();
+    let mut line = Vec::new();
+    let mut reader = tokio::io::BufReader::new(read.take(REQUEST_MAX + 1));
+    let got = tokio::time::timeout(REQUEST_TIMEOUT, reader.read_until(b'\n', &mut line)).await;
+    let answer = match got {
+        Err(_) => Answer::Error("no request arrived in time".into()),
+        Ok(Err(e)) => Answer::Error(format!("reading the request: {e}")),
+        Ok(Ok(_)) if line.len() as u64 > REQUEST_MAX => {
+            Answer::Error(format!("a request is at most {REQUEST_MAX} bytes"))
+        }
+        Ok(Ok(_)) => match serde_json::from_slice::<ReadCommand>(&line) {
+            Err(e) => Answer::Error(format!("not a read command this hearthd knows: {e}")),
+            Ok(cmd) => {
+                let cfg = cfg.clone();
+                match tokio::task::spawn_blocking(move || cmd.answer(&cfg, &src)).await {
+                    Ok(Ok(text)) => Answer::Text(text),
+                    Ok(Err(e)) => Answer::Error(e),
+                    Err(e) => Answer::Error(format!("the daemon failed to answer: {e}")),
+                }
+            }
+        },
+    };
+    let bytes = serde_json::to_vec(&answer).unwrap_or_default();
+    let _ = write.write_all(&bytes).await;
+    let _ = write.shutdown().await;
+}
