@@ -56,6 +56,8 @@ pub enum ReadCommand {
         cloud: Option<String>,
         since: String,
         limit: usize,
+        #[serde(default)]
+        json: bool,
     },
     Report {
         since: String,
@@ -90,7 +92,8 @@ impl ReadCommand {
                 cloud,
                 since,
                 limit,
-            } => crate::cli::audit::text(src, cloud.as_deref(), since, *limit),
+                json,
+            } => crate::cli::audit::text(src, cloud.as_deref(), since, *limit, *json),
             ReadCommand::Report { since, cloud } => {
                 crate::cli::report::text(cfg, src, since, cloud.as_deref())
             }

@@ -276,7 +276,7 @@ fn a_cloud_that_was_down_gets_only_the_current_state_after_it_comes_back() {
         0,
         "the stale open door left the house"
     );
-    let first_sent: String = Connection::open(&daemon.ledger)
+    let first_sent: String = support::cloud::ledger_conn(&daemon.ledger)
         .unwrap()
         .query_row(
             "SELECT detail FROM ledger WHERE kind = 'sent' ORDER BY id LIMIT 1",

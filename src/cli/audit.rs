@@ -13,25 +13,31 @@ use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(config: &Path, cloud: Option<&str>, since: &str, limit: usize) -> ExitCode {
+pub fn run(config: &Path, cloud: Option<&str>, since: &str, limit: usize, json: bool) -> ExitCode {
     let cmd = ReadCommand::Audit {
         cloud: cloud.map(str::to_owned),
         since: since.to_owned(),
         limit,
+        json,
     };
     crate::read_socket::run_cli(config, &cmd)
 }
 
-/// `hearthd audit`'s output, read from `src`.
+/// `hearthd audit`'s output, read from `src`: the table, or with `json` the rows as the
+/// MQTT `audit` request gives them.
 pub(crate) fn text(
     src: &Sources,
     cloud: Option<&str>,
     since: &str,
     limit: usize,
+    json: bool,
 ) -> Result<String, String> {
     let since = parse_time(since, UnixMillis::now()).map_err(|e| format!("--since: {e}"))?;
     let store = src.ledger.read().map_err(|e| e.to_string())?;
     let rows = store.rows(cloud, since, limit).map_err(|e| e.to_string())?;
+    if json {
+        return Ok(format!("{}\n", crate::ledger::rows_json(&rows)));
+    }
     let totals = store
         .daily_totals(cloud, since)
         .map_err(|e| e.to_string())?;

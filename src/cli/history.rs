@@ -85,9 +85,15 @@ pub(crate) fn events_text(
 
 fn open(src: &Sources) -> Result<hearth_history::lend::Lent<'_, hearth_history::Store>, String> {
     src.history.read().map_err(|e| {
-        format!(
-            "cannot open the history database {}: {e}",
-            src.history.path().display()
-        )
+        if e.is_held_elsewhere() {
+            format!(
+                "{} is held by a running hearthd, which did not answer on its read socket \
+                 ({}.sock; it may be starting or stopping): try again",
+                src.history.path().display(),
+                src.history.path().display()
+            )
+        } else {
+            e.to_string()
+        }
     })
 }

@@ -208,22 +208,7 @@ fn audit_json(
     };
     let store = reader.read().map_err(err)?;
     let rows = store.rows(cloud, since, limit).map_err(err)?;
-    let rows: Vec<_> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "time": r.row.time.0,
-                "cloud": r.row.cloud,
-                "field": r.row.field,
-                "kind": r.row.kind,
-                "detail": r.row.detail,
-                "payload": r.row.payload.map(|p| String::from_utf8_lossy(&p).into_owned()),
-                "count": r.count,
-                "last": r.last.map(|t| t.0),
-            })
-        })
-        .collect();
-    Ok(json!({ "rows": rows }))
+    Ok(crate::ledger::rows_json(&rows))
 }
 
 #[cfg(test)]

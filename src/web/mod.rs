@@ -62,7 +62,7 @@ pub fn sources(cfg: &crate::config::Config) -> data::Sources {
 }
 
 /// Where the pages read from in the daemon: through its writers' connections.
-pub fn sources_with(
+pub(crate) fn sources_with(
     cfg: &crate::config::Config,
     history: hearth_history::Reader,
     ledger: crate::ledger::Reader,
