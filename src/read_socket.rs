@@ -3,7 +3,7 @@
 //!
 //! The daemon holds its history and ledger files exclusively (`hearth_history::lend`: no
 //! `-shm` file rewritten at every commit), so no other process can open them while it runs.
-//! It listens on a Unix socket beside the history file (`<history path>.sock`, mode 0660)
+//! It listens on a Unix socket beside the history file (`<history path>.sock`, mode 0600)
 //! and answers those four commands from its own connections. The CLI tries the socket
 //! first: a connection means a daemon, which answers; no socket, or no one listening on a
 //! stale one, means no daemon, and the CLI opens the files read-only itself. Either way
@@ -228,8 +228,9 @@ fn bind(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener> {
     }
     let listener = std::os::unix::net::UnixListener::bind(path)?;
     listener.set_nonblocking(true)?;
-    // The hearth group may ask, as it may read the files (README: /var/lib/hearth 0750).
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    // Whoever may read the files may ask, no one else: they are the service user's alone
+    // (the unit's UMask=0077), and so is this.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     Ok(listener)
 }
 
@@ -259,4 +260,116 @@ async fn answer_one(stream: tokio::net::UnixStream, cfg: &Arc<Config>, src: Sour
     let bytes = serde_json::to_vec(&answer).unwrap_or_default();
     let _ = write.write_all(&bytes).await;
     let _ = write.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_model::{UnixMillis, Value};
+
+    fn setup() -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let history = dir.path().join("history.db");
+        let text = format!(
+            "[hardware]\nbackend = \"simulator\"\n[history]\npath = \"{}\"\n[ledger]\npath = \"{}\"\n",
+            history.display(),
+            dir.path().join("ledger.db").display()
+        );
+        let cfg = crate::config::parse(Path::new("t.toml"), &text).unwrap();
+        let mut store = hearth_history::Store::open(&history).unwrap();
+        let now = UnixMillis::now();
+        let samples: Vec<_> = (1..=3)
+            .map(|i| hearth_history::Sample {
+                at: now.saturating_sub(Duration::from_secs(60 * i)),
+                field: Field::ThermostatTemperature,
+                value: Value::Number(20.0 + i as f64),
+            })
+            .collect();
+        store.insert(&samples, &[]).unwrap();
+        (dir, cfg)
+    }
+
+    fn history_cmd() -> ReadCommand {
+        ReadCommand::History {
+            field: Field::ThermostatTemperature,
+            since: "1h".into(),
+            until: None,
+            every: None,
+            format: Format::Csv,
+        }
+    }
+
+    #[test]
+    fn no_socket_or_a_stale_one_means_no_daemon() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db.sock");
+        assert!(ask(&path, &history_cmd()).is_none(), "no socket file");
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(path.exists(), "a socket left by a dead daemon");
+        assert!(ask(&path, &history_cmd()).is_none(), "no one listens");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_daemon_answers_as_the_files_would_and_refuses_what_is_not_a_read_command() {
+        let (_dir, cfg) = setup();
+        let src = crate::web::sources(&cfg);
+        let path = socket_path(&cfg);
+        // A stale socket from a daemon that was killed is replaced.
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        let (stop_tx, stop) = watch::channel(false);
+        let server = tokio::spawn(serve(
+            path.clone(),
+            Arc::new(cfg.clone()),
+            src.clone(),
+            stop,
+        ));
+        let p = path.clone();
+        tokio::task::spawn_blocking(move || {
+            let end = std::time::Instant::now() + Duration::from_secs(10);
+            while std::os::unix::net::UnixStream::connect(&p).is_err() {
+                assert!(std::time::Instant::now() < end, "the socket never listened");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+        .await
+        .unwrap();
+        let (p, c, s) = (path.clone(), cfg.clone(), src.clone());
+        let (through, direct) = tokio::task::spawn_blocking(move || {
+            let cmd = history_cmd();
+            (ask(&p, &cmd).expect("a daemon answers"), cmd.answer(&c, &s))
+        })
+        .await
+        .unwrap();
+        let text = through.unwrap();
+        assert_eq!(Ok(text.clone()), direct);
+        assert_eq!(text.lines().count(), 4, "header and three samples: {text}");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+
+        // Garbage and an oversized line get an error, and the socket keeps serving.
+        let p = path.clone();
+        let (garbage, huge, again) = tokio::task::spawn_blocking(move || {
+            let raw = |bytes: &[u8]| {
+                let mut s = std::os::unix::net::UnixStream::connect(&p).unwrap();
+                s.write_all(bytes).unwrap();
+                let _ = s.shutdown(std::net::Shutdown::Write);
+                let mut out = String::new();
+                s.read_to_string(&mut out).unwrap();
+                out
+            };
+            let garbage = raw(b"{\"command\":\"drop_tables\"}\n");
+            let huge = raw(&vec![b'x'; REQUEST_MAX as usize + 10]);
+            (garbage, huge, ask(&p, &history_cmd()))
+        })
+        .await
+        .unwrap();
+        assert!(garbage.contains("not a read command"), "{garbage}");
+        assert!(huge.contains("at most"), "{huge}");
+        assert!(again.unwrap().is_ok());
+
+        stop_tx.send(true).unwrap();
+        server.await.unwrap();
+        assert!(!path.exists(), "the socket file goes with the daemon");
+    }
 }

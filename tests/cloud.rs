@@ -8,7 +8,6 @@
 
 mod support;
 
-use rusqlite::Connection;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -43,6 +42,18 @@ fn an_all_never_policy_sends_nothing_at_all() {
     wait_until("the first ledger row", Duration::from_secs(20), || {
         daemon.ledger_rows("cloud = 'home'") > 0
     });
+    // Both files are held exclusively, their WAL index in memory: no -shm file is
+    // rewritten at every commit, and the CLI (ledger_rows) reads through the daemon.
+    assert!(
+        dir.path().join("ledger.db-wal").exists(),
+        "the ledger is in WAL mode"
+    );
+    for db in ["history.db", "ledger.db"] {
+        assert!(
+            !dir.path().join(format!("{db}-shm")).exists(),
+            "{db}-shm exists"
+        );
+    }
     let got = cloud.collect_for(Duration::from_secs(5));
     assert!(
         got.is_empty(),

@@ -8,7 +8,6 @@
 
 mod support;
 
-use rusqlite::Connection;
 use serde_json::Value;
 use std::time::Duration;
 use support::cloud::{Broker, Cloud, Daemon, count_rows, wait_until};

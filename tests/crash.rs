@@ -110,8 +110,8 @@ fn count(config: &Path, db: &Path) -> i64 {
     if !db.exists() {
         return 0;
     }
-    support::reads::history_values(config, Field::ThermostatTemperature.name(), UnixMillis(0))
-        .len() as i64
+    support::reads::history_values(config, Field::ThermostatTemperature.name(), UnixMillis(0)).len()
+        as i64
 }
 
 /// Kills the daemon when a round ends early on a failed assertion.

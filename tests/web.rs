@@ -9,7 +9,7 @@
 mod support;
 
 use hearth_infer::{DAY_MS, weekday};
-use hearth_model::{Field, UnixMillis};
+use hearth_model::UnixMillis;
 use hearthd::config;
 use hearthd::daemon;
 use hearthd::shutdown::Shutdown;

@@ -18,12 +18,12 @@ use super::coalesce::Pending;
 use super::coalesce::RUN_SPAN_MAX;
 use super::store::{LedgerError, Store};
 use super::{Ledger, LedgerStats, QUEUE, Reader, Row};
-use hearth_history::lend::{self, Slot};
 use crate::cloud::LedgerConfig;
+use hearth_history::lend::{self, Slot};
 use hearth_model::UnixMillis;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use super::coalesce::Stored;

@@ -454,7 +454,8 @@ mod tests {
     #[tokio::test]
     async fn history_before_the_first_commit_is_a_structured_error() {
         let dir = tempfile::tempdir().unwrap();
-        let reader = HistoryReader::new(hearth_history::Reader::file(dir.path().join("history.db")));
+        let reader =
+            HistoryReader::new(hearth_history::Reader::file(dir.path().join("history.db")));
         let (code, message) = reader.events(None, None, 10).await.unwrap_err();
         assert_eq!(code, codes::HISTORY_UNAVAILABLE);
         assert!(message.contains("nothing is recorded yet"), "{message}");

@@ -8,9 +8,9 @@
 use crate::codec;
 use crate::config::HistoryConfig;
 use crate::error::HistoryError;
+use crate::lend::{self, Slot};
 use crate::recorder::Batch;
 use crate::retention::PRUNE_BATCH;
-use crate::lend::{self, Slot};
 use crate::store::{InsertOutcome, Store};
 use hearth_model::UnixMillis;
 use std::path::PathBuf;

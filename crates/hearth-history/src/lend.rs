@@ -152,8 +152,7 @@ mod tests {
     }
 
     fn reader(path: &std::path::Path) -> rusqlite::Result<Connection> {
-        let conn =
-            Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.query_row("SELECT count(*) FROM t", [], |_| Ok(()))?;
         Ok(conn)
     }
@@ -180,7 +179,8 @@ mod tests {
         let (_dir, path) = temp();
         let slot: Slot<Connection> = Arc::new(Mutex::new(Some(writer(&path))));
         let count = |c: &Connection| -> i64 {
-            c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap()
+            c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                .unwrap()
         };
         {
             let lent = lend(Some(&slot), || reader(&path)).unwrap();
@@ -193,7 +193,10 @@ mod tests {
         let lent = lend(Some(&slot), || reader(&path)).unwrap();
         assert!(matches!(lent, Lent::Beside(..)));
         assert_eq!(count(&lent), 1);
-        assert!(slot.try_lock().is_err(), "the writer cannot reopen meanwhile");
+        assert!(
+            slot.try_lock().is_err(),
+            "the writer cannot reopen meanwhile"
+        );
         drop(lent);
         let own = lend(None, || reader(&path)).unwrap();
         assert!(matches!(own, Lent::Own(_)));

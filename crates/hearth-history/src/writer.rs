@@ -18,14 +18,14 @@
 //! clone, or when every clone is dropped — whichever comes first. The final commit is
 //! tried once; what it cannot store is counted as lost.
 
+use crate::Reader;
 use crate::config::HistoryConfig;
 use crate::cycle::Db;
-use crate::lend::{self, Slot};
-use crate::Reader;
-use crate::store::Store;
 use crate::error::HistoryError;
 use crate::event::Event;
+use crate::lend::{self, Slot};
 use crate::recorder::{Recorder, WriterStats};
+use crate::store::Store;
 use hearth_model::{Fault, Field, HouseState, UnixMillis, Value};
 use serde::Serialize;
 use std::sync::Arc;

@@ -139,7 +139,11 @@ fn a_reader_sees_commits_of_the_writer_it_borrows_and_nobody_else_can_open_it() 
     *crate::lend::lock(&slot) = Some(Store::open(&db.path).unwrap());
     let reader = crate::Reader::of_writer(db.path.clone(), slot.clone());
     assert_eq!(
-        reader.read().unwrap().latest(Field::ThermostatTemperature).unwrap(),
+        reader
+            .read()
+            .unwrap()
+            .latest(Field::ThermostatTemperature)
+            .unwrap(),
         None
     );
     put(
@@ -154,7 +158,9 @@ fn a_reader_sees_commits_of_the_writer_it_borrows_and_nobody_else_can_open_it() 
         .unwrap();
     assert_eq!((got.at, got.value), (DAY0, temp(22.25)));
     // The writer holds the file: another connection (the CLI) is shut out until it closes.
-    let err = Store::open_read_only(&db.path).err().expect("held by the writer");
+    let err = Store::open_read_only(&db.path)
+        .err()
+        .expect("held by the writer");
     assert!(err.to_string().contains("locked"), "{err}");
     *crate::lend::lock(&slot) = None;
     let beside = reader.read().unwrap();
