@@ -32,8 +32,38 @@ const CONCURRENT: usize = 2;
 const REQUEST_MAX: u64 = 64 * 1024;
 /// How long the daemon waits for a request line.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long the CLI waits for an answer (a year of raw samples takes a few seconds).
+/// How long the CLI waits for an answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What the daemon makes in one answer at most, so that no question grows its memory past
+/// its budget (the text is built whole): samples, events or rollup buckets...
+pub const ANSWER_ROWS: usize = 50_000;
+/// ... ledger rows (each may carry a payload of a few hundred bytes) ...
+pub const ANSWER_LEDGER_ROWS: usize = 10_000;
+/// ... and days of `report` (it reads every raw sample of four fields in the period).
+pub const ANSWER_REPORT_DAYS: u64 = 31;
+
+/// The answer is made by the daemon, within its limits (`Bounded`), or by the CLI from the
+/// files, in its own memory (`Unbounded`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limits {
+    Bounded,
+    Unbounded,
+}
+
+impl Limits {
+    /// Refuse a question over a limit in the daemon, saying how to ask instead.
+    pub fn check(self, over: bool, what: &str) -> Result<(), String> {
+        if self == Limits::Bounded && over {
+            return Err(format!(
+                "the running hearthd answers {what} at a time, to keep its memory small: \
+                 ask for less (a shorter --since/--until, --every, --limit), or stop hearthd \
+                 and the command reads the file itself"
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// A read command of the CLI, as sent to the daemon: the arguments as typed (times are
 /// parsed where the answer is made; both ends share the clock).
@@ -67,7 +97,7 @@ pub enum ReadCommand {
 
 impl ReadCommand {
     /// The command's output, read from `src` (the files, or the daemon's connections).
-    pub fn answer(&self, cfg: &Config, src: &Sources) -> Result<String, String> {
+    pub fn answer(&self, cfg: &Config, src: &Sources, limits: Limits) -> Result<String, String> {
         match self {
             ReadCommand::History {
                 field,
@@ -82,20 +112,33 @@ impl ReadCommand {
                 until.as_deref(),
                 every.as_deref(),
                 *format,
+                limits,
             ),
             ReadCommand::Events {
                 since,
                 limit,
                 format,
-            } => crate::cli::history::events_text(src, since, *limit, *format),
+            } => {
+                limits.check(
+                    *limit > ANSWER_ROWS,
+                    &format!("at most {ANSWER_ROWS} events"),
+                )?;
+                crate::cli::history::events_text(src, since, *limit, *format)
+            }
             ReadCommand::Audit {
                 cloud,
                 since,
                 limit,
                 json,
-            } => crate::cli::audit::text(src, cloud.as_deref(), since, *limit, *json),
+            } => {
+                limits.check(
+                    *limit > ANSWER_LEDGER_ROWS,
+                    &format!("at most {ANSWER_LEDGER_ROWS} ledger rows"),
+                )?;
+                crate::cli::audit::text(src, cloud.as_deref(), since, *limit, *json)
+            }
             ReadCommand::Report { since, cloud } => {
-                crate::cli::report::text(cfg, src, since, cloud.as_deref())
+                crate::cli::report::text(cfg, src, since, cloud.as_deref(), limits)
             }
         }
     }
@@ -124,7 +167,7 @@ pub fn run_cli(config: &Path, cmd: &ReadCommand) -> std::process::ExitCode {
     };
     let result = match ask(&socket_path(&cfg), cmd) {
         Some(answer) => answer,
-        None => cmd.answer(&cfg, &crate::web::sources(&cfg)),
+        None => cmd.answer(&cfg, &crate::web::sources(&cfg), Limits::Unbounded),
     };
     crate::cli::print_or_fail(result)
 }
@@ -249,7 +292,8 @@ async fn answer_one(stream: tokio::net::UnixStream, cfg: &Arc<Config>, src: Sour
             Err(e) => Answer::Error(format!("not a read command this hearthd knows: {e}")),
             Ok(cmd) => {
                 let cfg = cfg.clone();
-                match tokio::task::spawn_blocking(move || cmd.answer(&cfg, &src)).await {
+                let answer = move || cmd.answer(&cfg, &src, Limits::Bounded);
+                match tokio::task::spawn_blocking(answer).await {
                     Ok(Ok(text)) => Answer::Text(text),
                     Ok(Err(e)) => Answer::Error(e),
                     Err(e) => Answer::Error(format!("the daemon failed to answer: {e}")),
@@ -300,6 +344,49 @@ mod tests {
     }
 
     #[test]
+    fn the_daemon_refuses_questions_over_its_limits_and_says_how_to_ask() {
+        let (_dir, cfg) = setup();
+        let src = crate::web::sources(&cfg);
+        let over = [
+            ReadCommand::Events {
+                since: "1h".into(),
+                limit: ANSWER_ROWS + 1,
+                format: Format::Table,
+            },
+            ReadCommand::Audit {
+                cloud: None,
+                since: "1h".into(),
+                limit: ANSWER_LEDGER_ROWS + 1,
+                json: true,
+            },
+            ReadCommand::Report {
+                since: format!("{}d", ANSWER_REPORT_DAYS + 1),
+                cloud: None,
+            },
+            ReadCommand::History {
+                field: Field::ThermostatTemperature,
+                since: "3650d".into(),
+                until: None,
+                every: Some("1h".into()),
+                format: Format::Csv,
+            },
+        ];
+        for cmd in over {
+            let err = cmd.answer(&cfg, &src, Limits::Bounded).unwrap_err();
+            assert!(err.contains("stop hearthd"), "{cmd:?}: {err}");
+            // The CLI reading the files itself has no such limit.
+            if let Err(e) = cmd.answer(&cfg, &src, Limits::Unbounded) {
+                assert!(!e.contains("stop hearthd"), "{cmd:?}: {e}");
+            }
+        }
+        let within = ReadCommand::Report {
+            since: format!("{ANSWER_REPORT_DAYS}d"),
+            cloud: None,
+        };
+        assert!(within.answer(&cfg, &src, Limits::Bounded).is_ok());
+    }
+
+    #[test]
     fn no_socket_or_a_stale_one_means_no_daemon() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db.sock");
@@ -336,7 +423,10 @@ mod tests {
         let (p, c, s) = (path.clone(), cfg.clone(), src.clone());
         let (through, direct) = tokio::task::spawn_blocking(move || {
             let cmd = history_cmd();
-            (ask(&p, &cmd).expect("a daemon answers"), cmd.answer(&c, &s))
+            (
+                ask(&p, &cmd).expect("a daemon answers"),
+                cmd.answer(&c, &s, Limits::Unbounded),
+            )
         })
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 //! Read-only. While the daemon runs it holds the database, and answers these through its
 //! read socket (`crate::read_socket`); otherwise the file is opened read-only here.
 
-use crate::read_socket::ReadCommand;
+use crate::read_socket::{ANSWER_ROWS, Limits, ReadCommand};
 use crate::web::data::Sources;
 use hearth_history::{Format, parse_time};
 use hearth_model::{Field, UnixMillis};
@@ -48,6 +48,7 @@ pub(crate) fn history_text(
     until: Option<&str>,
     every: Option<&str>,
     format: Format,
+    limits: Limits,
 ) -> Result<String, String> {
     let now = UnixMillis::now();
     let since = parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
@@ -64,6 +65,22 @@ pub(crate) fn history_text(
         .map(|e| hearth_model::duration::parse(e).map_err(|m| format!("--every: {m}")))
         .transpose()?;
     let store = open(src)?;
+    let too_many = match step {
+        Some(step) => {
+            let span = u128::try_from(until.0 - since.0).unwrap_or(0);
+            span / step.as_millis().max(1) > ANSWER_ROWS as u128
+        }
+        None if limits == Limits::Bounded => store
+            .range_page(field, since, until, ANSWER_ROWS)
+            .map_err(|e| e.to_string())?
+            .next
+            .is_some(),
+        None => false,
+    };
+    limits.check(
+        too_many,
+        &format!("at most {ANSWER_ROWS} samples or buckets"),
+    )?;
     hearth_history::history_text(&store, field, since, until, step, format)
         .map_err(|e| e.to_string())
 }

@@ -4,7 +4,7 @@
 //! Read-only, like `hearthd audit`: it opens history and the ledger without writing.
 
 use crate::config::Config;
-use crate::read_socket::ReadCommand;
+use crate::read_socket::{ANSWER_REPORT_DAYS, Limits, ReadCommand};
 use crate::web::data::{self, Sources};
 use crate::web::reveal;
 use hearth_model::UnixMillis;
@@ -26,6 +26,7 @@ pub(crate) fn text(
     src: &Sources,
     since: &str,
     cloud: Option<&str>,
+    limits: Limits,
 ) -> Result<String, String> {
     if let Some(name) = cloud
         && !cfg.cloud.iter().any(|c| c.name == name)
@@ -38,6 +39,11 @@ pub(crate) fn text(
     }
     let now = UnixMillis::now();
     let since = hearth_history::parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
+    let days = u64::try_from(now.0.saturating_sub(since.0)).unwrap_or(0) / 86_400_000;
+    limits.check(
+        days > ANSWER_REPORT_DAYS,
+        &format!("a report of at most {ANSWER_REPORT_DAYS} days"),
+    )?;
     let r = reveal::reveal(src, since, now, cloud)?;
     let ledgers = data::ledger(src, since)?;
     Ok(render(&r, &ledgers, cloud))

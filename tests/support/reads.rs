@@ -31,7 +31,7 @@ fn try_hearthd(config: &Path, args: &[&str]) -> Result<String, String> {
 /// Every ledger row since `since` (of `cloud`, or all), newest first, as `audit --json`.
 pub fn audit_rows(config: &Path, cloud: Option<&str>, since: UnixMillis) -> Vec<Value> {
     let since = since.to_rfc3339();
-    let mut args = vec!["audit", "--json", "--limit", "100000000", "--since", &since];
+    let mut args = vec!["audit", "--json", "--limit", "10000", "--since", &since];
     if let Some(c) = cloud {
         args.extend(["--cloud", c]);
     }
