@@ -30,6 +30,10 @@ pub(crate) struct Db {
     path: PathBuf,
     /// The connection, shared with the [`crate::Reader`]s that borrow it between cycles.
     pub slot: Slot<Store>,
+    /// Whether this `Db` opened the connection in `slot`: known without locking the slot
+    /// (a reader may hold it), and false for a fresh `Db` after a panic, whose first cycle
+    /// then replaces whatever connection the panic left there.
+    opened: bool,
     retention: Duration,
     event_retention: Duration,
     /// The hour upkeep last completed in; upkeep runs once per hour, and again next cycle
@@ -51,6 +55,7 @@ impl Db {
         Db {
             path: cfg.path.clone(),
             slot,
+            opened: false,
             retention: cfg.retention,
             event_retention: cfg.event_retention,
             upkept_hour: None,
@@ -65,7 +70,7 @@ impl Db {
     /// waking the card for its own).
     pub fn has_work(&self, now: UnixMillis) -> bool {
         let hour = codec::hour_of(now);
-        lend::lock(&self.slot).is_none()
+        !self.opened
             || (self.upkept_hour != Some(hour)
                 && now.0.saturating_sub(codec::hour_start(hour).0)
                     >= UPKEEP_WAIT.as_millis() as i64)
@@ -79,9 +84,13 @@ impl Db {
         let slot = self.slot.clone();
         let mut guard = lend::lock(&slot);
         let store = match guard.take() {
-            Some(s) => s,
-            None => Store::open(&self.path)?,
+            Some(s) if self.opened => s,
+            _ => {
+                self.opened = false;
+                Store::open(&self.path)?
+            }
         };
+        self.opened = true;
         let store = guard.insert(store);
         #[cfg(test)]
         if let Some(limit) = &self.max_page_count {
@@ -106,6 +115,7 @@ impl Db {
                     // (file replaced, filesystem remounted), so reopen next time.
                     if !e.is_disk_full() {
                         *guard = None;
+                        self.opened = false;
                     }
                     return Err(e);
                 }

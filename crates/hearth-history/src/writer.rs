@@ -390,8 +390,8 @@ impl Writer {
                 self.recorder.stats.samples_dropped += sizes.0;
                 self.recorder.stats.events_dropped += sizes.1;
                 self.recorder.stats.failed_commits += 1;
-                // The connection it left in the slot may be mid-transaction: reopen.
-                *lend::lock(&self.slot) = None;
+                // A fresh `Db` replaces the connection the panic left in the slot at its
+                // first cycle (not here: a reader may hold the slot, and this is async).
                 self.db = Some(Db::with_slot(&self.cfg, self.slot.clone()));
                 self.on_failure(now, &join_error);
             }
