@@ -162,6 +162,8 @@ pub struct Running {
     mqtt: Option<crate::mqtt::MqttTask>,
     /// The web page's server and its address; `None` when off or its port was taken.
     web: Option<(tokio::task::JoinHandle<()>, std::net::SocketAddr)>,
+    /// The CLI's read socket (`crate::read_socket`); not essential.
+    reads: tokio::task::JoinHandle<()>,
     pub state: watch::Receiver<hearth_model::HouseState>,
     pub commands: mpsc::Sender<crate::house::CommandRequest>,
     pub sim: Option<hearth_hardware::SimHandle>,
@@ -268,6 +270,18 @@ pub async fn start_with_clock(
             tripwire: tripwire.clone(),
         })
     });
+    // The page and the CLI's read socket read through the writers' own connections.
+    let src = crate::web::sources_with(
+        &cfg,
+        history.handle().reader(),
+        clouds.ledger_reader.clone(),
+    );
+    let reads = tokio::spawn(crate::read_socket::serve(
+        crate::read_socket::socket_path(&cfg),
+        std::sync::Arc::new(cfg.clone()),
+        src.clone(),
+        shutdown.subscribe(),
+    ));
     let web = match web {
         Some(web) => {
             let live = crate::web::Live {
@@ -275,7 +289,6 @@ pub async fn start_with_clock(
                 mqtt: mqtt.as_ref().map(crate::mqtt::MqttTask::link_watch),
                 clouds: clouds.links.clone(),
             };
-            let src = crate::web::sources(&cfg);
             web.spawn(src, live, clock, shutdown.subscribe()).await
         }
         None => None,
@@ -289,6 +302,7 @@ pub async fn start_with_clock(
         history,
         mqtt,
         web,
+        reads,
         clouds,
         state: state_rx,
         commands: cmd_tx,
@@ -385,6 +399,7 @@ impl Running {
             history,
             mqtt,
             web,
+            reads,
             clouds,
             commands,
             ..
@@ -421,6 +436,8 @@ impl Running {
             if let Some((task, _)) = web {
                 task.abort();
             }
+            // It saw shutdown and removes its socket file; an answer in progress is cut.
+            let _ = reads.await;
             for f in &failures {
                 tracing::error!("{f}");
             }

@@ -14,6 +14,7 @@ pub mod mqtt;
 mod offload;
 mod persist;
 mod policy_requests;
+mod read_socket;
 mod record;
 pub mod shutdown;
 mod summary;

@@ -8,7 +8,6 @@
 
 mod support;
 
-use rusqlite::Connection;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -43,6 +42,18 @@ fn an_all_never_policy_sends_nothing_at_all() {
     wait_until("the first ledger row", Duration::from_secs(20), || {
         daemon.ledger_rows("cloud = 'home'") > 0
     });
+    // Both files are held exclusively, their WAL index in memory: no -shm file is
+    // rewritten at every commit, and the CLI (ledger_rows) reads through the daemon.
+    assert!(
+        dir.path().join("ledger.db-wal").exists(),
+        "the ledger is in WAL mode"
+    );
+    for db in ["history.db", "ledger.db"] {
+        assert!(
+            !dir.path().join(format!("{db}-shm")).exists(),
+            "{db}-shm exists"
+        );
+    }
     let got = cloud.collect_for(Duration::from_secs(5));
     assert!(
         got.is_empty(),
@@ -276,7 +287,7 @@ fn a_cloud_that_was_down_gets_only_the_current_state_after_it_comes_back() {
         0,
         "the stale open door left the house"
     );
-    let first_sent: String = Connection::open(&daemon.ledger)
+    let first_sent: String = support::cloud::ledger_conn(&daemon.ledger)
         .unwrap()
         .query_row(
             "SELECT detail FROM ledger WHERE kind = 'sent' ORDER BY id LIMIT 1",

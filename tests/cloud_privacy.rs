@@ -8,7 +8,6 @@
 
 mod support;
 
-use rusqlite::Connection;
 use serde_json::Value;
 use std::time::Duration;
 use support::cloud::{Broker, Cloud, Daemon, count_rows, wait_until};
@@ -43,7 +42,7 @@ fn next_response(cloud: &Cloud, log: &mut Vec<(String, Vec<u8>)>) -> Vec<u8> {
 
 /// The ledger's `sent` payloads for `cloud`, in the order they were written.
 fn sent_rows(ledger: &std::path::Path, cloud: &str) -> Vec<Vec<u8>> {
-    let conn = Connection::open(ledger).unwrap();
+    let conn = support::cloud::ledger_conn(ledger).unwrap();
     let mut q = conn
         .prepare("SELECT payload FROM ledger WHERE kind = 'sent' AND cloud = ?1 ORDER BY id")
         .unwrap();

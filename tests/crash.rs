@@ -30,20 +30,24 @@ fn spawn(config: &Path) -> Child {
 
 /// Wait until the database holds at least `rows` temperature samples (the daemon is up and
 /// committing), with a generous bound for emulated runs.
-fn wait_for_rows(child: &mut Child, db: &Path, rows: i64) {
+fn wait_for_rows(child: &mut Child, config: &Path, rows: i64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("hearthd exited early with {status}");
         }
-        if let Ok(conn) = Connection::open(db) {
-            let n: rusqlite::Result<i64> =
-                conn.query_row("SELECT count(*) FROM sample", [], |r| r.get(0));
-            if n.is_ok_and(|n| n >= rows) {
-                return;
-            }
+        // The daemon holds the file: ask it, as `hearthd history` does.
+        // Not answerable yet (the first commit creates the file): none.
+        let n = support::reads::try_history_values(
+            config,
+            Field::ThermostatTemperature.name(),
+            UnixMillis(0),
+        )
+        .map_or(0, |v| v.len() as i64);
+        if n >= rows {
+            return;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(100));
     }
     panic!("hearthd wrote no history within 60 s");
 }
@@ -74,8 +78,8 @@ fn sigkill_never_corrupts_and_loses_at_most_one_commit_interval() {
         let mut guard = KillOnDrop(spawn(&config));
         let child = &mut guard.0;
         // Wait for this run's first commit, then kill it somewhere within the next 2.5 s.
-        let before = count(&db);
-        wait_for_rows(child, &db, before + 1);
+        let before = count(&config, &db);
+        wait_for_rows(child, &config, before + 1);
         std::thread::sleep(Duration::from_millis(rng.u64(0..2500)));
         let killed_at = UnixMillis::now();
         child.kill().expect("SIGKILL");
@@ -101,10 +105,13 @@ fn sigkill_never_corrupts_and_loses_at_most_one_commit_interval() {
     println!("{KILLS} SIGKILLs: integrity ok every time, worst loss {worst_gap} ms of readings");
 }
 
-fn count(db: &Path) -> i64 {
-    Connection::open(db)
-        .and_then(|c| c.query_row("SELECT count(*) FROM sample", [], |r| r.get(0)))
-        .unwrap_or(0)
+/// Temperature samples stored (between runs: the CLI reads the file itself).
+fn count(config: &Path, db: &Path) -> i64 {
+    if !db.exists() {
+        return 0;
+    }
+    support::reads::history_values(config, Field::ThermostatTemperature.name(), UnixMillis(0)).len()
+        as i64
 }
 
 /// Kills the daemon when a round ends early on a failed assertion.

@@ -9,7 +9,7 @@
 mod support;
 
 use hearth_infer::{DAY_MS, weekday};
-use hearth_model::{Field, UnixMillis};
+use hearth_model::UnixMillis;
 use hearthd::config;
 use hearthd::daemon;
 use hearthd::shutdown::Shutdown;
@@ -93,26 +93,38 @@ async fn record_week(dir: &Path, start: UnixMillis, first_weekday: u8) -> hearth
     initial
 }
 
-fn ledger_rows(ledger: &Path, cloud: &str, since: UnixMillis) -> Vec<hearthd::ledger::AuditRow> {
-    hearthd::ledger::Store::open_read_only(ledger)
-        .and_then(|s| s.rows(Some(cloud), since, 1_000_000))
-        .unwrap_or_default()
+/// A cloud's ledger rows through the running daemon (`hearthd audit --json`), newest first.
+fn ledger_rows(config: &Path, cloud: &str, since: UnixMillis) -> Vec<hearthd::ledger::AuditRow> {
+    support::reads::audit_rows(config, Some(cloud), since)
+        .iter()
+        .map(|r| hearthd::ledger::AuditRow {
+            row: hearthd::ledger::Row {
+                time: UnixMillis(r["time"].as_i64().unwrap()),
+                cloud: r["cloud"].as_str().unwrap().to_owned(),
+                field: r["field"].as_str().map(str::to_owned),
+                kind: r["kind"].as_str().unwrap().to_owned(),
+                detail: r["detail"].as_str().unwrap().to_owned(),
+                payload: r["payload"].as_str().map(|p| p.as_bytes().to_vec()),
+            },
+            count: r["count"].as_u64().unwrap(),
+            last: r["last"].as_i64().map(UnixMillis),
+        })
+        .collect()
 }
 
 fn sent(rows: &[hearthd::ledger::AuditRow]) -> usize {
     rows.iter().filter(|r| r.row.kind == "sent").count()
 }
 
-/// Lock-state changes in the history, counted independently of the page's code.
-fn lock_changes(history: &Path, since: UnixMillis, until: UnixMillis) -> usize {
-    let store = hearth_history::Store::open_read_only(history).unwrap();
-    let samples = store.range(Field::LockState, since, until).unwrap();
+/// Lock-state changes in the history since `since`, counted independently of the page's
+/// code, through the running daemon (`hearthd history --format csv`).
+fn lock_changes(config: &Path, since: UnixMillis) -> usize {
     let mut last = None;
-    samples
-        .iter()
-        .filter(|s| {
-            let changed = last.as_ref() != Some(&s.value);
-            last = Some(s.value.clone());
+    support::reads::history_values(config, "lock.state", since)
+        .into_iter()
+        .filter(|v| {
+            let changed = last.as_ref() != Some(v);
+            last = Some(v.clone());
             changed
         })
         .count()
@@ -180,6 +192,8 @@ async fn a_scripted_week_on_every_page_in_a_real_browser() {
             .history_path(&history)
             .tail(&tail),
     );
+    // The daemon holds its files: the test reads them through it, as a user's CLI does.
+    let config_path = daemon.dir().join("hearth.toml");
     wait_for(
         "the web page to listen",
         scaled(Duration::from_secs(20)),
@@ -192,7 +206,7 @@ async fn a_scripted_week_on_every_page_in_a_real_browser() {
         wait_for(
             &format!("{name}'s live messages"),
             scaled(Duration::from_secs(30)),
-            || sent(&ledger_rows(&ledger, name, live_from)) >= 2,
+            || sent(&ledger_rows(&config_path, name, live_from)) >= 2,
         );
     }
     daemon.assert_running();
@@ -215,12 +229,12 @@ async fn a_scripted_week_on_every_page_in_a_real_browser() {
         // Sharing: exact message counts per cloud and the newest payload's bytes.
         let before: Vec<usize> = [FULL, TEMP_ONLY]
             .iter()
-            .map(|c| sent(&ledger_rows(&ledger, c, month_ago)))
+            .map(|c| sent(&ledger_rows(&config_path, c, month_ago)))
             .collect();
         let dom = browser::dump_dom(&format!("{base}/sharing?range=30d"), javascript);
         let after: Vec<usize> = [FULL, TEMP_ONLY]
             .iter()
-            .map(|c| sent(&ledger_rows(&ledger, c, month_ago)))
+            .map(|c| sent(&ledger_rows(&config_path, c, month_ago)))
             .collect();
         assert_eq!(
             before, after,
@@ -235,7 +249,7 @@ async fn a_scripted_week_on_every_page_in_a_real_browser() {
                 section.contains(&format!("<span class=\"sent-count\">{n}</span>")),
                 "{name}: expected {n} messages on the page"
             );
-            let newest = ledger_rows(&ledger, name, month_ago)
+            let newest = ledger_rows(&config_path, name, month_ago)
                 .into_iter()
                 .find(|r| r.row.kind == "sent")
                 .unwrap();
@@ -269,7 +283,7 @@ async fn a_scripted_week_on_every_page_in_a_real_browser() {
 
         // History: the lock changes the database holds, in the 30-day view.
         let dom = browser::dump_dom(&format!("{base}/history?range=30d"), javascript);
-        let n = lock_changes(&history, month_ago, UnixMillis::now());
+        let n = lock_changes(&config_path, month_ago);
         assert!(n >= 4 * 7, "the week's lock changes: {n}");
         assert!(
             dom.contains(&format!("<span id=\"lock-changes\">{n}</span>")),
@@ -351,27 +365,6 @@ async fn a_scripted_week_on_every_page_in_a_real_browser() {
         "{err}"
     );
 
-    // The inference scores on the scripted week, full feed vs each policy.
-    let src = hearthd::web::sources(&cfg);
-    let r = hearthd::web::reveal::reveal(&src, start, week_end, None).unwrap();
-    let (_, truth) = hearth_hardware::sim_routine(first_weekday, 7);
-    let truth: Vec<(UnixMillis, UnixMillis)> = truth
-        .iter()
-        .map(|(a, b)| (start.saturating_add(*a), start.saturating_add(*b)))
-        .collect();
-    let mut scores = Vec::new();
-    for v in r.views() {
-        let s = hearth_infer::score(&truth, &v.inference.empty);
-        println!("inference score, from {}: {s}", v.name);
-        scores.push(s);
-    }
-    assert_eq!(
-        (scores[0].exposed, scores[0].total, scores[0].false_alarms),
-        (6, 6, 0)
-    );
-    assert_eq!(scores[1].exposed, 6, "{FULL} sees every absence");
-    assert_eq!(scores[2].exposed, 0, "{TEMP_ONLY} sees none");
-
     for (name, page, height) in [
         ("now", "/", 900),
         ("history", "/history?range=7d", 1400),
@@ -396,4 +389,26 @@ async fn a_scripted_week_on_every_page_in_a_real_browser() {
     println!("screenshots in {}", shots.display());
     daemon.sigterm();
     assert!(daemon.wait_exit(scaled(Duration::from_secs(20))).success());
+
+    // The inference scores on the scripted week, full feed vs each policy, read from the
+    // files once the daemon (which holds them while it runs) is gone.
+    let src = hearthd::web::sources(&cfg);
+    let r = hearthd::web::reveal::reveal(&src, start, week_end, None).unwrap();
+    let (_, truth) = hearth_hardware::sim_routine(first_weekday, 7);
+    let truth: Vec<(UnixMillis, UnixMillis)> = truth
+        .iter()
+        .map(|(a, b)| (start.saturating_add(*a), start.saturating_add(*b)))
+        .collect();
+    let mut scores = Vec::new();
+    for v in r.views() {
+        let s = hearth_infer::score(&truth, &v.inference.empty);
+        println!("inference score, from {}: {s}", v.name);
+        scores.push(s);
+    }
+    assert_eq!(
+        (scores[0].exposed, scores[0].total, scores[0].false_alarms),
+        (6, 6, 0)
+    );
+    assert_eq!(scores[1].exposed, 6, "{FULL} sees every absence");
+    assert_eq!(scores[2].exposed, 0, "{TEMP_ONLY} sees none");
 }

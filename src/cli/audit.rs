@@ -1,32 +1,47 @@
 //! `hearthd audit`: what each cloud received, when, and totals per day, from the ledger.
 //!
-//! Read-only: opens the ledger without writing, so it is safe beside a running daemon. It
-//! prints what the ledger holds and never decides anything about sharing.
+//! Read-only: through the daemon's read socket while it runs (`crate::read_socket`), else
+//! the file opened read-only. It prints what the ledger holds and never decides anything
+//! about sharing.
 
-use super::{config_or_exit, print_or_fail};
-use crate::ledger::{AuditRow, DayTotal, Store};
+use crate::ledger::{AuditRow, DayTotal};
+use crate::read_socket::ReadCommand;
+use crate::web::data::Sources;
 use hearth_history::parse_time;
 use hearth_model::UnixMillis;
 use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(config: &Path, cloud: Option<&str>, since: &str, limit: usize) -> ExitCode {
-    let cfg = match config_or_exit(config) {
-        Ok(cfg) => cfg,
-        Err(code) => return code,
+pub fn run(config: &Path, cloud: Option<&str>, since: &str, limit: usize, json: bool) -> ExitCode {
+    let cmd = ReadCommand::Audit {
+        cloud: cloud.map(str::to_owned),
+        since: since.to_owned(),
+        limit,
+        json,
     };
-    let result = (|| -> Result<String, String> {
-        let since = parse_time(since, UnixMillis::now()).map_err(|e| format!("--since: {e}"))?;
-        let path = &cfg.ledger.path;
-        let store = Store::open_read_only(path).map_err(|e| e.to_string())?;
-        let rows = store.rows(cloud, since, limit).map_err(|e| e.to_string())?;
-        let totals = store
-            .daily_totals(cloud, since)
-            .map_err(|e| e.to_string())?;
-        Ok(render(&rows, &totals))
-    })();
-    print_or_fail(result)
+    crate::read_socket::run_cli(config, &cmd)
+}
+
+/// `hearthd audit`'s output, read from `src`: the table, or with `json` the rows as the
+/// MQTT `audit` request gives them.
+pub(crate) fn text(
+    src: &Sources,
+    cloud: Option<&str>,
+    since: &str,
+    limit: usize,
+    json: bool,
+) -> Result<String, String> {
+    let since = parse_time(since, UnixMillis::now()).map_err(|e| format!("--since: {e}"))?;
+    let store = src.ledger.read().map_err(|e| e.to_string())?;
+    let rows = store.rows(cloud, since, limit).map_err(|e| e.to_string())?;
+    if json {
+        return Ok(format!("{}\n", crate::ledger::rows_json(&rows)));
+    }
+    let totals = store
+        .daily_totals(cloud, since)
+        .map_err(|e| e.to_string())?;
+    Ok(render(&rows, &totals))
 }
 
 /// Rows oldest first (as they happened), then the per-day totals.

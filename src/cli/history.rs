@@ -1,9 +1,10 @@
 //! `hearthd history` and `hearthd events`: read the history database from the terminal.
 //!
-//! Read-only: opens the database without writing, so it is safe beside a running daemon.
+//! Read-only. While the daemon runs it holds the database, and answers these through its
+//! read socket (`crate::read_socket`); otherwise the file is opened read-only here.
 
-use super::{config_or_exit, print_or_fail};
-use hearth_history::Store;
+use crate::read_socket::{ANSWER_ROWS, Limits, ReadCommand};
+use crate::web::data::Sources;
 use hearth_history::{Format, parse_time};
 use hearth_model::{Field, UnixMillis};
 use std::path::Path;
@@ -20,50 +21,96 @@ pub struct HistoryArgs<'a> {
 }
 
 pub fn history(args: HistoryArgs<'_>) -> ExitCode {
-    let cfg = match config_or_exit(args.config) {
-        Ok(cfg) => cfg,
-        Err(code) => return code,
+    let cmd = ReadCommand::History {
+        field: args.field,
+        since: args.since.to_owned(),
+        until: args.until.map(str::to_owned),
+        every: args.every.map(str::to_owned),
+        format: args.format,
     };
-    let now = UnixMillis::now();
-    let result = (|| -> Result<String, String> {
-        let since = parse_time(args.since, now).map_err(|e| format!("--since: {e}"))?;
-        let until = match args.until {
-            Some(u) => parse_time(u, now).map_err(|e| format!("--until: {e}"))?,
-            None => now,
-        };
-        if since >= until {
-            return Err(format!(
-                "--since ({since}) must be before --until ({until})"
-            ));
-        }
-        let step = args
-            .every
-            .map(|e| hearth_model::duration::parse(e).map_err(|m| format!("--every: {m}")))
-            .transpose()?;
-        let store = open(&cfg.history.path)?;
-        hearth_history::history_text(&store, args.field, since, until, step, args.format)
-            .map_err(|e| e.to_string())
-    })();
-    print_or_fail(result)
+    crate::read_socket::run_cli(args.config, &cmd)
 }
 
 pub fn events(config: &Path, since: &str, limit: usize, format: Format) -> ExitCode {
-    let cfg = match config_or_exit(config) {
-        Ok(cfg) => cfg,
-        Err(code) => return code,
+    let cmd = ReadCommand::Events {
+        since: since.to_owned(),
+        limit,
+        format,
     };
-    let now = UnixMillis::now();
-    let result = (|| -> Result<String, String> {
-        let since = parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
-        let store = open(&cfg.history.path)?;
-        // `until` is exclusive: include events stamped this very millisecond.
-        let until = now.saturating_add(Duration::from_millis(1));
-        hearth_history::events_text(&store, since, until, limit, format).map_err(|e| e.to_string())
-    })();
-    print_or_fail(result)
+    crate::read_socket::run_cli(config, &cmd)
 }
 
-fn open(path: &Path) -> Result<Store, String> {
-    Store::open_read_only(path)
-        .map_err(|e| format!("cannot open the history database {}: {e}", path.display()))
+/// `hearthd history`'s output, read from `src`.
+pub(crate) fn history_text(
+    src: &Sources,
+    field: Field,
+    since: &str,
+    until: Option<&str>,
+    every: Option<&str>,
+    format: Format,
+    limits: Limits,
+) -> Result<String, String> {
+    let now = UnixMillis::now();
+    let since = parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
+    let until = match until {
+        Some(u) => parse_time(u, now).map_err(|e| format!("--until: {e}"))?,
+        None => now,
+    };
+    if since >= until {
+        return Err(format!(
+            "--since ({since}) must be before --until ({until})"
+        ));
+    }
+    let step = every
+        .map(|e| hearth_model::duration::parse(e).map_err(|m| format!("--every: {m}")))
+        .transpose()?;
+    let store = open(src)?;
+    let too_many = match step {
+        Some(step) => {
+            let span = u128::try_from(until.0 - since.0).unwrap_or(0);
+            span / step.as_millis().max(1) > ANSWER_ROWS as u128
+        }
+        None if limits == Limits::Bounded => store
+            .range_page(field, since, until, ANSWER_ROWS)
+            .map_err(|e| e.to_string())?
+            .next
+            .is_some(),
+        None => false,
+    };
+    limits.check(
+        too_many,
+        &format!("at most {ANSWER_ROWS} samples or buckets"),
+    )?;
+    hearth_history::history_text(&store, field, since, until, step, format)
+        .map_err(|e| e.to_string())
+}
+
+/// `hearthd events`' output, read from `src`.
+pub(crate) fn events_text(
+    src: &Sources,
+    since: &str,
+    limit: usize,
+    format: Format,
+) -> Result<String, String> {
+    let now = UnixMillis::now();
+    let since = parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
+    let store = open(src)?;
+    // `until` is exclusive: include events stamped this very millisecond.
+    let until = now.saturating_add(Duration::from_millis(1));
+    hearth_history::events_text(&store, since, until, limit, format).map_err(|e| e.to_string())
+}
+
+fn open(src: &Sources) -> Result<hearth_history::lend::Lent<'_, hearth_history::Store>, String> {
+    src.history.read().map_err(|e| {
+        if e.is_held_elsewhere() {
+            format!(
+                "{} is held by a running hearthd, which did not answer on its read socket \
+                 ({}.sock; it may be starting or stopping): try again",
+                src.history.path().display(),
+                src.history.path().display()
+            )
+        } else {
+            e.to_string()
+        }
+    })
 }

@@ -4,16 +4,16 @@
 //! declares the arguments and dispatches. Errors are printed for the person at the
 //! terminal, never as a Rust debug dump.
 
-mod audit;
+pub(crate) mod audit;
 mod bench;
 #[cfg(feature = "bench")]
 mod bench_host;
 mod check_config;
 pub(crate) mod doctor;
-mod history;
+pub(crate) mod history;
 mod outputs_off;
 pub(crate) mod policy;
-mod report;
+pub(crate) mod report;
 mod run;
 mod sign;
 
@@ -130,6 +130,9 @@ pub(crate) enum Command {
         /// At most this many rows (the newest).
         #[arg(long, default_value_t = 500)]
         limit: usize,
+        /// The rows as JSON (newest first), as the MQTT `audit` request gives them.
+        #[arg(long)]
+        json: bool,
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
@@ -225,8 +228,9 @@ pub fn main() -> ExitCode {
             cloud,
             since,
             limit,
+            json,
             config,
-        } => audit::run(&config, cloud.as_deref(), &since, limit),
+        } => audit::run(&config, cloud.as_deref(), &since, limit, json),
         Command::Report {
             since,
             cloud,

@@ -3,40 +3,52 @@
 //!
 //! Read-only, like `hearthd audit`: it opens history and the ledger without writing.
 
-use super::{config_or_exit, print_or_fail};
-use crate::web::{data, reveal};
+use crate::config::Config;
+use crate::read_socket::{ANSWER_REPORT_DAYS, Limits, ReadCommand};
+use crate::web::data::{self, Sources};
+use crate::web::reveal;
 use hearth_model::UnixMillis;
 use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(config: &Path, since: &str, cloud: Option<&str>) -> ExitCode {
-    let cfg = match config_or_exit(config) {
-        Ok(cfg) => cfg,
-        Err(code) => return code,
+    let cmd = ReadCommand::Report {
+        since: since.to_owned(),
+        cloud: cloud.map(str::to_owned),
     };
-    let result = (|| -> Result<String, String> {
-        if let Some(name) = cloud
-            && !cfg.cloud.iter().any(|c| c.name == name)
-        {
-            let names: Vec<&str> = cfg.cloud.iter().map(|c| c.name.as_str()).collect();
-            return Err(format!(
-                "--cloud {name}: no such [[cloud]] in {}; configured: {}",
-                config.display(),
-                super::list_or_none(&names)
-            ));
-        }
-        let now = UnixMillis::now();
-        let since = hearth_history::parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
-        let src = crate::web::sources(&cfg);
-        let r = reveal::reveal(&src, since, now, cloud)?;
-        let ledgers = data::ledger(&src, since)?;
-        Ok(render(&r, &ledgers, cloud))
-    })();
-    print_or_fail(result)
+    crate::read_socket::run_cli(config, &cmd)
 }
 
-/// The report text.
+/// `hearthd report`'s output, read from `src`.
+pub(crate) fn text(
+    cfg: &Config,
+    src: &Sources,
+    since: &str,
+    cloud: Option<&str>,
+    limits: Limits,
+) -> Result<String, String> {
+    if let Some(name) = cloud
+        && !cfg.cloud.iter().any(|c| c.name == name)
+    {
+        let names: Vec<&str> = cfg.cloud.iter().map(|c| c.name.as_str()).collect();
+        return Err(format!(
+            "--cloud {name}: no such [[cloud]] in the config; configured: {}",
+            super::list_or_none(&names)
+        ));
+    }
+    let now = UnixMillis::now();
+    let since = hearth_history::parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
+    let days = u64::try_from(now.0.saturating_sub(since.0)).unwrap_or(0) / 86_400_000;
+    limits.check(
+        days > ANSWER_REPORT_DAYS,
+        &format!("a report of at most {ANSWER_REPORT_DAYS} days"),
+    )?;
+    let r = reveal::reveal(src, since, now, cloud)?;
+    let ledgers = data::ledger(src, since)?;
+    Ok(render(&r, &ledgers, cloud))
+}
+
 pub fn render(r: &reveal::Reveal, ledgers: &[data::CloudLedger], only: Option<&str>) -> String {
     let mut out = String::new();
     let _ = writeln!(

@@ -8,7 +8,7 @@
 
 use super::config::CloudConfig;
 use crate::clock::Clock;
-use crate::ledger::{Ledger, Row, Store};
+use crate::ledger::{Ledger, Row};
 use crate::policy_requests::{PolicyError, PolicyOp, PolicyRequest};
 use hearth_model::UnixMillis;
 use hearth_policy::Policy;
@@ -25,7 +25,7 @@ pub(super) struct Entry {
 pub(super) struct Supervisor {
     pub entries: Vec<Entry>,
     pub ledger: Option<Ledger>,
-    pub ledger_path: PathBuf,
+    pub ledger_reader: crate::ledger::Reader,
     pub reload_over_mqtt: bool,
     pub config_path: PathBuf,
     pub clock: Clock,
@@ -98,10 +98,10 @@ impl Supervisor {
                 since,
                 limit,
             } => {
-                let path = self.ledger_path.clone();
+                let reader = self.ledger_reader.clone();
                 let since = since.unwrap_or(UnixMillis(0));
                 tokio::task::spawn_blocking(move || {
-                    audit_json(&path, cloud.as_deref(), since, limit)
+                    audit_json(&reader, cloud.as_deref(), since, limit)
                 })
                 .await
                 .map_err(|e| PolicyError {
@@ -197,7 +197,7 @@ impl Supervisor {
 }
 
 fn audit_json(
-    path: &std::path::Path,
+    reader: &crate::ledger::Reader,
     cloud: Option<&str>,
     since: UnixMillis,
     limit: usize,
@@ -206,24 +206,9 @@ fn audit_json(
         code: "ledger_unavailable",
         message: e.to_string(),
     };
-    let store = Store::open_read_only(path).map_err(err)?;
+    let store = reader.read().map_err(err)?;
     let rows = store.rows(cloud, since, limit).map_err(err)?;
-    let rows: Vec<_> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "time": r.row.time.0,
-                "cloud": r.row.cloud,
-                "field": r.row.field,
-                "kind": r.row.kind,
-                "detail": r.row.detail,
-                "payload": r.row.payload.map(|p| String::from_utf8_lossy(&p).into_owned()),
-                "count": r.count,
-                "last": r.last.map(|t| t.0),
-            })
-        })
-        .collect();
-    Ok(json!({ "rows": rows }))
+    Ok(crate::ledger::rows_json(&rows))
 }
 
 #[cfg(test)]
@@ -383,7 +368,7 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(10), tasks.finish())
             .await
             .unwrap();
-        let rows = Store::open_read_only(&cfg.ledger.path)
+        let rows = crate::ledger::Store::open_read_only(&cfg.ledger.path)
             .unwrap()
             .rows(Some("home"), UnixMillis(0), 50)
             .unwrap();

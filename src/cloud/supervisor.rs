@@ -44,6 +44,8 @@ pub struct CloudTasks {
     pub requests: mpsc::Sender<PolicyRequest>,
     /// Each cloud's name and link state (for the web page).
     pub links: Vec<(String, watch::Receiver<connection::LinkState>)>,
+    /// How the page and the CLI socket read the ledger (through its writer, when running).
+    pub ledger_reader: crate::ledger::Reader,
 }
 
 impl CloudTasks {
@@ -92,6 +94,11 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
         )?)
     };
     let ledger = ledger_task.as_ref().map(LedgerTask::ledger);
+    // With no cloud there is no writer: the ledger (from an earlier config) is only read.
+    let ledger_reader = ledger_task.as_ref().map_or_else(
+        || crate::ledger::Reader::file(ledger_path.clone()),
+        LedgerTask::reader,
+    );
     let mut tasks = Vec::new();
     let mut connections = Vec::new();
     let mut entries = Vec::new();
@@ -130,7 +137,7 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
     let sup = Supervisor {
         entries,
         ledger,
-        ledger_path,
+        ledger_reader: ledger_reader.clone(),
         reload_over_mqtt,
         config_path,
         clock,
@@ -144,5 +151,6 @@ pub fn start(inputs: CloudInputs) -> anyhow::Result<CloudTasks> {
         ledger: ledger_task,
         requests: req_tx,
         links,
+        ledger_reader,
     })
 }

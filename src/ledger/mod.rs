@@ -17,6 +17,33 @@ mod writer;
 pub use coalesce::Stored;
 pub use store::{AuditRow, LedgerError, Store};
 
+/// Rows as the `audit` MQTT request and `hearthd audit --json` give them, newest first:
+/// `{"rows": [{time, cloud, field, kind, detail, payload, count, last}]}` (times in Unix
+/// milliseconds, the payload as text, exactly as sent).
+pub(crate) fn rows_json(rows: &[AuditRow]) -> serde_json::Value {
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "time": r.row.time.0,
+                "cloud": r.row.cloud,
+                "field": r.row.field,
+                "kind": r.row.kind,
+                "detail": r.row.detail,
+                "payload": r.row.payload.as_ref().map(|p| String::from_utf8_lossy(p).into_owned()),
+                "count": r.count,
+                "last": r.last.map(|t| t.0),
+            })
+        })
+        .collect();
+    serde_json::json!({ "rows": rows })
+}
+
+/// How the daemon's page, audit requests and CLI socket (borrowing the writer thread's
+/// connection) and the CLI with no daemon running (its own read-only connection) read the
+/// ledger: `hearth_history::lend`.
+pub(crate) type Reader = hearth_history::lend::Reader<Store>;
+
 pub(crate) use store::DayTotal;
 pub(crate) use writer::LedgerTask;
 

@@ -3,9 +3,10 @@
 //!
 //! Written for an SD card: 1 KiB pages (a commit of a few rows touches two or three pages,
 //! not three 4 KiB ones), WAL with `synchronous=FULL` (a commit is durable when it returns;
-//! the settings of the history file, `hearth_history::set_durable_wal`), one index (on `time`), and `auto_vacuum=INCREMENTAL` so retention gives pages
-//! back a few at a time (see `retention.rs`). WAL mode also lets `hearthd audit` read while
-//! the daemon writes. Only the writer thread inserts; nothing here is called from an async
+//! the settings of the history file, `hearth_history::set_durable_wal`, held exclusively
+//! like it: `hearth_history::lend`), one index (on `time`), and `auto_vacuum=INCREMENTAL` so retention gives pages
+//! back a few at a time (see `retention.rs`). While the daemon runs, everything else reads
+//! through its writer's connection (`super::Reader`). Only the writer thread inserts; nothing here is called from an async
 //! task directly.
 //!
 //! A row with `count > 1` is a coalesced run: `count` identical decisions (same cloud,
@@ -67,6 +68,13 @@ pub struct Store {
     pub(super) conn: Connection,
 }
 
+impl hearth_history::lend::ReadOnly for Store {
+    type Error = LedgerError;
+    fn open_read_only(path: &Path) -> Result<Self, LedgerError> {
+        Store::open_read_only(path)
+    }
+}
+
 /// The schema this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: u32 = 2;
 const PAGE_SIZE: i64 = 1024;
@@ -122,6 +130,9 @@ impl Store {
         let mut conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(2))
             .map_err(err)?;
+        // Before anything reads the file: held exclusively, WAL index in memory (no -shm
+        // file rewritten at every commit); readers borrow this connection (`Reader`).
+        hearth_history::lend::hold_exclusively(&conn).map_err(err)?;
         let pages: i64 = conn
             .query_row("PRAGMA page_count", [], |r| r.get(0))
             .map_err(err)?;
@@ -170,7 +181,8 @@ impl Store {
         Ok(Self { conn })
     }
 
-    /// Open an existing ledger for queries.
+    /// Open an existing ledger for queries (the CLI when no daemon holds the file; a
+    /// [`super::Reader`] while the writer is closed).
     pub fn open_read_only(path: &Path) -> Result<Self, LedgerError> {
         let err = |source| LedgerError::Open {
             path: path.to_owned(),

@@ -17,12 +17,13 @@ use super::coalesce::Pending;
 #[cfg(doc)]
 use super::coalesce::RUN_SPAN_MAX;
 use super::store::{LedgerError, Store};
-use super::{Ledger, LedgerStats, QUEUE, Row};
+use super::{Ledger, LedgerStats, QUEUE, Reader, Row};
 use crate::cloud::LedgerConfig;
+use hearth_history::lend::{self, Slot};
 use hearth_model::UnixMillis;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use super::coalesce::Stored;
@@ -39,6 +40,7 @@ const FULL_NAP: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct LedgerTask {
     ledger: Ledger,
+    reader: Reader,
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<(u64, u64)>,
 }
@@ -50,11 +52,12 @@ impl LedgerTask {
         cfg: &LedgerConfig,
         guard: Option<crate::tripwire::Guard>,
     ) -> Result<Self, LedgerError> {
-        let store = Store::open(&cfg.path)?;
+        let slot: Slot<Store> = Arc::new(Mutex::new(Some(Store::open(&cfg.path)?)));
+        let reader = Reader::of_writer(cfg.path.clone(), slot.clone());
         let (tx, rx) = sync_channel::<Row>(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
         let writer = Writer {
-            store,
+            slot,
             pending: Pending::default(),
             interval: cfg.commit_interval,
             retention: cfg.retention,
@@ -67,7 +70,12 @@ impl LedgerTask {
             .name("ledger".into())
             .spawn(move || {
                 let _guard = guard;
-                writer.run(&rx)
+                let slot = writer.slot.clone();
+                let outcome = writer.run(&rx);
+                // Close the file (SQLite checkpoints it): readers still holding the slot
+                // fall back to their own connections; other processes may open it.
+                *lend::lock(&slot) = None;
+                outcome
             })
             .map_err(|e| LedgerError::Thread(e.to_string()))?;
         Ok(Self {
@@ -75,9 +83,16 @@ impl LedgerTask {
                 tx,
                 dropped: Arc::new(AtomicU64::new(0)),
             },
+            reader,
             stop,
             thread,
         })
+    }
+
+    /// How the rest of the daemon reads the ledger: through the writer's connection, the
+    /// only one that may have the file open while the writer runs.
+    pub fn reader(&self) -> Reader {
+        self.reader.clone()
     }
 
     pub fn ledger(&self) -> Ledger {
@@ -105,7 +120,8 @@ impl LedgerTask {
 }
 
 struct Writer {
-    store: Store,
+    /// The connection, lent to readers between commits; open for the thread's lifetime.
+    slot: Slot<Store>,
     pending: Pending,
     interval: Duration,
     retention: Duration,
@@ -175,7 +191,11 @@ impl Writer {
 
     /// Write one batch; on failure keep it for the next interval. True when written.
     fn commit(&mut self, batch: Vec<Stored>, now: Instant) -> bool {
-        match self.store.insert(&batch) {
+        let written = lend::lock(&self.slot)
+            .as_mut()
+            .expect("open while the writer runs")
+            .insert(&batch);
+        match written {
             Ok(ids) => {
                 self.pending.saved(&batch, &ids);
                 // Decisions newly on the card: an update adds the run's growth only.
@@ -207,7 +227,11 @@ impl Writer {
             return;
         }
         let cutoff = UnixMillis::now().saturating_sub(self.retention);
-        match self.store.upkeep(cutoff) {
+        let done = lend::lock(&self.slot)
+            .as_mut()
+            .expect("open while the writer runs")
+            .upkeep(cutoff);
+        match done {
             Ok(u) => {
                 if u.deleted > 0 {
                     tracing::debug!(

@@ -226,7 +226,7 @@ impl Prepared {
                 history_handle: io.history.clone(),
                 link: link_rx.clone(),
                 broker: (cfg.host.clone(), cfg.port),
-                history: requests::HistoryReader::new(history_path),
+                history: requests::HistoryReader::new(io.history.reader()),
                 policy: io.policy,
                 clock: io.clock,
                 in_flight: requests::Requests::new_in_flight(),

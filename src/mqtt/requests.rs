@@ -14,8 +14,8 @@ use hearth_api::{HistoryQuery, MessageId, ParsedRequest, Request, RequestOp, Top
 use hearth_history::{HistoryError, Store, WriterStatus};
 use hearth_model::{HouseState, UnixMillis};
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
@@ -212,49 +212,37 @@ async fn ask_policy(policy: Option<mpsc::Sender<PolicyRequest>>, op: PolicyOp) -
     }
 }
 
-/// A lazily opened read-only connection to the history database, shared by request tasks
-/// and used on blocking threads only.
+/// The history as requests read it: the writer's connection, borrowed between commits
+/// (`hearth_history::lend`), on blocking threads only.
 #[derive(Clone)]
 pub struct HistoryReader {
-    path: PathBuf,
-    store: Arc<Mutex<Option<Store>>>,
+    reader: hearth_history::Reader,
 }
 
 impl HistoryReader {
-    pub fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            store: Arc::new(Mutex::new(None)),
-        }
+    pub fn new(reader: hearth_history::Reader) -> Self {
+        Self { reader }
     }
 
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, HistoryError> + Send + 'static,
     ) -> Result<T, (&'static str, String)> {
-        let this = self.clone();
+        let reader = self.reader.clone();
         let joined = tokio::task::spawn_blocking(move || {
-            let mut slot = this.store.lock().unwrap_or_else(|p| p.into_inner());
-            if slot.is_none() {
-                if !this.path.exists() {
-                    // The writer creates the file at its first commit.
-                    return Err((
-                        codes::HISTORY_UNAVAILABLE,
-                        format!(
-                            "nothing is recorded yet: {} is created at the first commit \
-                             (history.commit_interval); ask again shortly",
-                            this.path.display()
-                        ),
-                    ));
-                }
-                *slot = Some(Store::open_read_only(&this.path).map_err(history_error)?);
+            if !reader.path().exists() {
+                // The writer creates the file at its first commit.
+                return Err((
+                    codes::HISTORY_UNAVAILABLE,
+                    format!(
+                        "nothing is recorded yet: {} is created at the first commit \
+                         (history.commit_interval); ask again shortly",
+                        reader.path().display()
+                    ),
+                ));
             }
-            let result = f(slot.as_ref().expect("opened above"));
-            if result.is_err() {
-                // Reopen next time: the file may have been replaced or repaired.
-                *slot = None;
-            }
-            result.map_err(history_error)
+            let store = reader.read().map_err(history_error)?;
+            f(&store).map_err(history_error)
         })
         .await;
         match joined {
@@ -424,7 +412,7 @@ mod tests {
             })
             .collect();
         Store::open(&path).unwrap().insert(&samples, &[]).unwrap();
-        let reader = HistoryReader::new(path);
+        let reader = HistoryReader::new(hearth_history::Reader::file(path));
         let mut since = UnixMillis(t0);
         let mut got = 0;
         let mut pages = 0;
@@ -466,7 +454,8 @@ mod tests {
     #[tokio::test]
     async fn history_before_the_first_commit_is_a_structured_error() {
         let dir = tempfile::tempdir().unwrap();
-        let reader = HistoryReader::new(dir.path().join("history.db"));
+        let reader =
+            HistoryReader::new(hearth_history::Reader::file(dir.path().join("history.db")));
         let (code, message) = reader.events(None, None, 10).await.unwrap_err();
         assert_eq!(code, codes::HISTORY_UNAVAILABLE);
         assert!(message.contains("nothing is recorded yet"), "{message}");

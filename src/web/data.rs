@@ -5,7 +5,7 @@
 use crate::ledger::{AuditRow, DayTotal};
 use hearth_history::{Event, Rollup, Sample};
 use hearth_model::{Field, UnixMillis, Value};
-use std::path::PathBuf;
+
 use std::time::Duration;
 
 /// At most this many ledger rows are read for one page (the newest).
@@ -16,8 +16,9 @@ pub(crate) const EVENTS: usize = 200;
 /// Where the pages read from.
 #[derive(Debug, Clone)]
 pub struct Sources {
-    pub history: PathBuf,
-    pub ledger: PathBuf,
+    /// Through the daemon's writers when it runs them (`hearth_history::lend`).
+    pub history: hearth_history::Reader,
+    pub ledger: crate::ledger::Reader,
     pub clouds: Vec<crate::cloud::CloudConfig>,
     pub local: hearth_infer::Local,
 }
@@ -107,8 +108,10 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn open_history(src: &Sources) -> Result<hearth_history::Store, String> {
-    hearth_history::Store::open_read_only(&src.history).map_err(|e| e.to_string())
+fn open_history(
+    src: &Sources,
+) -> Result<hearth_history::lend::Lent<'_, hearth_history::Store>, String> {
+    src.history.read().map_err(|e| e.to_string())
 }
 
 /// Marks where hearth recorded nothing (it was not running): no state is drawn there.
@@ -265,7 +268,7 @@ impl CloudLedger {
 /// Every configured cloud's ledger since `since`. A missing ledger file (no cloud has run
 /// yet) reads as empty.
 pub fn ledger(src: &Sources, since: UnixMillis) -> Result<Vec<CloudLedger>, String> {
-    if !src.ledger.exists() {
+    if !src.ledger.path().exists() {
         return Ok(src
             .clouds
             .iter()
@@ -276,7 +279,7 @@ pub fn ledger(src: &Sources, since: UnixMillis) -> Result<Vec<CloudLedger>, Stri
             })
             .collect());
     }
-    let store = crate::ledger::Store::open_read_only(&src.ledger).map_err(|e| e.to_string())?;
+    let store = src.ledger.read().map_err(|e| e.to_string())?;
     src.clouds
         .iter()
         .map(|c| {

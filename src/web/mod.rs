@@ -52,11 +52,24 @@ pub(crate) fn prepare(cfg: &crate::config::Config) -> Result<Option<Prepared>, S
     }))
 }
 
-/// Where the pages read from, per the config.
+/// Where the pages read from, per the config: the files themselves (no daemon here).
 pub fn sources(cfg: &crate::config::Config) -> data::Sources {
+    sources_with(
+        cfg,
+        hearth_history::Reader::file(cfg.history.path.clone()),
+        crate::ledger::Reader::file(cfg.ledger.path.clone()),
+    )
+}
+
+/// Where the pages read from in the daemon: through its writers' connections.
+pub(crate) fn sources_with(
+    cfg: &crate::config::Config,
+    history: hearth_history::Reader,
+    ledger: crate::ledger::Reader,
+) -> data::Sources {
     data::Sources {
-        history: cfg.history.path.clone(),
-        ledger: cfg.ledger.path.clone(),
+        history,
+        ledger,
         clouds: cfg.cloud.clone(),
         // hearth-infer works in a fixed offset: the zone's offset now. Days on the other
         // side of a DST change read an hour off (noted in the issue; the zone-aware version

@@ -61,7 +61,7 @@ pub(crate) fn from_history(
     since: UnixMillis,
     until: UnixMillis,
 ) -> Result<Vec<Obs>, String> {
-    let store = hearth_history::Store::open_read_only(&src.history).map_err(|e| e.to_string())?;
+    let store = src.history.read().map_err(|e| e.to_string())?;
     let mut obs = Vec::new();
     for f in FIELDS {
         for s in store.range(f, since, until).map_err(|e| e.to_string())? {

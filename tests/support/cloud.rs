@@ -172,6 +172,9 @@ impl Daemon {
         let ledger = dir.join("ledger.db");
         let config = dir.join("hearth.toml");
         std::fs::write(&config, daemon_config(dir, cloud_toml, script)).unwrap();
+        // A copy for reading through the daemon (`ledger_conn`): tests edit hearth.toml
+        // (policy reloads), sometimes into a config the CLI would refuse.
+        std::fs::copy(&config, dir.join("reader.toml")).unwrap();
         let child = hearthd_command()
             .args(["run", "--config"])
             .arg(&config)
@@ -222,8 +225,19 @@ impl Drop for Daemon {
     }
 }
 
+/// The ledger beside its config (`reader.toml`, as [`Daemon::start`] writes them): the file
+/// itself, or, while a daemon holds it, a copy read through the daemon (`support::reads`).
+pub fn ledger_conn(ledger: &Path) -> rusqlite::Result<Connection> {
+    let dir = ledger.parent().expect("the ledger's directory");
+    if super::reads::daemon_holds(&dir.join("history.db")) {
+        Ok(super::reads::ledger_snapshot(&dir.join("reader.toml")))
+    } else {
+        Connection::open(ledger)
+    }
+}
+
 pub fn count_rows(ledger: &Path, sql_where: &str) -> i64 {
-    let Ok(conn) = Connection::open(ledger) else {
+    let Ok(conn) = ledger_conn(ledger) else {
         return 0;
     };
     conn.query_row(

@@ -13,6 +13,7 @@ pub mod client;
 pub mod cloud;
 pub mod daemon;
 pub mod http;
+pub mod reads;
 pub mod replay;
 pub mod tls;
 

@@ -165,6 +165,9 @@ pub fn per_day(
             ),
         });
     }
+    // A running daemon holds its ledger exclusively: read it once both are gone (killed,
+    // so what counts is what they had committed).
+    drop((bare, clouded));
     let ledger = dir.join("clouds").join("ledger.db");
     if let Some(rows) = host.ledger_rows(&ledger) {
         let (rows, decisions) = rows?;
@@ -176,7 +179,7 @@ pub fn per_day(
             baseline_name: "decisions they record",
             goal: None,
             note: format!(
-                "since start ({:.0} s); open runs counted as stored so far",
+                "committed in the {:.0} s the daemon ran; runs still open at the kill not counted",
                 (settle + wall).as_secs_f64()
             ),
         });

@@ -8,6 +8,7 @@
 use crate::codec;
 use crate::config::HistoryConfig;
 use crate::error::HistoryError;
+use crate::lend::{self, Slot};
 use crate::recorder::Batch;
 use crate::retention::PRUNE_BATCH;
 use crate::store::{InsertOutcome, Store};
@@ -27,7 +28,12 @@ const RECLAIM_PER_CYCLE: u32 = 1024;
 /// error that calls for reopening) and the upkeep schedule.
 pub(crate) struct Db {
     path: PathBuf,
-    pub store: Option<Store>,
+    /// The connection, shared with the [`crate::Reader`]s that borrow it between cycles.
+    pub slot: Slot<Store>,
+    /// Whether this `Db` opened the connection in `slot`: known without locking the slot
+    /// (a reader may hold it), and false for a fresh `Db` after a panic, whose first cycle
+    /// then replaces whatever connection the panic left there.
+    opened: bool,
     retention: Duration,
     event_retention: Duration,
     /// The hour upkeep last completed in; upkeep runs once per hour, and again next cycle
@@ -40,9 +46,16 @@ pub(crate) struct Db {
 
 impl Db {
     pub fn new(cfg: &HistoryConfig) -> Db {
+        Db::with_slot(cfg, Slot::default())
+    }
+
+    /// A `Db` whose connection lives in `slot` (kept across a restart of the writer, so the
+    /// readers it handed out stay valid).
+    pub fn with_slot(cfg: &HistoryConfig, slot: Slot<Store>) -> Db {
         Db {
             path: cfg.path.clone(),
-            store: None,
+            slot,
+            opened: false,
             retention: cfg.retention,
             event_retention: cfg.event_retention,
             upkept_hour: None,
@@ -57,7 +70,7 @@ impl Db {
     /// waking the card for its own).
     pub fn has_work(&self, now: UnixMillis) -> bool {
         let hour = codec::hour_of(now);
-        self.store.is_none()
+        !self.opened
             || (self.upkept_hour != Some(hour)
                 && now.0.saturating_sub(codec::hour_start(hour).0)
                     >= UPKEEP_WAIT.as_millis() as i64)
@@ -66,11 +79,19 @@ impl Db {
     /// Insert `batch` and do the upkeep that is due. An insert error leaves the batch
     /// unwritten (the transaction rolled back) for the caller to keep.
     pub fn cycle(&mut self, batch: &Batch, now: UnixMillis) -> Result<InsertOutcome, HistoryError> {
-        let store = match self.store.take() {
-            Some(s) => s,
-            None => Store::open(&self.path)?,
+        // Held for the whole cycle: readers wait for it, and none reads the file beside the
+        // writer while it opens.
+        let slot = self.slot.clone();
+        let mut guard = lend::lock(&slot);
+        let store = match guard.take() {
+            Some(s) if self.opened => s,
+            _ => {
+                self.opened = false;
+                Store::open(&self.path)?
+            }
         };
-        let store = self.store.insert(store);
+        self.opened = true;
+        let store = guard.insert(store);
         #[cfg(test)]
         if let Some(limit) = &self.max_page_count {
             let pages = limit.load(std::sync::atomic::Ordering::SeqCst);
@@ -93,19 +114,19 @@ impl Db {
                     // A full disk frees up by itself; anything else may be a stale handle
                     // (file replaced, filesystem remounted), so reopen next time.
                     if !e.is_disk_full() {
-                        self.store = None;
+                        *guard = None;
+                        self.opened = false;
                     }
                     return Err(e);
                 }
             }
         };
-        self.upkeep(now);
+        self.upkeep(store, now);
         Ok(out)
     }
 
-    fn upkeep(&mut self, now: UnixMillis) {
+    fn upkeep(&mut self, store: &mut Store, now: UnixMillis) {
         let hour = codec::hour_of(now);
-        let Some(store) = &mut self.store else { return };
         if self.upkept_hour == Some(hour) {
             return;
         }
@@ -166,6 +187,12 @@ mod tests {
         assert!(!d.has_work(hour(1, 10)));
     }
 
+    impl Db {
+        fn commits(&self) -> u64 {
+            lend::lock(&self.slot).as_ref().unwrap().commits
+        }
+    }
+
     fn batch_at(at: UnixMillis, celsius: f64) -> Batch {
         let field = hearth_model::Field::ThermostatTemperature;
         let value = hearth_model::Value::Number(celsius);
@@ -185,9 +212,10 @@ mod tests {
         let hour = |h: i64, min: i64| UnixMillis((1_800_000 + h) * 3_600_000 + min * 60_000);
         d.cycle(&batch_at(hour(0, 20), 20.0), hour(0, 20)).unwrap();
         d.cycle(&batch_at(hour(0, 40), 21.0), hour(0, 40)).unwrap();
-        let before = d.store.as_ref().unwrap().commits;
+        let before = d.commits();
         d.cycle(&batch_at(hour(1, 1), 22.0), hour(1, 1)).unwrap();
-        let store = d.store.as_ref().unwrap();
+        let guard = lend::lock(&d.slot);
+        let store = guard.as_ref().unwrap();
         assert_eq!(store.commits - before, 1, "batch and rollup: one commit");
         let (n, lo, hi): (i64, i64, i64) = store
             .conn
@@ -200,12 +228,14 @@ mod tests {
             (2, 2000, 2100),
             "hour 0 rolled up, hour 1 still raw"
         );
+        drop(guard);
         // The same hour again: the batch alone.
         d.cycle(&batch_at(hour(1, 2), 22.5), hour(1, 2)).unwrap();
-        assert_eq!(d.store.as_ref().unwrap().commits - before, 2);
+        assert_eq!(d.commits() - before, 2);
         // An hour with no batch: upkeep rolls up on its own, in its own commit.
         d.cycle(&Batch::default(), hour(2, 11)).unwrap();
-        let store = d.store.as_ref().unwrap();
+        let guard = lend::lock(&d.slot);
+        let store = guard.as_ref().unwrap();
         assert_eq!(store.commits - before, 3);
         let rows: i64 = store
             .conn

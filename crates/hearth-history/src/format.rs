@@ -11,7 +11,8 @@ use crate::store::Sample;
 use hearth_model::{Field, UnixMillis, Value};
 
 /// Output format of the history commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Aligned columns with a header line.
     #[default]

@@ -4,9 +4,11 @@
 //!   filters readings with a deadband and heartbeat, batches them, commits every
 //!   `commit_interval`, rolls up hours, applies retention, and survives a full or read-only
 //!   disk by buffering (see [`WriterStatus`]).
-//! - [`Store`] is a connection for queries (`latest`, `range`, `rollup`, `events`) from the
-//!   CLI and MQTT requests: open it with [`Store::open_read_only`] and query it on a blocking
-//!   thread (`spawn_blocking`); it is `Send` but not `Sync`. [`Format`] renders results as a
+//! - [`Store`] is a connection for queries (`latest`, `range`, `rollup`, `events`). The
+//!   writer holds the file exclusively ([`lend`]), so readers in the daemon borrow its
+//!   connection through a [`Reader`] ([`HistoryHandle::reader`]); with no writer running,
+//!   [`Reader::file`] / [`Store::open_read_only`] open the file. Query on a blocking thread
+//!   (`spawn_blocking`); a `Store` is `Send` but not `Sync`. [`Format`] renders results as a
 //!   table or CSV; [`history_text`]/[`events_text`] are the bodies of `hearthd history`.
 //! - `bench` (only with the `bench` feature, for the hearth-bench crate) measures insert rate,
 //!   bytes per sample, bytes written per day and rollup query time for `hearthd bench`.
@@ -23,6 +25,7 @@ mod cycle;
 mod error;
 mod event;
 mod format;
+pub mod lend;
 mod query;
 mod recorder;
 mod retention;
@@ -36,6 +39,9 @@ pub use error::HistoryError;
 pub use event::{Event, EventKind};
 pub use format::{Format, parse_time};
 pub use query::{Page, Rollup};
+/// How the daemon and the CLI read the history (`lend.rs`).
+pub type Reader = lend::Reader<Store>;
+
 pub use recorder::WriterStats;
 pub use store::{InsertOutcome, Sample, Store, set_durable_wal};
 pub use writer::{HistoryHandle, WriterStatus, spawn_writer};

@@ -9,6 +9,9 @@
 //!   data); with `FULL` it loses at most what was not yet committed, i.e. one
 //!   `commit_interval`. The cost is one fsync per commit, which batching keeps rare.
 //!
+//! - `locking_mode=EXCLUSIVE` for the writer (`lend.rs`): no `-shm` file rewritten at
+//!   every commit; readers borrow the writer's connection through a [`crate::Reader`].
+//!
 //! Blocking: every method does disk I/O. Call from a blocking thread, never from the
 //! control loop.
 
@@ -23,8 +26,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How long a statement waits for another connection's lock (the CLI reading while the
-/// daemon commits) before failing.
+/// How long a statement waits for another connection's lock before failing. A daemon
+/// holds its file for as long as it runs (`lend.rs`), so this only rides out the moments a
+/// writer opens or closes.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The write settings of each hearth database (this history and hearthd's ledger), as the
@@ -67,6 +71,13 @@ pub struct InsertOutcome {
     pub events_written: u64,
 }
 
+impl crate::lend::ReadOnly for Store {
+    type Error = HistoryError;
+    fn open_read_only(path: &Path) -> Result<Store, HistoryError> {
+        Store::open_read_only(path)
+    }
+}
+
 /// A connection to the history database.
 pub struct Store {
     pub(crate) conn: Connection,
@@ -86,6 +97,8 @@ impl Store {
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // First, before anything reads the file: the WAL index in memory (lend.rs).
+        crate::lend::hold_exclusively(&conn).map_err(open_err)?;
         schema::prepare_new_file(&conn).map_err(open_err)?;
         set_durable_wal(&conn).map_err(open_err)?;
         let found = schema::user_version(&conn).map_err(open_err)?;
@@ -111,8 +124,9 @@ impl Store {
         })
     }
 
-    /// Open an existing, current database for queries only (the CLI, MQTT requests). Never
-    /// migrates and never creates the file.
+    /// Open an existing, current database for queries only (the CLI when no daemon holds
+    /// the file; a [`crate::Reader`] while the writer is closed). Never migrates and never
+    /// creates the file.
     pub fn open_read_only(path: &Path) -> Result<Store, HistoryError> {
         let open_err = |source| HistoryError::Open {
             path: path.to_owned(),

@@ -18,11 +18,14 @@
 //! clone, or when every clone is dropped — whichever comes first. The final commit is
 //! tried once; what it cannot store is counted as lost.
 
+use crate::Reader;
 use crate::config::HistoryConfig;
 use crate::cycle::Db;
 use crate::error::HistoryError;
 use crate::event::Event;
+use crate::lend::{self, Slot};
 use crate::recorder::{Recorder, WriterStats};
+use crate::store::Store;
 use hearth_model::{Fault, Field, HouseState, UnixMillis, Value};
 use serde::Serialize;
 use std::sync::Arc;
@@ -82,6 +85,8 @@ struct Shared {
 pub struct HistoryHandle {
     tx: mpsc::Sender<Record>,
     events: mpsc::UnboundedSender<Event>,
+    /// Reads through the writer's connection (`lend.rs`).
+    reader: Reader,
     shared: Arc<Shared>,
     event_limit: usize,
     shutdown: Arc<watch::Sender<bool>>,
@@ -89,6 +94,12 @@ pub struct HistoryHandle {
 }
 
 impl HistoryHandle {
+    /// How the rest of the daemon reads the history: through the writer's own connection,
+    /// the only one that may have the file open while the writer runs.
+    pub fn reader(&self) -> Reader {
+        self.reader.clone()
+    }
+
     /// Offer one reading. Never blocks; the writer decides whether it is worth storing.
     pub fn record_sample(&self, field: Field, value: Value, at: UnixMillis) {
         self.send(Record::Sample(field, value, at));
@@ -193,9 +204,12 @@ pub(crate) fn spawn_with_db(
     let (status_tx, status_rx) = watch::channel(status_of(&recorder, &Health::default()));
     let shared = Arc::new(Shared::default());
     let event_limit = EVENT_BACKLOG_LIMIT.min(cfg.buffer_limit / 2).max(1);
+    let slot = db.slot.clone();
+    let reader = Reader::of_writer(cfg.path.clone(), slot.clone());
     let task = Writer {
         cfg,
         recorder,
+        slot,
         db: Some(db),
         health: Health::default(),
         status: status_tx,
@@ -205,6 +219,7 @@ pub(crate) fn spawn_with_db(
     let handle = HistoryHandle {
         tx,
         events: events_tx,
+        reader,
         shared,
         event_limit,
         shutdown: Arc::new(shutdown_tx),
@@ -251,6 +266,8 @@ fn status_of(recorder: &Recorder, health: &Health) -> WriterStatus {
 struct Writer {
     cfg: HistoryConfig,
     recorder: Recorder,
+    /// Where the connection lives (shared with the readers), kept across a restart of `db`.
+    slot: Slot<Store>,
     /// Home between cycles; inside the blocking task during one.
     db: Option<Db>,
     health: Health,
@@ -315,6 +332,10 @@ impl Writer {
             self.recorder.abandon();
         }
         self.publish();
+        // Close the file (SQLite checkpoints it): the readers still holding the slot fall
+        // back to their own read-only connections, and other processes may open it.
+        let slot = self.slot.clone();
+        let _ = tokio::task::spawn_blocking(move || *lend::lock(&slot) = None).await;
         self.recorder.stats.clone()
     }
 
@@ -369,7 +390,9 @@ impl Writer {
                 self.recorder.stats.samples_dropped += sizes.0;
                 self.recorder.stats.events_dropped += sizes.1;
                 self.recorder.stats.failed_commits += 1;
-                self.db = Some(Db::new(&self.cfg));
+                // A fresh `Db` replaces the connection the panic left in the slot at its
+                // first cycle (not here: a reader may hold the slot, and this is async).
+                self.db = Some(Db::with_slot(&self.cfg, self.slot.clone()));
                 self.on_failure(now, &join_error);
             }
         }

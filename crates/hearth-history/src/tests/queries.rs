@@ -133,19 +133,36 @@ fn events_come_back_oldest_first_limited_to_the_most_recent() {
 }
 
 #[test]
-fn a_read_only_connection_sees_commits_of_the_writer_connection() {
+fn a_reader_sees_commits_of_the_writer_it_borrows_and_nobody_else_can_open_it() {
     let db = temp_db();
-    let mut writer = Store::open(&db.path).unwrap();
-    let reader = Store::open_read_only(&db.path).unwrap();
-    assert_eq!(reader.latest(Field::ThermostatTemperature).unwrap(), None);
+    let slot: crate::lend::Slot<Store> = Default::default();
+    *crate::lend::lock(&slot) = Some(Store::open(&db.path).unwrap());
+    let reader = crate::Reader::of_writer(db.path.clone(), slot.clone());
+    assert_eq!(
+        reader
+            .read()
+            .unwrap()
+            .latest(Field::ThermostatTemperature)
+            .unwrap(),
+        None
+    );
     put(
-        &mut writer,
+        crate::lend::lock(&slot).as_mut().unwrap(),
         &[(Field::ThermostatTemperature, temp(22.25), DAY0)],
     );
     let got = reader
+        .read()
+        .unwrap()
         .latest(Field::ThermostatTemperature)
         .unwrap()
         .unwrap();
     assert_eq!((got.at, got.value), (DAY0, temp(22.25)));
-    assert_eq!(count_samples(&writer), 1);
+    // The writer holds the file: another connection (the CLI) is shut out until it closes.
+    let err = Store::open_read_only(&db.path)
+        .err()
+        .expect("held by the writer");
+    assert!(err.to_string().contains("locked"), "{err}");
+    *crate::lend::lock(&slot) = None;
+    let beside = reader.read().unwrap();
+    assert_eq!(count_samples(&beside), 1);
 }

@@ -7,7 +7,7 @@ use crate::config::HistoryConfig;
 use crate::cycle::Db;
 use crate::event::{Event, EventKind};
 use crate::writer::{HistoryHandle, WriterStatus, spawn_with_db};
-use crate::{WriterStats, spawn_writer};
+use crate::{Reader, WriterStats, spawn_writer};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -43,8 +43,9 @@ async fn until(status: &mut watch::Receiver<WriterStatus>, what: impl Fn(&Writer
     status.wait_for(|s| what(s)).await.expect("writer alive");
 }
 
-fn stored_temps(path: &std::path::Path) -> Vec<f64> {
-    let store = Store::open_read_only(path).unwrap();
+/// What `reader` sees; `Reader::file` once the writer is gone.
+fn stored_temps(reader: &Reader) -> Vec<f64> {
+    let store = reader.read().unwrap();
     store
         .range(
             Field::ThermostatTemperature,
@@ -74,12 +75,12 @@ async fn commits_every_interval_and_not_before() {
 
     until(&mut status, |s| s.stats.commits == 1).await;
     assert_eq!(start.elapsed(), Duration::from_secs(30));
-    assert_eq!(stored_temps(&db.path).len(), 10);
+    assert_eq!(stored_temps(&h.reader()).len(), 10);
 
     send_temps(&h, base, 10, 5);
     until(&mut status, |s| s.stats.commits == 2).await;
     assert_eq!(start.elapsed(), Duration::from_secs(60));
-    assert_eq!(stored_temps(&db.path).len(), 15);
+    assert_eq!(stored_temps(&h.reader()).len(), 15);
     drop(h);
     let stats = join.await.unwrap();
     assert_eq!(stats.samples_written, 15);
@@ -111,7 +112,7 @@ async fn steady_values_cost_a_heartbeat() {
     // each field's newest reading (at 59:50), its next heartbeat being due 10 s later.
     assert_eq!(stats.samples_written, 2 * 5);
     assert_eq!(stats.samples_skipped, 720 - 10);
-    assert_eq!(stored_temps(&db.path).len(), 5);
+    assert_eq!(stored_temps(&Reader::file(db.path.clone())).len(), 5);
 }
 
 #[tokio::test(start_paused = true)]
@@ -130,7 +131,7 @@ async fn flushes_on_shutdown_even_while_other_handles_live() {
     let stats = join.await.unwrap();
     assert_eq!((stats.samples_written, stats.events_written), (7, 1));
     assert_eq!(stats.commits, 1);
-    assert_eq!(stored_temps(&db.path).len(), 7);
+    assert_eq!(stored_temps(&Reader::file(db.path.clone())).len(), 7);
     // The writer is gone: recording is still safe, and does nothing.
     other.record_sample(Field::ThermostatTemperature, temp(1.0), now());
 }
@@ -195,7 +196,7 @@ async fn a_full_disk_buffers_drops_oldest_counts_and_recovers() {
         assert_eq!(s.stats.samples_dropped, 1500, "oldest dropped, counted");
         assert!(s.stats.failed_commits >= 3);
     }
-    assert_eq!(stored_temps(&db.path).len(), 100, "nothing half-written");
+    assert_eq!(stored_temps(&h.reader()).len(), 100, "nothing half-written");
 
     // Space returns.
     limit.store(u64::from(u32::MAX - 1), Ordering::SeqCst);
@@ -210,7 +211,7 @@ async fn a_full_disk_buffers_drops_oldest_counts_and_recovers() {
     assert_eq!(stats.samples_written + stats.samples_dropped, 2100);
     // What is stored is exactly the first 100 and the newest 500 of the outage.
     let want: Vec<f64> = (0..100).chain(2500..3000).map(|i| i as f64).collect();
-    assert_eq!(stored_temps(&db.path), want);
+    assert_eq!(stored_temps(&Reader::file(db.path.clone())), want);
     let store = Store::open_read_only(&db.path).unwrap();
     let events = store
         .events(UnixMillis(0), UnixMillis(i64::MAX), 10)
@@ -251,7 +252,7 @@ async fn a_missing_directory_is_retried_until_it_appears() {
     let stats = join.await.unwrap();
     assert_eq!((stats.samples_written, stats.events_written), (5, 2));
     assert_eq!(stats.unaccounted(), 0);
-    assert_eq!(stored_temps(&path).len(), 5);
+    assert_eq!(stored_temps(&Reader::file(path.clone())).len(), 5);
 }
 
 #[test]
