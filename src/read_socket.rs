@@ -32,8 +32,12 @@ const CONCURRENT: usize = 2;
 const REQUEST_MAX: u64 = 64 * 1024;
 /// How long the daemon waits for a request line.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long the CLI waits for an answer.
+/// How long the CLI waits for an answer, and the daemon for a client to take it.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often a socket that could not be bound is tried again.
+const BIND_RETRY: Duration = Duration::from_secs(30);
+/// The answer beyond [`CONCURRENT`] questions at once.
+const BUSY: &str = "the running hearthd is answering other questions; try again";
 
 /// What the daemon makes in one answer at most, so that no question grows its memory past
 /// its budget (the text is built whole): samples, events or rollup buckets...
@@ -138,7 +142,12 @@ impl ReadCommand {
                 crate::cli::audit::text(src, cloud.as_deref(), since, *limit, *json)
             }
             ReadCommand::Report { since, cloud } => {
-                crate::cli::report::text(cfg, src, since, cloud.as_deref(), limits)
+                // The zone's offset now, not when the daemon started (a DST change since).
+                let src = Sources {
+                    local: crate::web::local_now(cfg),
+                    ..src.clone()
+                };
+                crate::cli::report::text(cfg, &src, since, cloud.as_deref(), limits)
             }
         }
     }
@@ -165,9 +174,23 @@ pub fn run_cli(config: &Path, cmd: &ReadCommand) -> std::process::ExitCode {
         Ok(cfg) => cfg,
         Err(code) => return code,
     };
-    let result = match ask(&socket_path(&cfg), cmd) {
+    let socket = socket_path(&cfg);
+    let result = match ask(&socket, cmd) {
         Some(answer) => answer,
-        None => cmd.answer(&cfg, &crate::web::sources(&cfg), Limits::Unbounded),
+        None => cmd
+            .answer(&cfg, &crate::web::sources(&cfg), Limits::Unbounded)
+            .map_err(|e| {
+                if e.contains("database is locked") {
+                    format!(
+                        "{e}\nA running hearthd holds its databases and answers on {}; it did \
+                         not answer (starting, stopping, or the socket could not be made: see \
+                         its log). Try again.",
+                        socket.display()
+                    )
+                } else {
+                    e
+                }
+            }),
     };
     crate::cli::print_or_fail(result)
 }
@@ -206,41 +229,58 @@ pub fn ask(path: &Path, cmd: &ReadCommand) -> Option<Result<String, String>> {
 }
 
 /// Listen at `path` until `shutdown`, answering from `src`; the socket file is removed at
-/// the end. A socket that cannot be bound is logged and the daemon runs on without it (the
-/// CLI then reports the files as held).
+/// the end (if it is still this daemon's). A socket that cannot be bound (the directory
+/// does not exist yet, a live daemon already answers there) is logged and tried again every
+/// [`BIND_RETRY`]; meanwhile the CLI reports the files as held.
 pub async fn serve(
     path: PathBuf,
     cfg: Arc<Config>,
     src: Sources,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let at = path.clone();
-    let bound = tokio::task::spawn_blocking(move || bind(&at))
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-        .and_then(tokio::net::UnixListener::from_std);
-    let listener = match bound {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!(
-                "cannot listen on {} ({e}); `hearthd history`, `events`, `audit` and `report` \
-                 cannot read while hearthd runs",
-                path.display()
-            );
-            return;
+    let mut logged = false;
+    let (listener, ours) = loop {
+        let at = path.clone();
+        let bound = tokio::task::spawn_blocking(move || bind(&at))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            .and_then(|(l, id)| Ok((tokio::net::UnixListener::from_std(l)?, id)));
+        match bound {
+            Ok(bound) => break bound,
+            Err(e) => {
+                if !logged {
+                    tracing::warn!(
+                        "cannot listen on {} ({e}); until it can, `hearthd history`, `events`, \
+                         `audit` and `report` cannot read while hearthd runs",
+                        path.display()
+                    );
+                    logged = true;
+                }
+                tokio::select! {
+                    () = stopped(&mut shutdown) => return,
+                    () = tokio::time::sleep(BIND_RETRY) => {}
+                }
+            }
         }
     };
+    if logged {
+        tracing::info!("listening on {} now", path.display());
+    }
     let turns = Arc::new(Semaphore::new(CONCURRENT));
     loop {
         tokio::select! {
             () = stopped(&mut shutdown) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let Ok(turn) = turns.clone().acquire_owned().await else { break };
                     let (cfg, src) = (cfg.clone(), src.clone());
+                    // Never waits here: a question beyond the turns is told so at once, so
+                    // slow clients can neither stop the socket nor hold up the daemon's stop.
+                    let turn = turns.clone().try_acquire_owned().ok();
                     tokio::spawn(async move {
-                        answer_one(stream, &cfg, src).await;
-                        drop(turn);
+                        match turn {
+                            Some(_turn) => answer_one(stream, &cfg, src).await,
+                            None => send(stream, &Answer::Error(BUSY.into())).await,
+                        }
                     });
                 }
                 Err(e) => {
@@ -251,7 +291,13 @@ pub async fn serve(
         }
     }
     drop(listener);
-    let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(&path)).await;
+    let _ = tokio::task::spawn_blocking(move || {
+        // Another daemon may have replaced it meanwhile: only ours is removed.
+        if file_id(&path).is_some_and(|id| id == ours) {
+            let _ = std::fs::remove_file(&path);
+        }
+    })
+    .await;
 }
 
 /// Resolves once shutdown is triggered (or its sender is gone).
@@ -260,13 +306,28 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await.is_ok();
 }
 
-/// Bind, replacing a socket left by a daemon that did not stop cleanly (only a socket:
-/// anything else at that path is an error).
-fn bind(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener> {
+/// Device and inode of what is at `path`, to tell our socket file from another's.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Bind, replacing a socket left by a daemon that is gone (only a socket nobody answers
+/// on: a live daemon's is left alone, anything else at that path is an error). Returns the
+/// listener and its file's identity.
+fn bind(path: &Path) -> std::io::Result<(std::os::unix::net::UnixListener, (u64, u64))> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     if let Ok(meta) = std::fs::symlink_metadata(path)
         && meta.file_type().is_socket()
     {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                "another hearthd answers there",
+            ));
+        }
         std::fs::remove_file(path)?;
     }
     let listener = std::os::unix::net::UnixListener::bind(path)?;
@@ -274,7 +335,8 @@ fn bind(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener> {
     // Whoever may read the files may ask, no one else: they are the service user's alone
     // (the unit's UMask=0077), and so is this.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(listener)
+    let id = file_id(path).ok_or_else(|| std::io::Error::other("the socket file vanished"))?;
+    Ok((listener, id))
 }
 
 async fn answer_one(stream: tokio::net::UnixStream, cfg: &Arc<Config>, src: Sources) {
@@ -301,9 +363,19 @@ async fn answer_one(stream: tokio::net::UnixStream, cfg: &Arc<Config>, src: Sour
             }
         },
     };
-    let bytes = serde_json::to_vec(&answer).unwrap_or_default();
-    let _ = write.write_all(&bytes).await;
-    let _ = write.shutdown().await;
+    let _ = tokio::time::timeout(ANSWER_TIMEOUT, send_half(&mut write, &answer)).await;
+}
+
+async fn send(mut stream: tokio::net::UnixStream, answer: &Answer) {
+    let _ = tokio::time::timeout(REQUEST_TIMEOUT, send_half(&mut stream, answer)).await;
+}
+
+/// Write the answer and close; bounded in time by the caller (a client that never reads).
+async fn send_half(write: &mut (impl AsyncWriteExt + Unpin), answer: &Answer) {
+    let bytes = serde_json::to_vec(answer).unwrap_or_default();
+    if write.write_all(&bytes).await.is_ok() {
+        let _ = write.shutdown().await;
+    }
 }
 
 #[cfg(test)]
@@ -457,6 +529,13 @@ mod tests {
         assert!(garbage.contains("not a read command"), "{garbage}");
         assert!(huge.contains("at most"), "{huge}");
         assert!(again.unwrap().is_ok());
+
+        // A second daemon finds this one answering and leaves its socket alone.
+        let p = path.clone();
+        let second = tokio::task::spawn_blocking(move || bind(&p).map(|_| ()))
+            .await
+            .unwrap();
+        assert_eq!(second.unwrap_err().kind(), std::io::ErrorKind::AddrInUse);
 
         stop_tx.send(true).unwrap();
         server.await.unwrap();

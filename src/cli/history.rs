@@ -101,16 +101,6 @@ pub(crate) fn events_text(
 }
 
 fn open(src: &Sources) -> Result<hearth_history::lend::Lent<'_, hearth_history::Store>, String> {
-    src.history.read().map_err(|e| {
-        if e.is_held_elsewhere() {
-            format!(
-                "{} is held by a running hearthd, which did not answer on its read socket \
-                 ({}.sock; it may be starting or stopping): try again",
-                src.history.path().display(),
-                src.history.path().display()
-            )
-        } else {
-            e.to_string()
-        }
-    })
+    // A file held by a running daemon is explained by `read_socket::run_cli`.
+    src.history.read().map_err(|e| e.to_string())
 }

@@ -39,9 +39,9 @@ pub(crate) fn text(
     }
     let now = UnixMillis::now();
     let since = hearth_history::parse_time(since, now).map_err(|e| format!("--since: {e}"))?;
-    let days = u64::try_from(now.0.saturating_sub(since.0)).unwrap_or(0) / 86_400_000;
+    let span_ms = u64::try_from(now.0.saturating_sub(since.0)).unwrap_or(0);
     limits.check(
-        days > ANSWER_REPORT_DAYS,
+        span_ms > ANSWER_REPORT_DAYS * 86_400_000,
         &format!("a report of at most {ANSWER_REPORT_DAYS} days"),
     )?;
     let r = reveal::reveal(src, since, now, cloud)?;

@@ -157,6 +157,7 @@ impl Store {
             conn.execute_batch("VACUUM").map_err(err)?;
         }
         hearth_history::set_durable_wal(&conn).map_err(err)?;
+        hearth_history::lend::remove_stale_shm(path);
         if version < SCHEMA_VERSION {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)

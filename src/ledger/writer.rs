@@ -21,9 +21,9 @@ use super::{Ledger, LedgerStats, QUEUE, Reader, Row};
 use crate::cloud::LedgerConfig;
 use hearth_history::lend::{self, Slot};
 use hearth_model::UnixMillis;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use super::coalesce::Stored;
@@ -52,7 +52,7 @@ impl LedgerTask {
         cfg: &LedgerConfig,
         guard: Option<crate::tripwire::Guard>,
     ) -> Result<Self, LedgerError> {
-        let slot: Slot<Store> = Arc::new(Mutex::new(Some(Store::open(&cfg.path)?)));
+        let slot: Slot<Store> = lend::slot(Some(Store::open(&cfg.path)?));
         let reader = Reader::of_writer(cfg.path.clone(), slot.clone());
         let (tx, rx) = sync_channel::<Row>(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));

@@ -2,8 +2,10 @@
 //! events answered here; audit, policy explain and policy reload forwarded to the policy
 //! supervisor. Every request gets exactly one response, an error being a structured reply.
 //!
-//! History queries run on a blocking thread with their own read-only connection, so a slow
-//! query never delays control or the broker connection. Nothing here changes the house.
+//! History queries run on a blocking thread, on the history writer's connection borrowed
+//! between commits (`hearth_history::lend`: a waiting commit goes before later queries), so
+//! a slow query never delays control or the broker connection. Nothing here changes the
+//! house.
 
 use super::codes;
 use super::replies::{Replies, ReplySource, queue_reply};

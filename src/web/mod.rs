@@ -71,11 +71,15 @@ pub(crate) fn sources_with(
         history,
         ledger,
         clouds: cfg.cloud.clone(),
-        // hearth-infer works in a fixed offset: the zone's offset now. Days on the other
-        // side of a DST change read an hour off (noted in the issue; the zone-aware version
-        // is left for later).
-        local: hearth_infer::Local::new(zone_offset_now(&cfg.daemon.zone())),
+        local: local_now(cfg),
     }
+}
+
+/// The local day as hearth-infer reads it: a fixed offset, the zone's offset now. Days on
+/// the other side of a DST change read an hour off (noted in the issue; the zone-aware
+/// version is left for later).
+pub(crate) fn local_now(cfg: &crate::config::Config) -> hearth_infer::Local {
+    hearth_infer::Local::new(zone_offset_now(&cfg.daemon.zone()))
 }
 
 /// The zone's offset from UTC at this instant, in minutes east.

@@ -46,7 +46,7 @@ pub(crate) struct Db {
 
 impl Db {
     pub fn new(cfg: &HistoryConfig) -> Db {
-        Db::with_slot(cfg, Slot::default())
+        Db::with_slot(cfg, lend::slot(None))
     }
 
     /// A `Db` whose connection lives in `slot` (kept across a restart of the writer, so the
@@ -85,7 +85,9 @@ impl Db {
         let mut guard = lend::lock(&slot);
         let store = match guard.take() {
             Some(s) if self.opened => s,
-            _ => {
+            left => {
+                // Closed first: a connection left by a panicked cycle still holds the file.
+                drop(left);
                 self.opened = false;
                 Store::open(&self.path)?
             }
@@ -185,6 +187,35 @@ mod tests {
         // Any cycle (the writer runs one when it has a batch to commit) does it at once.
         d.cycle(&Batch::default(), hour(1, 2)).unwrap();
         assert!(!d.has_work(hour(1, 10)));
+    }
+
+    #[test]
+    fn a_fresh_db_after_a_panic_replaces_the_connection_left_in_the_slot() {
+        let db = crate::tests::temp_db();
+        let cfg = HistoryConfig {
+            path: db.path.clone(),
+            ..HistoryConfig::default()
+        };
+        let hour = |min: i64| UnixMillis(1_800_000 * 3_600_000 + min * 60_000);
+        let mut first = Db::new(&cfg);
+        first.cycle(&batch_at(hour(1), 20.0), hour(1)).unwrap();
+        // The writer task replaces a Db whose cycle panicked; the connection stays behind.
+        let mut fresh = Db::with_slot(&cfg, first.slot.clone());
+        drop(first);
+        assert!(
+            fresh.has_work(hour(2)),
+            "its own connection is not open yet"
+        );
+        let started = std::time::Instant::now();
+        fresh.cycle(&batch_at(hour(2), 21.0), hour(2)).unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "the old connection was closed first, not waited on"
+        );
+        assert_eq!(
+            crate::tests::count_samples(lend::lock(&fresh.slot).as_ref().unwrap()),
+            2
+        );
     }
 
     impl Db {

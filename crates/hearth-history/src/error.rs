@@ -77,15 +77,6 @@ impl HistoryError {
         self.sqlite_code() == Some(rusqlite::ErrorCode::DiskFull)
     }
 
-    /// True when another connection holds the file (a running daemon holds its history
-    /// exclusively: `lend.rs`).
-    pub fn is_held_elsewhere(&self) -> bool {
-        matches!(
-            self.sqlite_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
-    }
-
     fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
         match self {
             HistoryError::Open { source, .. }

@@ -17,13 +17,55 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A writer's connection, absent while it is not open (before the first open, after an
-/// error that calls for reopening, after the writer stopped).
-pub type Slot<S> = Arc<Mutex<Option<S>>>;
+/// error that calls for reopening, after the writer stopped), shared with its readers.
+pub type Slot<S> = Arc<Shared<S>>;
 
-/// Lock a slot; a panic while it was held leaves the connection usable (SQLite rolled back
-/// whatever transaction the panic interrupted when the statement was dropped).
+/// The inside of a [`Slot`]: the connection, and a turnstile that gives the writer the
+/// connection before any reader that comes after it (a steady stream of readers, e.g. a
+/// flood of year-long history requests, must not keep a commit waiting for long).
+pub struct Shared<S> {
+    turnstile: Mutex<()>,
+    conn: Mutex<Option<S>>,
+}
+
+impl<S> Default for Shared<S> {
+    fn default() -> Self {
+        Shared {
+            turnstile: Mutex::new(()),
+            conn: Mutex::new(None),
+        }
+    }
+}
+
+/// A slot holding `conn`.
+pub fn slot<S>(conn: Option<S>) -> Slot<S> {
+    let slot = Slot::<S>::default();
+    *lock(&slot) = conn;
+    slot
+}
+
+/// Lock a slot as its writer: ahead of every reader that arrives while it waits. A panic
+/// while it was held leaves the connection usable (SQLite rolled back whatever transaction
+/// the panic interrupted when the statement was dropped).
 pub fn lock<S>(slot: &Slot<S>) -> MutexGuard<'_, Option<S>> {
-    slot.lock().unwrap_or_else(PoisonError::into_inner)
+    // Held while waiting: readers arriving now queue behind it (`lock_as_reader`).
+    let turn = slot
+        .turnstile
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let guard = slot.conn.lock().unwrap_or_else(PoisonError::into_inner);
+    drop(turn);
+    guard
+}
+
+/// Lock a slot as a reader: through the turnstile first, so a waiting writer goes first.
+fn lock_as_reader<S>(slot: &Slot<S>) -> MutexGuard<'_, Option<S>> {
+    drop(
+        slot.turnstile
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    );
+    slot.conn.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A connection lent for reading; derefs to the store.
@@ -56,7 +98,7 @@ pub fn lend<'a, S, E>(
     match slot {
         None => open_own().map(Lent::Own),
         Some(slot) => {
-            let guard = lock(slot);
+            let guard = lock_as_reader(slot);
             if guard.is_some() {
                 Ok(Lent::Writer(guard))
             } else {
@@ -132,6 +174,15 @@ pub fn hold_exclusively(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Once the writer holds its file: remove a `-shm` file an older hearthd, or a reader that
+/// ran while no daemon did, left beside it. It is unused from now on, and nobody else can be
+/// using it (they would need the lock this writer holds).
+pub fn remove_stale_shm(db: &Path) {
+    let mut shm = db.as_os_str().to_owned();
+    shm.push("-shm");
+    let _ = std::fs::remove_file(shm);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,9 +226,38 @@ mod tests {
     }
 
     #[test]
+    fn a_waiting_writer_goes_before_readers_that_come_after_it() {
+        use std::sync::mpsc;
+        let (_dir, path) = temp();
+        let slot: Slot<Connection> = slot(Some(writer(&path)));
+        let first = lend(Some(&slot), || reader(&path)).unwrap();
+        let (order_tx, order) = mpsc::channel();
+        std::thread::scope(|s| {
+            let (w, tx) = (slot.clone(), order_tx.clone());
+            s.spawn(move || {
+                let _g = lock(&w);
+                tx.send("writer").unwrap();
+            });
+            // The writer now waits for `first`, holding the turnstile.
+            while slot.turnstile.try_lock().is_ok() {
+                std::thread::yield_now();
+            }
+            let (r, tx) = (slot.clone(), order_tx.clone());
+            let path = path.clone();
+            s.spawn(move || {
+                let _l = lend(Some(&r), || reader(&path)).unwrap();
+                tx.send("late reader").unwrap();
+            });
+            drop(first);
+        });
+        let got: Vec<_> = order.try_iter().collect();
+        assert_eq!(got, ["writer", "late reader"]);
+    }
+
+    #[test]
     fn readers_borrow_the_open_writer_or_open_their_own_beside_a_closed_one() {
         let (_dir, path) = temp();
-        let slot: Slot<Connection> = Arc::new(Mutex::new(Some(writer(&path))));
+        let slot: Slot<Connection> = slot(Some(writer(&path)));
         let count = |c: &Connection| -> i64 {
             c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
                 .unwrap()
@@ -187,14 +267,14 @@ mod tests {
             assert!(matches!(lent, Lent::Writer(_)));
             assert_eq!(count(&lent), 1);
             // Locked against the writer while lent.
-            assert!(slot.try_lock().is_err());
+            assert!(slot.conn.try_lock().is_err());
         }
         *lock(&slot) = None;
         let lent = lend(Some(&slot), || reader(&path)).unwrap();
         assert!(matches!(lent, Lent::Beside(..)));
         assert_eq!(count(&lent), 1);
         assert!(
-            slot.try_lock().is_err(),
+            slot.conn.try_lock().is_err(),
             "the writer cannot reopen meanwhile"
         );
         drop(lent);

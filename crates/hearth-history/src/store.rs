@@ -101,6 +101,7 @@ impl Store {
         crate::lend::hold_exclusively(&conn).map_err(open_err)?;
         schema::prepare_new_file(&conn).map_err(open_err)?;
         set_durable_wal(&conn).map_err(open_err)?;
+        crate::lend::remove_stale_shm(path);
         let found = schema::user_version(&conn).map_err(open_err)?;
         if found > CURRENT_VERSION {
             return Err(HistoryError::SchemaTooNew {

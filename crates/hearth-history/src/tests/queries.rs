@@ -135,8 +135,7 @@ fn events_come_back_oldest_first_limited_to_the_most_recent() {
 #[test]
 fn a_reader_sees_commits_of_the_writer_it_borrows_and_nobody_else_can_open_it() {
     let db = temp_db();
-    let slot: crate::lend::Slot<Store> = Default::default();
-    *crate::lend::lock(&slot) = Some(Store::open(&db.path).unwrap());
+    let slot = crate::lend::slot(Some(Store::open(&db.path).unwrap()));
     let reader = crate::Reader::of_writer(db.path.clone(), slot.clone());
     assert_eq!(
         reader
@@ -165,4 +164,25 @@ fn a_reader_sees_commits_of_the_writer_it_borrows_and_nobody_else_can_open_it() 
     *crate::lend::lock(&slot) = None;
     let beside = reader.read().unwrap();
     assert_eq!(count_samples(&beside), 1);
+}
+
+#[test]
+fn the_writer_removes_a_shm_file_left_beside_its_database() {
+    let db = temp_db();
+    drop(Store::open(&db.path).unwrap());
+    // Left by an older hearthd killed while it ran, or a reader that ran with no daemon.
+    let mut shm = db.path.clone().into_os_string();
+    shm.push("-shm");
+    std::fs::write(&shm, vec![0xa5u8; 32 * 1024]).unwrap();
+    let mut writer = Store::open(&db.path).unwrap();
+    assert!(
+        !std::path::Path::new(&shm).exists(),
+        "removed once the file is held"
+    );
+    put(
+        &mut writer,
+        &[(Field::ThermostatTemperature, temp(21.5), DAY0)],
+    );
+    assert_eq!(count_samples(&writer), 1);
+    assert!(!std::path::Path::new(&shm).exists(), "and not made again");
 }
