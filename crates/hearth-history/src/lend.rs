@@ -17,23 +17,30 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A writer's connection, absent while it is not open (before the first open, after an
-/// error that calls for reopening, after the writer stopped), shared with its readers.
-pub type Slot<S> = Arc<Shared<S>>;
+/// error that calls for reopening, after the writer stopped), shared with its readers;
+/// cheap to clone.
+pub struct Slot<S>(Arc<Shared<S>>);
 
 /// The inside of a [`Slot`]: the connection, and a turnstile that gives the writer the
 /// connection before any reader that comes after it (a steady stream of readers, e.g. a
 /// flood of year-long history requests, must not keep a commit waiting for long).
-pub struct Shared<S> {
+struct Shared<S> {
     turnstile: Mutex<()>,
     conn: Mutex<Option<S>>,
 }
 
-impl<S> Default for Shared<S> {
+impl<S> Clone for Slot<S> {
+    fn clone(&self) -> Self {
+        Slot(self.0.clone())
+    }
+}
+
+impl<S> Default for Slot<S> {
     fn default() -> Self {
-        Shared {
+        Slot(Arc::new(Shared {
             turnstile: Mutex::new(()),
             conn: Mutex::new(None),
-        }
+        }))
     }
 }
 
@@ -50,10 +57,11 @@ pub fn slot<S>(conn: Option<S>) -> Slot<S> {
 pub fn lock<S>(slot: &Slot<S>) -> MutexGuard<'_, Option<S>> {
     // Held while waiting: readers arriving now queue behind it (`lock_as_reader`).
     let turn = slot
+        .0
         .turnstile
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    let guard = slot.conn.lock().unwrap_or_else(PoisonError::into_inner);
+    let guard = slot.0.conn.lock().unwrap_or_else(PoisonError::into_inner);
     drop(turn);
     guard
 }
@@ -61,11 +69,12 @@ pub fn lock<S>(slot: &Slot<S>) -> MutexGuard<'_, Option<S>> {
 /// Lock a slot as a reader: through the turnstile first, so a waiting writer goes first.
 fn lock_as_reader<S>(slot: &Slot<S>) -> MutexGuard<'_, Option<S>> {
     drop(
-        slot.turnstile
+        slot.0
+            .turnstile
             .lock()
             .unwrap_or_else(PoisonError::into_inner),
     );
-    slot.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    slot.0.conn.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A connection lent for reading; derefs to the store.
@@ -204,6 +213,7 @@ mod tests {
 
     fn reader(path: &std::path::Path) -> rusqlite::Result<Connection> {
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::ZERO)?;
         conn.query_row("SELECT count(*) FROM t", [], |_| Ok(()))?;
         Ok(conn)
     }
@@ -239,7 +249,7 @@ mod tests {
                 tx.send("writer").unwrap();
             });
             // The writer now waits for `first`, holding the turnstile.
-            while slot.turnstile.try_lock().is_ok() {
+            while slot.0.turnstile.try_lock().is_ok() {
                 std::thread::yield_now();
             }
             let (r, tx) = (slot.clone(), order_tx.clone());
@@ -267,14 +277,14 @@ mod tests {
             assert!(matches!(lent, Lent::Writer(_)));
             assert_eq!(count(&lent), 1);
             // Locked against the writer while lent.
-            assert!(slot.conn.try_lock().is_err());
+            assert!(slot.0.conn.try_lock().is_err());
         }
         *lock(&slot) = None;
         let lent = lend(Some(&slot), || reader(&path)).unwrap();
         assert!(matches!(lent, Lent::Beside(..)));
         assert_eq!(count(&lent), 1);
         assert!(
-            slot.conn.try_lock().is_err(),
+            slot.0.conn.try_lock().is_err(),
             "the writer cannot reopen meanwhile"
         );
         drop(lent);
