@@ -436,7 +436,8 @@ impl Running {
             if let Some((task, _)) = web {
                 task.abort();
             }
-            // It saw shutdown and removes its socket file; an answer in progress is cut.
+            // It saw shutdown: it stops accepting and removes its socket file. Answers
+            // already being made are their own tasks and finish (bounded in time) on their own.
             let _ = reads.await;
             for f in &failures {
                 tracing::error!("{f}");
