@@ -32,7 +32,6 @@ const SIGNATURE_TYPES: &[(&str, &str, &str)] = &[
     ("hearth_hardware", "InputDebounce", "PollerConfig"),
     ("hearth_history", "BenchFigures", "bench_report"),
     ("hearth_history", "InsertOutcome", "Store"),
-    ("hearth_history", "Page", "Store"),
     ("hearth_infer", "Score", "score"),
     ("hearth_infer", "Seen", "DaySummary"),
     ("hearth_infer", "Period", "DaySummary"),

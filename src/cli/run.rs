@@ -42,12 +42,13 @@ pub fn run(path: &Path) -> ExitCode {
 
 /// glibc gives each thread that allocates its own heap ("arena"), up to 8 per core, and
 /// keeps what each once held: under a flood of history requests on blocking threads that
-/// was megabytes of RSS. Two arenas serve a daemon with two workers.
+/// was megabytes of RSS. With one heap the peaks of the threads do not add up (BENCHMARKS.md:
+/// about 0.3 MiB less under the flood); a house's traffic does not contend for its lock.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; called before any other thread
     // exists (the runtime is built after it).
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }

@@ -13,6 +13,7 @@
 //! moves messages. It never drives hardware: commands go to the house task, which alone
 //! decides, and sim actions go to the simulator only.
 
+mod answers;
 mod commands;
 mod options;
 mod publish;

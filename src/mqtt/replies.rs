@@ -17,9 +17,10 @@ use tokio::sync::Notify;
 pub const REPLY_QUEUE: usize = 65_536;
 /// Bytes of memory the waiting replies may hold (topics and payloads as allocated, plus
 /// [`PER_REPLY`]): past this, replies are dropped as above. Part of the daemon's memory
-/// bound under a flood (BENCHMARKS.md): 1 MiB is ~4 000 typical replies, or 30 history
-/// pages, waiting for a broker that is slower than hearth.
-pub const REPLY_QUEUE_BYTES: usize = 1024 * 1024;
+/// bound under a flood (BENCHMARKS.md): 512 KiB is ~4 000 short replies (a command's `ok`,
+/// with its slot), or 8 full history pages of 500 rollup buckets, waiting for a broker that
+/// is slower than hearth.
+pub const REPLY_QUEUE_BYTES: usize = 512 * 1024;
 /// Memory a waiting reply costs besides its topic and payload: its slot in the queue and
 /// the allocator's headers of its two buffers.
 const PER_REPLY: usize = 64;

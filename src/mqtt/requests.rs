@@ -7,6 +7,7 @@
 //! a slow query never delays control or the broker connection. Nothing here changes the
 //! house.
 
+use super::answers;
 use super::codes;
 use super::replies::{Replies, ReplySource, queue_reply};
 use crate::clock::Clock;
@@ -15,6 +16,7 @@ use crate::policy_requests::{PolicyOp, PolicyRequest};
 use hearth_api::{HistoryQuery, MessageId, ParsedRequest, Request, RequestOp, Topics, code};
 use hearth_history::{HistoryError, Store, WriterStatus};
 use hearth_model::{HouseState, UnixMillis};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use std::sync::Arc;
@@ -110,12 +112,14 @@ impl Requests {
                         since,
                         limit: limit as usize,
                     };
-                    ask_policy(policy, op).await
+                    ask_policy(policy, op).await.map(|v| answers::raw(&v))
                 }
-                Request::PolicyExplain { cloud } => {
-                    ask_policy(policy, PolicyOp::Explain { cloud }).await
-                }
-                Request::PolicyReload => ask_policy(policy, PolicyOp::Reload).await,
+                Request::PolicyExplain { cloud } => ask_policy(policy, PolicyOp::Explain { cloud })
+                    .await
+                    .map(|v| answers::raw(&v)),
+                Request::PolicyReload => ask_policy(policy, PolicyOp::Reload)
+                    .await
+                    .map(|v| answers::raw(&v)),
                 Request::Status => unreachable!("answered above"),
             };
             drop(permit);
@@ -175,12 +179,14 @@ impl Requests {
     }
 }
 
-/// An answer or a structured error for the response.
-type Answer = Result<Value, (&'static str, String)>;
+/// A structured error for the response: its code and message.
+type Failure = (&'static str, String);
+/// An answer, already JSON (`answers`), or a structured error.
+type Answer = Result<Box<RawValue>, Failure>;
 
 fn response(id: Option<&MessageId>, answer: Answer) -> Vec<u8> {
     match answer {
-        Ok(result) => hearth_api::response_ok(id, &result),
+        Ok(result) => hearth_api::response_ok(id, &*result),
         Err((code, message)) => hearth_api::reply_error(id, code, &message),
     }
 }
@@ -189,7 +195,10 @@ fn json_value(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("state JSON is valid JSON")
 }
 
-async fn ask_policy(policy: Option<mpsc::Sender<PolicyRequest>>, op: PolicyOp) -> Answer {
+async fn ask_policy(
+    policy: Option<mpsc::Sender<PolicyRequest>>,
+    op: PolicyOp,
+) -> Result<Value, Failure> {
     let unavailable = || {
         (
             codes::POLICY_UNAVAILABLE,
@@ -229,7 +238,7 @@ impl HistoryReader {
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, HistoryError> + Send + 'static,
-    ) -> Result<T, (&'static str, String)> {
+    ) -> Result<T, Failure> {
         let reader = self.reader.clone();
         let joined = tokio::task::spawn_blocking(move || {
             if !reader.path().exists() {
@@ -274,11 +283,7 @@ impl HistoryReader {
                         Ok(rows)
                     })
                     .await?;
-                let samples: Vec<Value> = rows
-                    .iter()
-                    .map(|s| json!({"field": s.field, "at": s.at, "time": s.at.to_rfc3339(), "value": s.value}))
-                    .collect();
-                Ok(json!({"query": "latest", "samples": samples}))
+                Ok(answers::latest(&rows))
             }
             HistoryQuery::Range {
                 field,
@@ -290,16 +295,7 @@ impl HistoryReader {
                 let page = self
                     .run(move |s| s.range_page(field, since, until, page_size))
                     .await?;
-                let samples: Vec<Value> = page
-                    .items
-                    .iter()
-                    .map(|s| json!({"at": s.at, "time": s.at.to_rfc3339(), "value": s.value}))
-                    .collect();
-                Ok(json!({
-                    "query": "range", "field": field, "samples": samples,
-                    "truncated": page.next.is_some(),
-                    "next_since": page.next.map(UnixMillis::to_rfc3339),
-                }))
+                Ok(answers::range(field, &page))
             }
             HistoryQuery::Rollup {
                 field,
@@ -310,22 +306,8 @@ impl HistoryReader {
                 let page = self
                     .run(move |s| s.rollup_page(field, since, until, every, HISTORY_PAGE))
                     .await?;
-                let buckets: Vec<Value> = page
-                    .items
-                    .iter()
-                    .map(|r| {
-                        json!({"start": r.start, "time": r.start.to_rfc3339(), "count": r.count,
-                               "min": r.min, "avg": r.avg, "max": r.max})
-                    })
-                    .collect();
-                Ok(json!({
-                    "query": "rollup",
-                    "field": field,
-                    "every": hearth_model::duration::format(every),
-                    "buckets": buckets,
-                    "truncated": page.next.is_some(),
-                    "next_since": page.next.map(UnixMillis::to_rfc3339),
-                }))
+                let every = hearth_model::duration::format(every);
+                Ok(answers::rollup(field, &every, &page))
             }
         }
     }
@@ -341,23 +323,11 @@ impl HistoryReader {
         let rows = self
             .run(move |s| s.events(since, until, limit as usize))
             .await?;
-        let events: Vec<Value> = rows
-            .iter()
-            .map(|e| {
-                json!({
-                    "at": e.at,
-                    "time": e.at.to_rfc3339(),
-                    "kind": e.kind.as_str(),
-                    "source": e.source.as_ref().map(ToString::to_string),
-                    "detail": e.detail,
-                })
-            })
-            .collect();
-        Ok(json!({"events": events}))
+        Ok(answers::events(&rows))
     }
 }
 
-fn history_error(e: HistoryError) -> (&'static str, String) {
+fn history_error(e: HistoryError) -> Failure {
     let code = match e {
         HistoryError::BadStep { .. } | HistoryError::NotNumeric { .. } => code::INVALID_VALUE,
         _ => codes::HISTORY_UNAVAILABLE,
@@ -398,6 +368,10 @@ mod tests {
         assert_eq!(refused, Err(("reload_refused", "bad policy".to_owned())));
     }
 
+    fn parsed(answer: &RawValue) -> Value {
+        serde_json::from_str(answer.get()).unwrap()
+    }
+
     #[tokio::test]
     async fn history_ranges_come_in_pages_that_chain() {
         use hearth_history::Sample;
@@ -425,7 +399,7 @@ mod tests {
                 until: UnixMillis(t0 + 86_400_000),
                 limit: 10_000,
             };
-            let answer = reader.query(query).await.unwrap();
+            let answer = parsed(&reader.query(query).await.unwrap());
             let n = answer["samples"].as_array().unwrap().len();
             assert!(n <= HISTORY_PAGE, "{n} samples in one reply");
             got += n;
@@ -445,7 +419,7 @@ mod tests {
             until: UnixMillis(t0 + 365 * 86_400_000),
             every: Duration::from_secs(3600),
         };
-        let answer = reader.query(rollup).await.unwrap();
+        let answer = parsed(&reader.query(rollup).await.unwrap());
         assert_eq!(answer["buckets"].as_array().unwrap().len(), 7, "{answer}");
         assert!(
             answer["next_since"].is_string(),

@@ -10,11 +10,11 @@ use crate::error::{ApiError, Rejected};
 use serde::Serialize;
 
 #[derive(Serialize)]
-struct Reply<'a> {
+struct Reply<'a, R: ?Sized = serde_json::Value> {
     id: Option<&'a MessageId>,
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<&'a serde_json::Value>,
+    result: Option<&'a R>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorBody<'a>>,
 }
@@ -25,13 +25,13 @@ struct ErrorBody<'a> {
     message: &'a str,
 }
 
-fn encode(reply: &Reply<'_>) -> Vec<u8> {
+fn encode<R: Serialize + ?Sized>(reply: &Reply<'_, R>) -> Vec<u8> {
     serde_json::to_vec(reply).expect("reply types always serialize")
 }
 
 /// `{"id":…, "ok":true}`: the command was accepted.
 pub fn reply_ok(id: Option<&MessageId>) -> Vec<u8> {
-    encode(&Reply {
+    encode(&Reply::<serde_json::Value> {
         id,
         ok: true,
         result: None,
@@ -39,8 +39,9 @@ pub fn reply_ok(id: Option<&MessageId>) -> Vec<u8> {
     })
 }
 
-/// `{"id":…, "ok":true, "result":…}`: a request's answer.
-pub fn response_ok(id: Option<&MessageId>, result: &serde_json::Value) -> Vec<u8> {
+/// `{"id":…, "ok":true, "result":…}`: a request's answer (a `serde_json::Value`, or any
+/// shape that serializes, such as JSON already written: `serde_json::value::RawValue`).
+pub fn response_ok<R: Serialize + ?Sized>(id: Option<&MessageId>, result: &R) -> Vec<u8> {
     encode(&Reply {
         id,
         ok: true,
@@ -52,7 +53,7 @@ pub fn response_ok(id: Option<&MessageId>, result: &serde_json::Value) -> Vec<u8
 /// `{"id":…, "ok":false, "error":{"code":…, "message":…}}`. Also for refusals from the
 /// controllers, which have their own codes.
 pub fn reply_error(id: Option<&MessageId>, code: &str, message: &str) -> Vec<u8> {
-    encode(&Reply {
+    encode(&Reply::<serde_json::Value> {
         id,
         ok: false,
         result: None,
