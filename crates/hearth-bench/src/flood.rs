@@ -73,7 +73,7 @@ pub async fn flood(
     while quiet < 5 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let now = process::cpu_time(daemon).context("the daemon died under the flood")?;
-        quiet = if now - last < Duration::from_millis(10) {
+        quiet = if now.saturating_sub(last) < Duration::from_millis(10) {
             quiet + 1
         } else {
             0
