@@ -459,6 +459,34 @@ mod tests {
     }
 
     #[test]
+    fn raw_history_is_answered_from_one_bounded_read() {
+        let (_dir, cfg) = setup();
+        let src = crate::web::sources(&cfg);
+        // Within the bound: the daemon's answer is the file's.
+        let cmd = history_cmd();
+        let bounded = cmd.answer(&cfg, &src, Limits::Bounded).unwrap();
+        assert_eq!(bounded, cmd.answer(&cfg, &src, Limits::Unbounded).unwrap());
+        assert_eq!(bounded.lines().count(), 1 + 3, "{bounded}");
+        // One sample over the bound, all in the last hour (50 to 42 minutes ago, apart from
+        // the three above): refused, with the way to ask.
+        let mut store = hearth_history::Store::open(&cfg.history.path).unwrap();
+        let from = UnixMillis::now().saturating_sub(Duration::from_secs(50 * 60));
+        let many: Vec<_> = (0..ANSWER_ROWS as u64 - 2)
+            .map(|i| hearth_history::Sample {
+                at: from.saturating_add(Duration::from_millis(10 * i)),
+                field: Field::ThermostatTemperature,
+                value: Value::Number(18.0),
+            })
+            .collect();
+        store.insert(&many, &[]).unwrap();
+        drop(store);
+        let err = cmd.answer(&cfg, &src, Limits::Bounded).unwrap_err();
+        assert!(err.contains("at most 50000 samples"), "{err}");
+        let all = cmd.answer(&cfg, &src, Limits::Unbounded).unwrap();
+        assert_eq!(all.lines().count(), 1 + ANSWER_ROWS + 1);
+    }
+
+    #[test]
     fn no_socket_or_a_stale_one_means_no_daemon() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db.sock");

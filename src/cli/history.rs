@@ -65,24 +65,33 @@ pub(crate) fn history_text(
         .map(|e| hearth_model::duration::parse(e).map_err(|m| format!("--every: {m}")))
         .transpose()?;
     let store = open(src)?;
-    let too_many = match step {
-        Some(step) => {
-            let span = u128::try_from(until.0 - since.0).unwrap_or(0);
-            span / step.as_millis().max(1) > ANSWER_ROWS as u128
+    let bound = format!("at most {ANSWER_ROWS} samples or buckets");
+    match step {
+        // Raw samples through the socket: one page of the bound read in SQL, sent only if
+        // nothing was left out (the range is read once).
+        None if limits == Limits::Bounded => {
+            let page = store
+                .range_page(field, since, until, ANSWER_ROWS)
+                .map_err(|e| e.to_string())?;
+            limits.check(page.next.is_some(), &bound)?;
+            Ok(hearth_history::samples_text(
+                field,
+                since,
+                until,
+                &page.items,
+                format,
+            ))
         }
-        None if limits == Limits::Bounded => store
-            .range_page(field, since, until, ANSWER_ROWS)
-            .map_err(|e| e.to_string())?
-            .next
-            .is_some(),
-        None => false,
-    };
-    limits.check(
-        too_many,
-        &format!("at most {ANSWER_ROWS} samples or buckets"),
-    )?;
-    hearth_history::history_text(&store, field, since, until, step, format)
-        .map_err(|e| e.to_string())
+        _ => {
+            let too_many = step.is_some_and(|step| {
+                let span = u128::try_from(until.0 - since.0).unwrap_or(0);
+                span / step.as_millis().max(1) > ANSWER_ROWS as u128
+            });
+            limits.check(too_many, &bound)?;
+            hearth_history::history_text(&store, field, since, until, step, format)
+                .map_err(|e| e.to_string())
+        }
+    }
 }
 
 /// `hearthd events`' output, read from `src`.

@@ -6,7 +6,7 @@
 
 use crate::error::HistoryError;
 use crate::format::{self, Format};
-use crate::store::Store;
+use crate::store::{Sample, Store};
 use hearth_model::{Field, UnixMillis};
 use std::time::Duration;
 
@@ -30,14 +30,33 @@ pub fn history_text(
         }
         None => {
             let rows = store.range(field, since, until)?;
-            (format::format_samples(&rows, format), rows.is_empty())
+            return Ok(samples_text(field, since, until, &rows, format));
         }
     };
     Ok(if empty && format == Format::Table {
-        format!("no history of {field} between {since} and {until}\n")
+        nothing(field, since, until)
     } else {
         text
     })
+}
+
+/// [`history_text`] for raw samples already read (such as one page of them).
+pub fn samples_text(
+    field: Field,
+    since: UnixMillis,
+    until: UnixMillis,
+    rows: &[Sample],
+    format: Format,
+) -> String {
+    if rows.is_empty() && format == Format::Table {
+        nothing(field, since, until)
+    } else {
+        format::format_samples(rows, format)
+    }
+}
+
+fn nothing(field: Field, since: UnixMillis, until: UnixMillis) -> String {
+    format!("no history of {field} between {since} and {until}\n")
 }
 
 /// The most recent `limit` events in `since..until`, oldest first.

@@ -33,7 +33,7 @@ mod schema;
 mod store;
 mod writer;
 
-pub use cli::{events_text, history_text};
+pub use cli::{events_text, history_text, samples_text};
 pub use config::HistoryConfig;
 pub use error::HistoryError;
 pub use event::{Event, EventKind};
