@@ -52,6 +52,8 @@ pub(crate) mod codes {
     pub const POLICY_UNAVAILABLE: &str = "policy_unavailable";
     /// The history database cannot be read.
     pub const HISTORY_UNAVAILABLE: &str = "history_unavailable";
+    /// The answer is larger than the reply queue may hold: ask for fewer rows.
+    pub const ANSWER_TOO_LARGE: &str = "answer_too_large";
 }
 
 /// Incoming messages waiting for the intake. Each keeps at most

@@ -193,6 +193,11 @@ fn reply_bytes((topic, payload): &Reply) -> usize {
     topic.capacity() + payload.capacity() + PER_REPLY
 }
 
+/// Whether a reply on `topic` could wait in the queue at all (alone, at its tightest).
+pub fn fits(topic: &str, payload: &[u8]) -> bool {
+    topic.len() + payload.len() + PER_REPLY <= REPLY_QUEUE_BYTES
+}
+
 /// Publish replies in the order they were queued.
 pub async fn run_replies(publisher: Publisher, mut queue: ReplyReceiver) {
     while let Some((topic, payload)) = queue.recv().await {

@@ -123,12 +123,8 @@ impl Requests {
                 Request::Status => unreachable!("answered above"),
             };
             drop(permit);
-            queue_reply(
-                &replies,
-                ReplySource::Request,
-                topic,
-                response(id.as_ref(), result),
-            );
+            let payload = response(id.as_ref(), &topic, result);
+            queue_reply(&replies, ReplySource::Request, topic, payload);
         });
     }
 
@@ -184,9 +180,27 @@ type Failure = (&'static str, String);
 /// An answer, already JSON (`answers`), or a structured error.
 type Answer = Result<Box<RawValue>, Failure>;
 
-fn response(id: Option<&MessageId>, answer: Answer) -> Vec<u8> {
+/// The reply to send on `topic`. An answer too large for the reply queue (an audit of many
+/// large cloud payloads) would be dropped there and leave the client with no reply at all:
+/// it becomes an `answer_too_large` error instead.
+fn response(id: Option<&MessageId>, topic: &str, answer: Answer) -> Vec<u8> {
     match answer {
-        Ok(result) => hearth_api::response_ok(id, &*result),
+        Ok(result) => {
+            let reply = hearth_api::response_ok(id, &*result);
+            if super::replies::fits(topic, &reply) {
+                return reply;
+            }
+            hearth_api::reply_error(
+                id,
+                codes::ANSWER_TOO_LARGE,
+                &format!(
+                    "the answer is {} bytes, more than the {} hearth keeps for replies waiting \
+                     to be sent; ask for fewer rows (a smaller `limit` or a later `since`)",
+                    reply.len(),
+                    super::replies::REPLY_QUEUE_BYTES
+                ),
+            )
+        }
         Err((code, message)) => hearth_api::reply_error(id, code, &message),
     }
 }
@@ -425,6 +439,28 @@ mod tests {
             answer["next_since"].is_string(),
             "a year of hours is cut into pages"
         );
+    }
+
+    #[test]
+    fn an_answer_too_large_to_queue_is_an_error_reply_not_silence() {
+        let id = MessageId::from(7);
+        let topic = "hearth/response/audit";
+        let answer = |n: usize| -> Answer { Ok(answers::raw(&json!({"rows": "x".repeat(n)}))) };
+        // The largest answer that fits is sent as it is.
+        let room = super::super::replies::REPLY_QUEUE_BYTES - topic.len() - 64;
+        let overhead = hearth_api::response_ok(Some(&id), &json!({"rows": ""})).len();
+        let sent: Value =
+            serde_json::from_slice(&response(Some(&id), topic, answer(room - overhead))).unwrap();
+        assert_eq!(sent["ok"], true);
+        // One byte more and the client is told why, under its id.
+        let refused: Value =
+            serde_json::from_slice(&response(Some(&id), topic, answer(room - overhead + 1)))
+                .unwrap();
+        assert_eq!(refused["ok"], false);
+        assert_eq!(refused["id"], 7);
+        assert_eq!(refused["error"]["code"], codes::ANSWER_TOO_LARGE);
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(message.contains("smaller `limit`"), "{message}");
     }
 
     #[tokio::test]
