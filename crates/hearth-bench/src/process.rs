@@ -140,15 +140,22 @@ mod tests {
         let me = std::process::id();
         assert!(rss_bytes(me).unwrap() > 0);
         assert!(peak_rss_bytes(me).unwrap() >= rss_bytes(me).unwrap() / 2);
-        let before = cpu_time(me).unwrap();
-        // Spin for 50 ms of wall time: the optimiser cannot remove it, so CPU time must grow.
-        let start = std::time::Instant::now();
-        let mut x = 0u64;
-        while start.elapsed() < Duration::from_millis(50) {
-            x = std::hint::black_box(x.wrapping_add(1));
+        // The CPU time of another process, as the bench reads the daemon's (qemu-user, which
+        // runs the ARM tests, makes up this process's own `stat`): a shell that spins is seen
+        // using CPU. Waiting for it is not a race: the count only grows while it spins.
+        let mut spinner = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut used = Duration::ZERO;
+        while used.is_zero() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            used = cpu_time(spinner.id()).unwrap();
         }
-        assert!(x > 0);
-        assert!(cpu_time(me).unwrap() > before);
+        spinner.kill().unwrap();
+        spinner.wait().unwrap();
+        assert!(!used.is_zero(), "a spinning shell used no CPU in 30 s");
         // Other test threads come and go: check this thread's own counter for the sleep, and
         // that every thread can be read.
         let threads = context_switches(me).unwrap();
