@@ -471,14 +471,19 @@ mod tests {
         // the three above): refused, with the way to ask.
         let mut store = hearth_history::Store::open(&cfg.history.path).unwrap();
         let from = UnixMillis::now().saturating_sub(Duration::from_secs(50 * 60));
-        let many: Vec<_> = (0..ANSWER_ROWS as u64 - 2)
-            .map(|i| hearth_history::Sample {
-                at: from.saturating_add(Duration::from_millis(10 * i)),
-                field: Field::ThermostatTemperature,
-                value: Value::Number(18.0),
-            })
-            .collect();
+        let at = |i: u64| hearth_history::Sample {
+            at: from.saturating_add(Duration::from_millis(10 * i)),
+            field: Field::ThermostatTemperature,
+            value: Value::Number(18.0),
+        };
+        let many: Vec<_> = (0..ANSWER_ROWS as u64 - 3).map(at).collect();
         store.insert(&many, &[]).unwrap();
+        drop(store); // A writer holds its file: no other connection while it is open.
+        // Exactly the bound is answered.
+        let full = cmd.answer(&cfg, &src, Limits::Bounded).unwrap();
+        assert_eq!(full.lines().count(), 1 + ANSWER_ROWS);
+        let mut store = hearth_history::Store::open(&cfg.history.path).unwrap();
+        store.insert(&[at(ANSWER_ROWS as u64)], &[]).unwrap();
         drop(store);
         let err = cmd.answer(&cfg, &src, Limits::Bounded).unwrap_err();
         assert!(err.contains("at most 50000 samples"), "{err}");

@@ -22,6 +22,14 @@ const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 /// Room for a PUBLISH's fixed header, topic length, packet id and properties.
 const PUBLISH_OVERHEAD: usize = 64;
 
+/// The largest payload a broker with packet limit `max` (from its CONNACK; `None`: none
+/// announced) takes on `topic`.
+pub fn broker_room(topic: &str, max: Option<u32>) -> usize {
+    max.map_or(usize::MAX, |m| {
+        (m as usize).saturating_sub(topic.len() + PUBLISH_OVERHEAD)
+    })
+}
+
 /// Hands publishes to rumqttc only while the broker is connected.
 #[derive(Clone)]
 pub struct Publisher {
@@ -60,13 +68,11 @@ impl Publisher {
             link.max_packet
         };
         // A packet larger than the broker takes would be a connection error in rumqttc.
-        if let Some(max) = max
-            && topic.len() + payload.len() + PUBLISH_OVERHEAD > max as usize
-        {
+        if payload.len() > broker_room(topic, max) {
             tracing::warn!(
                 topic,
                 bytes = payload.len(),
-                broker_max = max,
+                broker_max = max.unwrap_or_default(),
                 "publish dropped: larger than the broker accepts"
             );
             return false;

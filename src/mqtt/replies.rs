@@ -193,9 +193,9 @@ fn reply_bytes((topic, payload): &Reply) -> usize {
     topic.capacity() + payload.capacity() + PER_REPLY
 }
 
-/// Whether a reply on `topic` could wait in the queue at all (alone, at its tightest).
-pub fn fits(topic: &str, payload: &[u8]) -> bool {
-    topic.len() + payload.len() + PER_REPLY <= REPLY_QUEUE_BYTES
+/// The largest payload a reply on `topic` may have to wait in the queue at all (alone).
+pub fn room(topic: &str) -> usize {
+    REPLY_QUEUE_BYTES.saturating_sub(topic.len() + PER_REPLY)
 }
 
 /// Publish replies in the order they were queued.

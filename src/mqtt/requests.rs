@@ -94,6 +94,7 @@ impl Requests {
         let history = self.history.clone();
         let policy = self.policy.clone();
         let replies = replies.clone();
+        let link = self.link.clone();
         tokio::spawn(async move {
             let result = match request {
                 Request::History(query) => history.query(query).await,
@@ -112,18 +113,19 @@ impl Requests {
                         since,
                         limit: limit as usize,
                     };
-                    ask_policy(policy, op).await.map(|v| answers::raw(&v))
+                    ask_policy(policy, op).await.map(Answered::Value)
                 }
                 Request::PolicyExplain { cloud } => ask_policy(policy, PolicyOp::Explain { cloud })
                     .await
-                    .map(|v| answers::raw(&v)),
+                    .map(Answered::Value),
                 Request::PolicyReload => ask_policy(policy, PolicyOp::Reload)
                     .await
-                    .map(|v| answers::raw(&v)),
+                    .map(Answered::Value),
                 Request::Status => unreachable!("answered above"),
             };
             drop(permit);
-            let payload = response(id.as_ref(), &topic, result);
+            let broker_max = link.borrow().max_packet;
+            let payload = response(id.as_ref(), &topic, broker_max, result);
             queue_reply(&replies, ReplySource::Request, topic, payload);
         });
     }
@@ -177,32 +179,52 @@ impl Requests {
 
 /// A structured error for the response: its code and message.
 type Failure = (&'static str, String);
-/// An answer, already JSON (`answers`), or a structured error.
-type Answer = Result<Box<RawValue>, Failure>;
+/// An answer, or a structured error.
+type Answer = Result<Answered, Failure>;
 
-/// The reply to send on `topic`. An answer too large for the reply queue (an audit of many
-/// large cloud payloads) would be dropped there and leave the client with no reply at all:
-/// it becomes an `answer_too_large` error instead.
-fn response(id: Option<&MessageId>, topic: &str, answer: Answer) -> Vec<u8> {
-    match answer {
-        Ok(result) => {
-            let reply = hearth_api::response_ok(id, &*result);
-            if super::replies::fits(topic, &reply) {
-                return reply;
-            }
-            hearth_api::reply_error(
-                id,
-                codes::ANSWER_TOO_LARGE,
-                &format!(
-                    "the answer is {} bytes, more than the {} hearth keeps for replies waiting \
-                     to be sent; ask for fewer rows (a smaller `limit` or a later `since`)",
-                    reply.len(),
-                    super::replies::REPLY_QUEUE_BYTES
-                ),
-            )
-        }
-        Err((code, message)) => hearth_api::reply_error(id, code, &message),
+/// An answer as it was built: JSON already written from the rows (`answers`), or the policy
+/// supervisor's `Value`, serialized once, into the reply.
+#[derive(Debug)]
+enum Answered {
+    Json(Box<RawValue>),
+    Value(Value),
+}
+
+/// The reply to send on `topic`. An answer too large to be sent (an audit of many large
+/// cloud payloads) would be dropped on its way, by the reply queue or before the broker,
+/// and leave the client with no reply at all: it becomes an `answer_too_large` error. On
+/// MQTT 3.1.1 a broker announces no limit, so one it sets (`message_size_limit`) is not
+/// known here.
+fn response(
+    id: Option<&MessageId>,
+    topic: &str,
+    broker_max: Option<u32>,
+    answer: Answer,
+) -> Vec<u8> {
+    let reply = match answer {
+        Ok(Answered::Json(result)) => hearth_api::response_ok(id, &*result),
+        Ok(Answered::Value(result)) => hearth_api::response_ok(id, &result),
+        Err((code, message)) => return hearth_api::reply_error(id, code, &message),
+    };
+    let queue = super::replies::room(topic);
+    let broker = super::publish::broker_room(topic, broker_max);
+    if reply.len() <= queue.min(broker) {
+        return reply;
     }
+    let limit = if broker < queue {
+        format!("the broker takes at most {broker} bytes on this topic")
+    } else {
+        format!("hearth keeps at most {queue} bytes for a reply waiting to be sent")
+    };
+    hearth_api::reply_error(
+        id,
+        codes::ANSWER_TOO_LARGE,
+        &format!(
+            "the answer is {} bytes and {limit}; ask for fewer rows (a smaller `limit` or a \
+             later `since`)",
+            reply.len()
+        ),
+    )
 }
 
 fn json_value(bytes: &[u8]) -> Value {
@@ -297,7 +319,7 @@ impl HistoryReader {
                         Ok(rows)
                     })
                     .await?;
-                Ok(answers::latest(&rows))
+                Ok(Answered::Json(answers::latest(&rows)))
             }
             HistoryQuery::Range {
                 field,
@@ -309,7 +331,7 @@ impl HistoryReader {
                 let page = self
                     .run(move |s| s.range_page(field, since, until, page_size))
                     .await?;
-                Ok(answers::range(field, &page))
+                Ok(Answered::Json(answers::range(field, &page)))
             }
             HistoryQuery::Rollup {
                 field,
@@ -321,7 +343,7 @@ impl HistoryReader {
                     .run(move |s| s.rollup_page(field, since, until, every, HISTORY_PAGE))
                     .await?;
                 let every = hearth_model::duration::format(every);
-                Ok(answers::rollup(field, &every, &page))
+                Ok(Answered::Json(answers::rollup(field, &every, &page)))
             }
         }
     }
@@ -337,7 +359,7 @@ impl HistoryReader {
         let rows = self
             .run(move |s| s.events(since, until, limit as usize))
             .await?;
-        Ok(answers::events(&rows))
+        Ok(Answered::Json(answers::events(&rows)))
     }
 }
 
@@ -382,8 +404,11 @@ mod tests {
         assert_eq!(refused, Err(("reload_refused", "bad policy".to_owned())));
     }
 
-    fn parsed(answer: &RawValue) -> Value {
-        serde_json::from_str(answer.get()).unwrap()
+    fn parsed(answer: &Answered) -> Value {
+        match answer {
+            Answered::Json(raw) => serde_json::from_str(raw.get()).unwrap(),
+            Answered::Value(v) => v.clone(),
+        }
     }
 
     #[tokio::test]
@@ -442,25 +467,44 @@ mod tests {
     }
 
     #[test]
-    fn an_answer_too_large_to_queue_is_an_error_reply_not_silence() {
+    fn an_answer_too_large_to_send_is_an_error_reply_not_silence() {
+        use super::super::{publish, replies};
         let id = MessageId::from(7);
         let topic = "hearth/response/audit";
-        let answer = |n: usize| -> Answer { Ok(answers::raw(&json!({"rows": "x".repeat(n)}))) };
-        // The largest answer that fits is sent as it is.
-        let room = super::super::replies::REPLY_QUEUE_BYTES - topic.len() - 64;
-        let overhead = hearth_api::response_ok(Some(&id), &json!({"rows": ""})).len();
-        let sent: Value =
-            serde_json::from_slice(&response(Some(&id), topic, answer(room - overhead))).unwrap();
-        assert_eq!(sent["ok"], true);
-        // One byte more and the client is told why, under its id.
-        let refused: Value =
-            serde_json::from_slice(&response(Some(&id), topic, answer(room - overhead + 1)))
-                .unwrap();
-        assert_eq!(refused["ok"], false);
-        assert_eq!(refused["id"], 7);
-        assert_eq!(refused["error"]["code"], codes::ANSWER_TOO_LARGE);
-        let message = refused["error"]["message"].as_str().unwrap();
-        assert!(message.contains("smaller `limit`"), "{message}");
+        let rows = |n: usize| json!({"rows": "x".repeat(n)});
+        let overhead = hearth_api::response_ok(Some(&id), &rows(0)).len();
+        let send = |n: usize, broker_max: Option<u32>| -> Value {
+            let payload = response(Some(&id), topic, broker_max, Ok(Answered::Value(rows(n))));
+            serde_json::from_slice(&payload).unwrap()
+        };
+        let refused = |reply: Value, why: &str| {
+            assert_eq!(reply["ok"], false, "{reply}");
+            assert_eq!(reply["id"], 7);
+            assert_eq!(reply["error"]["code"], codes::ANSWER_TOO_LARGE);
+            let message = reply["error"]["message"].as_str().unwrap();
+            assert!(message.contains(why), "{message}");
+            assert!(message.contains("smaller `limit`"), "{message}");
+        };
+        // The reply queue's bound: the largest answer that fits is sent, one byte more is
+        // refused, under the client's id, saying why.
+        let queue = replies::room(topic);
+        assert_eq!(send(queue - overhead, None)["ok"], true);
+        refused(
+            send(queue - overhead + 1, None),
+            &format!("at most {queue} bytes for a reply waiting"),
+        );
+        // The broker's, when it announced a smaller one.
+        let max = 65_536;
+        let broker = publish::broker_room(topic, Some(max));
+        assert!(broker < queue);
+        assert_eq!(send(broker - overhead, Some(max))["ok"], true);
+        refused(
+            send(broker - overhead + 1, Some(max)),
+            &format!("the broker takes at most {broker} bytes"),
+        );
+        // Errors pass as they are.
+        let error = response(Some(&id), topic, Some(10), Err(("busy", "x".repeat(100))));
+        assert!(String::from_utf8(error).unwrap().contains("busy"));
     }
 
     #[tokio::test]
