@@ -14,7 +14,7 @@ use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
 /// Serialize an answer once, into the JSON it is sent as.
-pub fn raw(answer: &impl Serialize) -> Box<RawValue> {
+fn raw(answer: &impl Serialize) -> Box<RawValue> {
     serde_json::value::to_raw_value(answer).expect("answers always serialize")
 }
 
